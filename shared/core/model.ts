@@ -1,0 +1,220 @@
+/**
+ * The records the scheduler reasons about. Instants are epoch milliseconds (UTC); `null` means "not yet".
+ * These are plain data: stores persist them, services change them only through conditional writes.
+ */
+import type { DagManifest } from './manifest.ts';
+import type { RunState, RunType, TiState } from './states.ts';
+
+/** A DAG as registered: its current version and scheduling bookkeeping (Airflow's DagModel). */
+export interface DagRecord {
+  dagId: string;
+  /** Hash of the manifest new runs use. */
+  currentVersion: string;
+  paused: boolean;
+  /** False once its file is deleted: no new runs. */
+  active: boolean;
+  fileloc: string | null;
+  /** Next scheduled run to create (Airflow's next_dagrun / next_dagrun_create_after); null = none due. */
+  nextRun: {
+    logicalDate: number;
+    dataIntervalStart: number;
+    dataIntervalEnd: number;
+    runAfter: number;
+  } | null;
+  /** Data interval of the last scheduled run created; the timetable continues from it. */
+  lastAutomatedInterval: { start: number; end: number } | null;
+  registeredAt: number;
+  updatedAt: number;
+  /** Latest import problem for this DAG's file, if its newest upload failed. */
+  importError: ImportError | null;
+  /** Warnings shown beside the DAG (unknown pool, poolSlots larger than the pool). */
+  warnings: string[];
+}
+
+export interface ImportError {
+  fileloc: string;
+  message: string;
+  at: number;
+}
+
+export interface DagRun {
+  dagId: string;
+  runId: string;
+  runType: RunType;
+  state: RunState;
+  /** Logical date = data interval start (interval timetables) or fire time (trigger timetables). */
+  logicalDate: number;
+  dataIntervalStart: number;
+  dataIntervalEnd: number;
+  /** Earliest instant the run may start. */
+  runAfter: number;
+  /** DAG version (manifest hash) this run uses for its whole life. */
+  dagVersion: string;
+  conf: Record<string, unknown>;
+  backfillId: string | null;
+  /** Start order inside a backfill (1..n); null for other runs. */
+  backfillOrdinal: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** Incremented each time the run is cleared back to queued. */
+  clearNumber: number;
+  /** Why the run ended as it did (e.g. "all_tasks_deadlocked", "dagrun_timeout"). */
+  note: string | null;
+}
+
+export interface TiKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  /** -1 for unmapped tasks (Airflow's convention). */
+  mapIndex: number;
+}
+
+/**
+ * A counter a claim raises: the unit is slots for pools and task instances for the rest.
+ * `taskRun` is max_active_tis_per_dagrun; `task` is max_active_tis_per_dag.
+ */
+export type CounterKey =
+  | { kind: 'global' }
+  | { kind: 'pool'; pool: string }
+  | { kind: 'dag'; dagId: string }
+  | { kind: 'task'; dagId: string; taskId: string }
+  | { kind: 'taskRun'; dagId: string; runId: string; taskId: string };
+
+export interface Hold {
+  counter: CounterKey;
+  amount: number;
+}
+
+export interface TaskInstance extends TiKey {
+  state: TiState;
+  /** Airflow's try_number: incremented when the instance becomes scheduled (not from up_for_reschedule). */
+  tryNumber: number;
+  /** Airflow's max_tries: retries allowed (raised by clearing). */
+  maxTries: number;
+  /** Effective priority weight (priorityWeightTotal of the task). */
+  priorityWeight: number;
+  pool: string;
+  poolSlots: number;
+  executor: 'lambda' | 'fargate';
+  logicalDate: number;
+  dagVersion: string;
+  /** Counters this instance holds while queued or running; released exactly once when its try ends. */
+  holds: Hold[];
+  scheduledAt: number | null;
+  queuedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  heartbeatAt: number | null;
+  /** up_for_retry: when the next try may be scheduled. */
+  nextRetryAt: number | null;
+  /** up_for_reschedule: when the sensor pokes again. */
+  rescheduleAt: number | null;
+  /** First poke of the current sensor try, for the sensor timeout. */
+  firstPokeAt: number | null;
+  /** Times the current try was sent back to scheduled after sitting in queued too long. */
+  dispatchAttempts: number;
+  /** Why the instance is not running, when it is waiting; null otherwise. */
+  waitReason: WaitReason | null;
+  /** Worker that owns the running try (for logs and diagnostics). */
+  workerId: string | null;
+  /** Short error message of the last failed try. */
+  error: string | null;
+  /** Small JSON result of a successful try (larger results are stored elsewhere and referenced). */
+  result: unknown;
+}
+
+/** Every reason a task instance may be waiting, as one structured value (answers "why isn't my task running?"). */
+export type WaitReason =
+  | { kind: 'upstream_pending'; pending: string[] }
+  | { kind: 'retry_at'; at: number }
+  | { kind: 'reschedule_at'; at: number }
+  | { kind: 'run_not_running'; runState: RunState }
+  | { kind: 'run_limit'; running: number; limit: number }
+  | { kind: 'pool_full'; pool: string; used: number; slots: number; needs: number }
+  | { kind: 'pool_missing'; pool: string }
+  | { kind: 'pool_too_small'; pool: string; needs: number; slots: number }
+  | { kind: 'dag_max_active_tasks'; used: number; limit: number }
+  | { kind: 'task_max_active_tis_per_dag'; used: number; limit: number }
+  | { kind: 'task_max_active_tis_per_dagrun'; used: number; limit: number }
+  | { kind: 'parallelism'; used: number; limit: number }
+  | { kind: 'executor_capacity'; executor: 'lambda' | 'fargate' }
+  | { kind: 'dag_paused' };
+
+export interface Pool {
+  name: string;
+  /** -1 means unlimited. */
+  slots: number;
+  description: string;
+  /** Whether deferred tasks count (kept for Airflow parity; Updraft has no deferred state yet). */
+  includeDeferred: boolean;
+}
+
+export const DEFAULT_POOL = 'default_pool';
+export const DEFAULT_POOL_SLOTS = 128;
+
+export type ReprocessBehavior = 'none' | 'failed' | 'completed';
+
+export interface Backfill {
+  backfillId: string;
+  dagId: string;
+  from: number;
+  to: number;
+  reprocessBehavior: ReprocessBehavior;
+  runBackwards: boolean;
+  maxActiveRuns: number;
+  conf: Record<string, unknown>;
+  createdAt: number;
+  completedAt: number | null;
+  cancelledAt: number | null;
+  /** Logical dates skipped at creation, with the reason ("in flight", "already exists"). */
+  skipped: { logicalDate: number; reason: string }[];
+}
+
+/** Scheduler-wide settings (Airflow's [core]/[scheduler] config). */
+export interface SchedulerSettings {
+  /** Global limit on queued + running task instances. Default 32; must be ≥ 1. */
+  parallelism: number;
+  /** How long a task instance may sit in queued before its dispatch is retried. Default 600 s. */
+  taskQueuedTimeoutMs: number;
+  /** Re-dispatches of a stuck queued try before it fails. Default 2. */
+  numStuckInQueuedRetries: number;
+  /** A running try silent this long is failed. Default 300 s. */
+  heartbeatTimeoutMs: number;
+  /** Batch size of one claim transaction. */
+  maxTisPerQuery: number;
+  /** Worker concurrency per executor (how many tries may be queued+running on it); null = unbounded. */
+  executorCapacity: { lambda: number | null; fargate: number | null };
+}
+
+export const DEFAULT_SETTINGS: SchedulerSettings = {
+  parallelism: 32,
+  taskQueuedTimeoutMs: 600_000,
+  numStuckInQueuedRetries: 2,
+  heartbeatTimeoutMs: 300_000,
+  maxTisPerQuery: 100,
+  executorCapacity: { lambda: null, fargate: null },
+};
+
+function tiKeyString(key: TiKey): string {
+  return `${key.dagId}/${key.runId}/${key.taskId}/${key.mapIndex}`;
+}
+
+function counterKeyString(key: CounterKey): string {
+  switch (key.kind) {
+    case 'global':
+      return 'global';
+    case 'pool':
+      return `pool/${key.pool}`;
+    case 'dag':
+      return `dag/${key.dagId}`;
+    case 'task':
+      return `task/${key.dagId}/${key.taskId}`;
+    case 'taskRun':
+      return `taskRun/${key.dagId}/${key.runId}/${key.taskId}`;
+  }
+}
+
+export type { DagManifest };
+export { counterKeyString, tiKeyString };

@@ -1,0 +1,229 @@
+/**
+ * The interfaces the services need. Adapters implement them: `shared/adapters/memory` (simulator,
+ * unit tests), `shared/adapters/dynamodb`, `sqs`, `s3`, `eventbridge`, `ecs`.
+ *
+ * The state store is shaped for DynamoDB: every state change is a conditional write whose loser
+ * gets `false` / a `lost` entry (a lost race is a normal outcome, never an exception), reads are
+ * keyed or index queries with a limit, and there is no "load everything" call on a hot path.
+ */
+import type { DagManifest } from '#core/manifest.ts';
+import type {
+  Backfill,
+  CounterKey,
+  DagRecord,
+  DagRun,
+  Hold,
+  ImportError,
+  Pool,
+  TaskInstance,
+  TiKey,
+  WaitReason,
+} from '#core/model.ts';
+import type { RunState, TiState } from '#core/states.ts';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page; null when there is none. */
+  next: string | null;
+}
+
+export interface PageRequest {
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** Expected current state of a task instance for a conditional change. */
+export interface TiExpect {
+  state: TiState;
+  tryNumber: number;
+}
+
+/** A conditional change of one task instance: applied only if it is still as `expect` says. */
+export interface TiChange {
+  key: TiKey;
+  expect: TiExpect;
+  set: Partial<Omit<TaskInstance, keyof TiKey>>;
+}
+
+export interface CounterState {
+  key: CounterKey;
+  used: number;
+}
+
+/** One task instance to move scheduled → queued, with the counters it raises and their limits. */
+export interface ClaimRequest {
+  key: TiKey;
+  tryNumber: number;
+  /** Each counter raised by `amount`, only while `used + amount <= limit` (limit -1 = unlimited). */
+  holds: (Hold & { limit: number })[];
+  queuedAt: number;
+}
+
+export type ClaimLossReason = 'ti_changed' | 'limit_reached' | 'conflict';
+
+export interface ClaimResult {
+  claimed: TiKey[];
+  lost: { key: TiKey; reason: ClaimLossReason; counter?: CounterKey }[];
+}
+
+/** How a try ends: the new state and fields, written together with the release of its holds. */
+export interface TryEnd {
+  key: TiKey;
+  expect: { state: 'queued' | 'running'; tryNumber: number };
+  set: Partial<Omit<TaskInstance, keyof TiKey>> & { state: TiState };
+}
+
+export interface StateStore {
+  // ---- DAGs
+  /** Stores a manifest version (idempotent by hash) and creates or points the DAG record at it. */
+  registerDagVersion(
+    manifest: DagManifest,
+    opts: { now: number; fileloc: string | null; warnings: string[] },
+  ): Promise<{ dag: DagRecord; newVersion: boolean }>;
+  getDag(dagId: string): Promise<DagRecord | null>;
+  listDags(page?: PageRequest): Promise<Page<DagRecord>>;
+  getDagVersion(dagId: string, version: string): Promise<DagManifest | null>;
+  /** Conditional on `expectUpdatedAt` (optimistic lock); false if someone else changed it first. */
+  updateDag(
+    dagId: string,
+    expectUpdatedAt: number,
+    patch: Partial<Pick<DagRecord, 'paused' | 'active' | 'nextRun' | 'lastAutomatedInterval' | 'warnings'>>,
+    now: number,
+  ): Promise<boolean>;
+  /** Active, unpaused DAGs whose next run is due (`nextRun.runAfter <= now`), oldest first. */
+  listDagsDue(now: number, limit: number): Promise<DagRecord[]>;
+  recordImportError(dagId: string | null, error: ImportError): Promise<void>;
+  listImportErrors(): Promise<ImportError[]>;
+  clearImportError(fileloc: string): Promise<void>;
+
+  // ---- runs
+  /**
+   * Creates the run and its task instances; a no-op returning `created: false` if a run with that
+   * runId exists. If an earlier call died half-way, calling again completes the missing instances.
+   */
+  createRun(run: DagRun, tis: TaskInstance[]): Promise<{ created: boolean }>;
+  getRun(dagId: string, runId: string): Promise<DagRun | null>;
+  /** Runs of a DAG, newest logical date first. */
+  listRuns(dagId: string, opts?: PageRequest & { states?: RunState[] }): Promise<Page<DagRun>>;
+  /** Queued and running runs of every DAG (a sparse index): the scheduler's working set. */
+  listUnfinishedRuns(opts?: PageRequest & { dagId?: string }): Promise<Page<DagRun>>;
+  /** The run of a DAG at a logical date, if any (latest created). */
+  findRunByLogicalDate(dagId: string, logicalDate: number): Promise<DagRun | null>;
+  updateRun(
+    dagId: string,
+    runId: string,
+    expect: { state: RunState },
+    patch: Partial<Omit<DagRun, 'dagId' | 'runId'>>,
+  ): Promise<boolean>;
+
+  // ---- task instances
+  listTis(dagId: string, runId: string): Promise<TaskInstance[]>;
+  getTi(key: TiKey): Promise<TaskInstance | null>;
+  /** Applies each change independently under its own condition. */
+  updateTis(changes: TiChange[]): Promise<{ applied: TiKey[]; lost: TiKey[] }>;
+  /** Records wait reasons without conditions (advisory, last writer wins); skips unchanged ones. */
+  setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]): Promise<void>;
+
+  // ---- claiming
+  /**
+   * Scheduled task instances in `pool` in claim order (priority desc, logical date asc, dagId, runId,
+   * taskId, mapIndex asc), skipping the DAGs and tasks in `exclude` when the store can do so cheaply.
+   */
+  listClaimCandidates(query: {
+    pool: string;
+    limit: number;
+    cursor?: string | null;
+    exclude?: { dagIds?: string[]; tasks?: { dagId: string; taskId: string }[] };
+  }): Promise<Page<TaskInstance>>;
+  /** Current values of counters (absent counters read as 0). */
+  readCounters(keys: CounterKey[]): Promise<CounterState[]>;
+  /**
+   * Atomically per batch: each task instance scheduled(tryNumber) → queued with `holds` recorded, and
+   * every counter raised under its limit. What lost (instance changed, limit reached) is reported and
+   * the rest is still claimed: never partially applied per instance.
+   */
+  claim(requests: ClaimRequest[]): Promise<ClaimResult>;
+  /** queued(tryNumber) → running; false for a duplicate delivery or a stale try. */
+  startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }): Promise<boolean>;
+  /** Refreshes heartbeatAt of a running try; false if the try is no longer running. */
+  heartbeat(key: TiKey, tryNumber: number, now: number): Promise<boolean>;
+  /** Ends a try and releases its holds in one atomic write; false if the try already ended. */
+  endTry(end: TryEnd): Promise<boolean>;
+  /** Task instances in queued or running (sparse index), for the sweep and the reconciler. */
+  listHoldingTis(opts?: PageRequest): Promise<Page<TaskInstance>>;
+  /** Task instances in up_for_retry / up_for_reschedule whose time has come. */
+  listDueWaits(now: number, limit: number): Promise<TaskInstance[]>;
+
+  // ---- pools
+  getPool(name: string): Promise<Pool | null>;
+  listPools(): Promise<Pool[]>;
+  /** Creates or resizes. Resizing below what is in use is allowed (nothing more is admitted until usage falls). */
+  putPool(pool: Pool): Promise<void>;
+  /** false if the pool does not exist; throws ConflictError for default_pool. */
+  deletePool(name: string): Promise<boolean>;
+
+  // ---- backfills
+  createBackfill(backfill: Backfill): Promise<{ created: boolean }>;
+  getBackfill(backfillId: string): Promise<Backfill | null>;
+  listBackfills(dagId: string): Promise<Backfill[]>;
+  updateBackfill(
+    backfillId: string,
+    patch: Partial<Pick<Backfill, 'completedAt' | 'cancelledAt'>>,
+  ): Promise<boolean>;
+}
+
+/** A message handing one claimed try to an executor. */
+export interface DispatchMessage {
+  key: TiKey;
+  tryNumber: number;
+  dagVersion: string;
+  executor: 'lambda' | 'fargate';
+}
+
+export interface Dispatcher {
+  dispatch(messages: DispatchMessage[]): Promise<void>;
+}
+
+/** Events that make the scheduler look at something now instead of at the next sweep. */
+export type SchedulerEvent =
+  | { type: 'task_finished'; dagId: string; runId: string }
+  | { type: 'run_triggered'; dagId: string; runId: string }
+  | { type: 'dag_registered'; dagId: string }
+  | { type: 'pool_changed'; pool: string }
+  | { type: 'tick'; dagId?: string };
+
+export interface SchedulerEvents {
+  publish(events: SchedulerEvent[]): Promise<void>;
+}
+
+/** Where each DAG's next wake-up is kept (EventBridge Scheduler in AWS, timers locally). */
+export interface ScheduleRegistry {
+  /** Creates or moves the one-shot schedule that wakes the scheduler for `dagId` at `at`; null removes it. */
+  setNextWakeUp(dagId: string, at: number | null): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** Stores DAG bundles (code) and task logs and large results. */
+export interface BundleStore {
+  putBundle(dagId: string, version: string, code: string): Promise<void>;
+  getBundle(dagId: string, version: string): Promise<string | null>;
+}
+
+export interface LogStore {
+  append(key: TiKey, tryNumber: number, lines: string[]): Promise<void>;
+  read(key: TiKey, tryNumber: number): Promise<string[]>;
+}
+
+/** Things a task can do at run time; executors implement them for their environment. */
+export interface TaskOutcome {
+  state: 'success' | 'failed' | 'up_for_reschedule';
+  /** For failed: whether the failure may be retried (NonRetryableError → false). */
+  retryable?: boolean;
+  /** RetryAfterError's delay overrides the computed retry time. */
+  retryAfterMs?: number;
+  error?: string;
+  result?: unknown;
+}
