@@ -80,7 +80,9 @@ export type CounterKey =
   | { kind: 'pool'; pool: string }
   | { kind: 'dag'; dagId: string }
   | { kind: 'task'; dagId: string; taskId: string }
-  | { kind: 'taskRun'; dagId: string; runId: string; taskId: string };
+  | { kind: 'taskRun'; dagId: string; runId: string; taskId: string }
+  /** Worker concurrency of an executor (Airflow's worker concurrency), when bounded. */
+  | { kind: 'executor'; executor: 'lambda' | 'fargate' };
 
 export interface Hold {
   counter: CounterKey;
@@ -213,6 +215,8 @@ function counterKeyString(key: CounterKey): string {
       return `task/${key.dagId}/${key.taskId}`;
     case 'taskRun':
       return `taskRun/${key.dagId}/${key.runId}/${key.taskId}`;
+    case 'executor':
+      return `executor/${key.executor}`;
   }
 }
 
