@@ -227,3 +227,28 @@ export interface TaskOutcome {
   error?: string;
   result?: unknown;
 }
+
+/** One try handed to whatever runs task code (in-process, a Lambda worker, a subprocess, a simulator). */
+export interface TaskRunRequest {
+  dag: DagManifest;
+  task: import('#core/manifest.ts').TaskManifest;
+  ti: TaskInstance;
+  run: DagRun;
+  /** Results of the direct upstream tasks, by task id. */
+  upstreamResults: Record<string, unknown>;
+  /** Aborted when executionTimeout passes or the try is taken away. */
+  signal: AbortSignal;
+  log(line: string): void;
+}
+
+export interface TaskExecutor {
+  execute(request: TaskRunRequest): Promise<TaskOutcome>;
+}
+
+/** Structured logging as the services need it (Powertools Logger satisfies it). */
+export interface Logger {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}

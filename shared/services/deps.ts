@@ -1,0 +1,61 @@
+/** What every service needs, injected by handlers, the CLI and the simulator. */
+import type { DagManifest } from '#core/manifest.ts';
+import type { SchedulerSettings } from '#core/model.ts';
+import type { Dispatcher, Logger, ScheduleRegistry, SchedulerEvents, StateStore } from '#ports';
+
+export interface ServiceDeps {
+  store: StateStore;
+  dispatcher: Dispatcher;
+  events: SchedulerEvents;
+  schedules: ScheduleRegistry;
+  settings: SchedulerSettings;
+  logger: Logger;
+  manifests: ManifestCache;
+}
+
+/** Manifests are immutable per version (content hash), so they are cached for the life of a container. */
+class ManifestCache {
+  readonly #store: StateStore;
+  readonly #cache = new Map<string, DagManifest>();
+
+  constructor(store: StateStore) {
+    this.#store = store;
+  }
+
+  async get(dagId: string, version: string): Promise<DagManifest> {
+    const key = `${dagId}@${version}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const manifest = await this.#store.getDagVersion(dagId, version);
+    if (!manifest) throw new Error(`DAG ${dagId} version ${version} is not registered`);
+    this.#cache.set(key, manifest);
+    return manifest;
+  }
+
+  remember(manifest: DagManifest): void {
+    this.#cache.set(`${manifest.dagId}@${manifest.hash}`, manifest);
+  }
+}
+
+const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Reads every page of a paged store call. */
+async function allPages<T>(
+  read: (cursor: string | null) => Promise<{ items: T[]; next: string | null }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await read(cursor);
+    out.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+export { allPages, ManifestCache, silentLogger };

@@ -1,0 +1,48 @@
+/**
+ * One scheduler pass (DESIGN.md "Shape"): create due runs, start queued runs, evaluate running runs,
+ * claim slots and dispatch. Any number of passes may run at once; correctness never depends on
+ * there being one, because every change is a conditional write.
+ */
+import { type AdvanceReport, advanceRuns } from './advance-runs.ts';
+import { type ClaimReport, claimAndDispatch } from './claim-pass.ts';
+import { createDueRuns } from './create-runs.ts';
+import type { ServiceDeps } from './deps.ts';
+import { runSweep, type SweepReport } from './sweep.ts';
+
+export interface PassOptions {
+  now: number;
+  /** Only these runs are evaluated (event-driven pass); all unfinished runs when absent. */
+  runs?: { dagId: string; runId: string }[];
+  /** Only these DAGs get new scheduled runs; every due DAG when absent. */
+  dagIds?: string[];
+  /** Also sweep heartbeats, stuck dispatches and due retries first. */
+  sweep?: boolean;
+}
+
+export interface PassReport {
+  runsCreated: number;
+  advance: AdvanceReport;
+  claim: ClaimReport;
+  sweep: SweepReport | null;
+}
+
+async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<PassReport> {
+  const { now } = options;
+  const sweep = options.sweep ? await runSweep(deps, now) : null;
+  let runsCreated = await createDueRuns(deps, now, options.dagIds);
+  const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;
+  const advance = await advanceRuns(deps, now, runs ? { runs } : undefined);
+  if (advance.runsFinished.length > 0) {
+    // A finished run frees a maxActiveRuns slot: create and start what was waiting for it now.
+    const dagIds = [...new Set(advance.runsFinished.map((r) => r.dagId))];
+    runsCreated += await createDueRuns(deps, now, dagIds);
+    const again = await advanceRuns(deps, now, { runs: [] });
+    advance.runsStarted += again.runsStarted;
+    advance.tisChanged += again.tisChanged;
+    for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);
+  }
+  const claim = await claimAndDispatch(deps, now, advance.poolsTouched);
+  return { runsCreated, advance, claim, sweep };
+}
+
+export { schedulerPass };

@@ -1,0 +1,93 @@
+/**
+ * The sweep (every minute in AWS): tries whose heartbeat went silent, dispatches that never arrived
+ * (queued too long: re-dispatched up to `numStuckInQueuedRetries` times, then failed), and retries
+ * and sensor reschedules that are now due. Every change is conditional: a try that finishes while
+ * the sweep looks at it wins, and the sweep's write is simply lost.
+ */
+import { taskOf } from '#core/manifest.ts';
+import type { TaskInstance } from '#core/model.ts';
+import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
+import { allPages, type ServiceDeps } from './deps.ts';
+
+export interface SweepReport {
+  heartbeatTimeouts: number;
+  redispatched: number;
+  stuckFailed: number;
+  /** Runs with due retries or reschedules, to be evaluated now. */
+  dueRuns: { dagId: string; runId: string }[];
+}
+
+function keyOf(ti: TaskInstance) {
+  return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
+}
+
+/** Fails a try (retry if eligible) the way a task failure would, releasing its slots. */
+async function failTry(
+  deps: ServiceDeps,
+  ti: TaskInstance,
+  from: 'queued' | 'running',
+  error: string,
+  now: number,
+) {
+  const dag = await deps.manifests.get(ti.dagId, ti.dagVersion);
+  const task = taskOf(dag, ti.taskId);
+  const retry = isEligibleToRetry({ tryNumber: ti.tryNumber, maxTries: ti.maxTries, retries: task.retries });
+  const ended = await deps.store.endTry({
+    key: keyOf(ti),
+    expect: { state: from, tryNumber: ti.tryNumber },
+    set: retry
+      ? {
+          state: 'up_for_retry',
+          endedAt: now,
+          error,
+          nextRetryAt: nextRetryAt({
+            task,
+            dagId: ti.dagId,
+            logicalDate: ti.logicalDate,
+            tryNumber: ti.tryNumber,
+            endedAt: now,
+          }),
+        }
+      : { state: 'failed', endedAt: now, error },
+  });
+  if (ended) {
+    deps.logger.warn(error, { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber });
+    await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+  }
+  return ended;
+}
+
+async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
+  const { settings, store } = deps;
+  const report: SweepReport = { heartbeatTimeouts: 0, redispatched: 0, stuckFailed: 0, dueRuns: [] };
+  const holding = await allPages((cursor) => store.listHoldingTis({ cursor }));
+  for (const ti of holding) {
+    if (
+      ti.state === 'running' &&
+      (ti.heartbeatAt ?? ti.startedAt ?? now) < now - settings.heartbeatTimeoutMs
+    ) {
+      const silentFor = Math.round((now - (ti.heartbeatAt ?? now)) / 1000);
+      if (await failTry(deps, ti, 'running', `heartbeat timeout: no heartbeat for ${silentFor}s`, now)) {
+        report.heartbeatTimeouts += 1;
+      }
+    } else if (ti.state === 'queued' && (ti.queuedAt ?? now) < now - settings.taskQueuedTimeoutMs) {
+      if (ti.dispatchAttempts < settings.numStuckInQueuedRetries) {
+        const requeued = await store.endTry({
+          key: keyOf(ti),
+          expect: { state: 'queued', tryNumber: ti.tryNumber },
+          set: { state: 'scheduled', queuedAt: null, dispatchAttempts: ti.dispatchAttempts + 1 },
+        });
+        if (requeued) report.redispatched += 1;
+      } else {
+        const error = `stuck in queued: dispatched ${ti.dispatchAttempts + 1} times without starting`;
+        if (await failTry(deps, ti, 'queued', error, now)) report.stuckFailed += 1;
+      }
+    }
+  }
+  const due = await store.listDueWaits(now, 1000);
+  const runs = new Map(due.map((ti) => [`${ti.dagId}/${ti.runId}`, { dagId: ti.dagId, runId: ti.runId }]));
+  report.dueRuns = [...runs.values()];
+  return report;
+}
+
+export { runSweep };

@@ -1,0 +1,175 @@
+/**
+ * A worker's try: queued → running (conditional: a duplicate delivery is a no-op), run the task,
+ * then end the try and release its slots in one atomic write, and tell the scheduler at once.
+ * `beginTry` and `finishTry` are separate so the simulator can place them in virtual time.
+ */
+import { type DagManifest, type TaskManifest, taskOf } from '#core/manifest.ts';
+import type { DagRun, TaskInstance } from '#core/model.ts';
+import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
+import type { DispatchMessage, TaskExecutor, TaskOutcome } from '#ports';
+import type { ServiceDeps } from './deps.ts';
+
+export interface StartedTry {
+  ti: TaskInstance;
+  run: DagRun;
+  dag: DagManifest;
+  task: TaskManifest;
+  startedAt: number;
+}
+
+export type BeginResult =
+  | { kind: 'started'; started: StartedTry }
+  /** Already started, finished or superseded: acknowledge the message and do nothing. */
+  | { kind: 'duplicate' }
+  /** The run ended before the try could start: the instance was handed back (state none). */
+  | { kind: 'run_finished' };
+
+async function beginTry(
+  deps: ServiceDeps,
+  message: DispatchMessage,
+  opts: { now: number; workerId: string },
+): Promise<BeginResult> {
+  const { store } = deps;
+  const ti = await store.getTi(message.key);
+  if (!ti || ti.state !== 'queued' || ti.tryNumber !== message.tryNumber) return { kind: 'duplicate' };
+  const run = await store.getRun(ti.dagId, ti.runId);
+  if (!run || run.state === 'success' || run.state === 'failed') {
+    const handedBack = await store.endTry({
+      key: message.key,
+      expect: { state: 'queued', tryNumber: ti.tryNumber },
+      set: { state: 'none', queuedAt: null },
+    });
+    return handedBack ? { kind: 'run_finished' } : { kind: 'duplicate' };
+  }
+  const ok = await store.startTry(message.key, message.tryNumber, opts);
+  if (!ok) return { kind: 'duplicate' };
+  const dag = await deps.manifests.get(ti.dagId, run.dagVersion);
+  const task = taskOf(dag, ti.taskId);
+  const started: StartedTry = {
+    ti: { ...ti, state: 'running', startedAt: opts.now, heartbeatAt: opts.now, workerId: opts.workerId },
+    run,
+    dag,
+    task,
+    startedAt: opts.now,
+  };
+  return { kind: 'started', started };
+}
+
+/** The state a try ends in, from its outcome (SEMANTICS.md §7; sensors in reschedule mode). */
+function endOf(
+  started: StartedTry,
+  outcome: TaskOutcome,
+  now: number,
+): Partial<TaskInstance> & { state: TaskInstance['state'] } {
+  const { ti, task, run } = started;
+  const common = { endedAt: now, heartbeatAt: null };
+  if (outcome.state === 'success')
+    return { ...common, state: 'success', result: outcome.result ?? null, error: null };
+  if (outcome.state === 'up_for_reschedule' && task.operator.kind === 'sensor') {
+    const firstPokeAt = ti.firstPokeAt ?? started.startedAt;
+    const rescheduleAt = now + task.operator.pokeIntervalMs;
+    if (rescheduleAt - firstPokeAt <= task.operator.timeoutMs) {
+      return { ...common, state: 'up_for_reschedule', rescheduleAt, firstPokeAt };
+    }
+    // A sensor that runs out of time fails without retrying (Airflow's AirflowSensorTimeout).
+    return { ...common, state: 'failed', error: `sensor timed out after ${task.operator.timeoutMs} ms` };
+  }
+  const error = outcome.error ?? 'task failed';
+  const retryable = outcome.retryable !== false;
+  if (
+    retryable &&
+    isEligibleToRetry({ tryNumber: ti.tryNumber, maxTries: ti.maxTries, retries: task.retries })
+  ) {
+    const at =
+      outcome.retryAfterMs !== undefined
+        ? now + outcome.retryAfterMs
+        : nextRetryAt({
+            task,
+            dagId: ti.dagId,
+            logicalDate: run.logicalDate,
+            tryNumber: ti.tryNumber,
+            endedAt: now,
+          });
+    return { ...common, state: 'up_for_retry', nextRetryAt: at, error };
+  }
+  return { ...common, state: 'failed', error };
+}
+
+/** Ends the try (releasing its slots atomically) and wakes the scheduler for the run. */
+async function finishTry(
+  deps: ServiceDeps,
+  started: StartedTry,
+  outcome: TaskOutcome,
+  now: number,
+): Promise<{ ended: boolean; state: TaskInstance['state'] }> {
+  const { ti } = started;
+  const set = endOf(started, outcome, now);
+  const ended = await deps.store.endTry({
+    key: { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex },
+    expect: { state: 'running', tryNumber: ti.tryNumber },
+    set,
+  });
+  if (ended) await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+  else deps.logger.warn('try ended elsewhere (cleared or timed out); result discarded', { ...keyFields(ti) });
+  return { ended, state: set.state };
+}
+
+function keyFields(ti: TaskInstance) {
+  return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber };
+}
+
+/** Results of direct upstream tasks, for the task context. */
+async function upstreamResults(deps: ServiceDeps, started: StartedTry): Promise<Record<string, unknown>> {
+  if (started.task.upstream.length === 0) return {};
+  const tis = await deps.store.listTis(started.ti.dagId, started.ti.runId);
+  const wanted = new Set(started.task.upstream);
+  return Object.fromEntries(
+    tis.filter((t) => wanted.has(t.taskId) && t.state === 'success').map((t) => [t.taskId, t.result]),
+  );
+}
+
+/**
+ * The whole try for a real worker: begin, heartbeat while the executor runs the task (aborting at
+ * executionTimeout), finish. `heartbeatEveryMs` should be well below the heartbeat timeout.
+ */
+async function runTry(
+  deps: ServiceDeps & { clock: { now(): number } },
+  message: DispatchMessage,
+  opts: { workerId: string; executor: TaskExecutor; heartbeatEveryMs: number; log?: (line: string) => void },
+): Promise<BeginResult['kind'] | TaskInstance['state']> {
+  const begun = await beginTry(deps, message, { now: deps.clock.now(), workerId: opts.workerId });
+  if (begun.kind !== 'started') return begun.kind;
+  const { started } = begun;
+  const abort = new AbortController();
+  const timeoutMs = started.task.executionTimeoutMs;
+  const timeout =
+    timeoutMs === null ? null : setTimeout(() => abort.abort(new Error('execution timeout')), timeoutMs);
+  const beat = setInterval(() => {
+    void deps.store.heartbeat(message.key, message.tryNumber, deps.clock.now()).then((alive) => {
+      if (!alive) abort.abort(new Error('try was taken away (cleared or timed out)'));
+    });
+  }, opts.heartbeatEveryMs);
+  let outcome: TaskOutcome;
+  try {
+    outcome = await opts.executor.execute({
+      dag: started.dag,
+      task: started.task,
+      ti: started.ti,
+      run: started.run,
+      upstreamResults: await upstreamResults(deps, started),
+      signal: abort.signal,
+      log: opts.log ?? (() => {}),
+    });
+    if (abort.signal.aborted && outcome.state === 'success')
+      outcome = { state: 'failed', error: String(abort.signal.reason) };
+  } catch (error) {
+    outcome = { state: 'failed', error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearInterval(beat);
+    if (timeout) clearTimeout(timeout);
+  }
+  const { state } = await finishTry(deps, started, outcome, deps.clock.now());
+  return state;
+}
+
+export { beginTry, endOf, finishTry, runTry, upstreamResults };
