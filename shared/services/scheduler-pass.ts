@@ -4,6 +4,7 @@
  * there being one, because every change is a conditional write.
  */
 import { type AdvanceReport, advanceRuns } from './advance-runs.ts';
+import { completeBackfills } from './backfill.ts';
 import { type ClaimReport, claimAndDispatch } from './claim-pass.ts';
 import { createDueRuns } from './create-runs.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -33,6 +34,7 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
   const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;
   const advance = await advanceRuns(deps, now, runs ? { runs } : undefined);
   if (advance.runsFinished.length > 0) {
+    await completeBackfills(deps, advance.runsFinished, now);
     // A finished run frees a maxActiveRuns slot: create and start what was waiting for it now.
     const dagIds = [...new Set(advance.runsFinished.map((r) => r.dagId))];
     runsCreated += await createDueRuns(deps, now, dagIds);

@@ -1,0 +1,169 @@
+/**
+ * Watches a state store from the outside and keeps the history the report needs: every try of every
+ * task instance with its state changes, claim order and wait reasons over time. It wraps the store
+ * (a Proxy around the port) so the services under simulation run unchanged.
+ */
+import { type TaskInstance, type TiKey, tiKeyString, type WaitReason } from '#core/model.ts';
+import type { TiState } from '#core/states.ts';
+import type { ClaimResult, StateStore, TiChange, TryEnd } from '#ports';
+
+export interface TryRecord {
+  key: TiKey;
+  tryNumber: number;
+  pool: string;
+  poolSlots: number;
+  priorityWeight: number;
+  claimOrder: number | null;
+  scheduledAt: number | null;
+  queuedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  state: TiState | null;
+  transitions: { at: number; state: TiState }[];
+  waits: { at: number; reason: WaitReason }[];
+  /** Intervals during which this try held slots (queued or running); a requeue ends one and a claim starts another. */
+  held: { from: number; to: number | null }[];
+}
+
+class Recorder {
+  readonly tries: TryRecord[] = [];
+  readonly #current = new Map<string, TryRecord>();
+  readonly #lastWait = new Map<string, string>();
+  #claims = 0;
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** The store, observed. */
+  wrap(store: StateStore): StateStore {
+    return new Proxy(store, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        switch (prop) {
+          case 'updateTis':
+            return async (changes: TiChange[]) => {
+              const result = await target.updateTis(changes);
+              const applied = new Set(result.applied.map(tiKeyString));
+              for (const change of changes)
+                if (applied.has(tiKeyString(change.key))) await this.#onChange(target, change);
+              return result;
+            };
+          case 'claim':
+            return async (requests: Parameters<StateStore['claim']>[0]) => {
+              const result: ClaimResult = await target.claim(requests);
+              for (const key of result.claimed) this.#onClaim(key);
+              return result;
+            };
+          case 'startTry':
+            return async (key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) => {
+              const ok = await target.startTry(key, tryNumber, opts);
+              if (ok) this.#transition(key, 'running', (t) => (t.startedAt ??= this.#now()));
+              return ok;
+            };
+          case 'endTry':
+            return async (end: TryEnd) => {
+              const ok = await target.endTry(end);
+              if (ok) this.#onEnd(end);
+              return ok;
+            };
+          case 'setWaitReasons':
+            return async (reasons: { key: TiKey; reason: WaitReason | null }[]) => {
+              await target.setWaitReasons(reasons);
+              for (const { key, reason } of reasons) this.#onWait(key, reason);
+            };
+          default:
+            return value.bind(target);
+        }
+      },
+    });
+  }
+
+  async #onChange(store: StateStore, change: TiChange): Promise<void> {
+    const state = change.set.state;
+    if (!state) return;
+    const tryNumber = change.set.tryNumber ?? change.expect.tryNumber;
+    const id = tiKeyString(change.key);
+    let record = this.#current.get(id);
+    if (!record || record.tryNumber !== tryNumber || state === 'none') {
+      const ti = await store.getTi(change.key);
+      if (!ti) return;
+      record = this.#open(ti, tryNumber);
+    }
+    if (state === 'scheduled') record.scheduledAt ??= this.#now();
+    this.#push(record, state);
+    if (state !== 'scheduled' && state !== 'none') {
+      record.endedAt ??= this.#now();
+      record.state = state;
+    }
+  }
+
+  #open(ti: TaskInstance, tryNumber: number): TryRecord {
+    const record: TryRecord = {
+      key: { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex },
+      tryNumber,
+      pool: ti.pool,
+      poolSlots: ti.poolSlots,
+      priorityWeight: ti.priorityWeight,
+      claimOrder: null,
+      scheduledAt: null,
+      queuedAt: null,
+      startedAt: null,
+      endedAt: null,
+      state: null,
+      transitions: [],
+      waits: [],
+      held: [],
+    };
+    this.#current.set(tiKeyString(ti), record);
+    this.tries.push(record);
+    return record;
+  }
+
+  #push(record: TryRecord, state: TiState): void {
+    record.transitions.push({ at: this.#now(), state });
+  }
+
+  #transition(key: TiKey, state: TiState, also?: (t: TryRecord) => void): TryRecord | null {
+    const record = this.#current.get(tiKeyString(key));
+    if (!record) return null;
+    this.#push(record, state);
+    also?.(record);
+    return record;
+  }
+
+  #onClaim(key: TiKey): void {
+    this.#claims += 1;
+    const now = this.#now();
+    this.#transition(key, 'queued', (t) => {
+      t.claimOrder ??= this.#claims;
+      t.queuedAt ??= now;
+      t.held.push({ from: now, to: null });
+    });
+  }
+
+  #onEnd(end: TryEnd): void {
+    const now = this.#now();
+    const record = this.#transition(end.key, end.set.state);
+    if (!record) return;
+    const open = record.held.at(-1);
+    if (open && open.to === null) open.to = now;
+    if (end.set.state !== 'scheduled' && end.set.state !== 'none') {
+      record.endedAt = now;
+      record.state = end.set.state;
+    }
+  }
+
+  #onWait(key: TiKey, reason: WaitReason | null): void {
+    const id = tiKeyString(key);
+    const text = JSON.stringify(reason);
+    if (this.#lastWait.get(id) === text) return;
+    this.#lastWait.set(id, text);
+    const record = this.#current.get(id);
+    if (record && reason) record.waits.push({ at: this.#now(), reason });
+  }
+}
+
+export { Recorder };

@@ -1,0 +1,229 @@
+/**
+ * Builds the simulation report from the recorder's history and the store's final state. Peaks and
+ * limit checks are computed independently of the counters, from when each try held its slots.
+ */
+import type { DagManifest } from '#core/manifest.ts';
+import type { DagRun, SchedulerSettings } from '#core/model.ts';
+import type { RunState } from '#core/states.ts';
+import { describeWaitReason } from '#core/wait-reasons.ts';
+import type { StateStore } from '#ports';
+import { allPages } from '#services/deps.ts';
+import type { Recorder, TryRecord } from './recorder.ts';
+import type { Peak, SimReport, SimRun, SimTry } from './report.ts';
+import type { Scenario } from './scenario.ts';
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+interface Delta {
+  at: number;
+  amount: number;
+}
+
+/** Peak of a step function built from held intervals; releases at an instant count before claims at it. */
+function peakOf(
+  deltas: Delta[],
+  limitAt: (t: number) => number | null,
+): { peak: Peak; violations: number[] } {
+  deltas.sort((a, b) => a.at - b.at || a.amount - b.amount);
+  let value = 0;
+  let peak = 0;
+  let peakAt: number | null = null;
+  const violations: number[] = [];
+  for (const d of deltas) {
+    value += d.amount;
+    if (value > peak) {
+      peak = value;
+      peakAt = d.at;
+    }
+    const limit = limitAt(d.at);
+    if (d.amount > 0 && limit !== null && limit >= 0 && value > limit) violations.push(d.at);
+  }
+  return { peak: { peak, limit: limitAt(Number.MAX_SAFE_INTEGER), at: iso(peakAt) }, violations };
+}
+
+function deltasOf(tries: TryRecord[], amount: (t: TryRecord) => number, end: number): Delta[] {
+  const out: Delta[] = [];
+  for (const t of tries) {
+    for (const h of t.held) {
+      out.push({ at: h.from, amount: amount(t) }, { at: h.to ?? end, amount: -amount(t) });
+    }
+  }
+  return out;
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+async function buildReport(input: {
+  store: StateStore;
+  recorder: Recorder;
+  scenario: Scenario;
+  settings: SchedulerSettings;
+  seed: number;
+  passes: number;
+}): Promise<SimReport> {
+  const { store, recorder, scenario, settings } = input;
+  const end = Date.parse(scenario.end);
+  const dags = await allPages((cursor) => store.listDags({ cursor }));
+  const manifests = new Map<string, DagManifest>();
+  const runs: DagRun[] = [];
+  for (const dag of dags) {
+    const manifest = await store.getDagVersion(dag.dagId, dag.currentVersion);
+    if (manifest) manifests.set(dag.dagId, manifest);
+    runs.push(...(await allPages((cursor) => store.listRuns(dag.dagId, { cursor }))));
+  }
+  runs.sort(
+    (a, b) =>
+      a.dagId.localeCompare(b.dagId) || a.logicalDate - b.logicalDate || a.runId.localeCompare(b.runId),
+  );
+
+  const tries = recorder.tries;
+  const violations: string[] = [];
+  const check = (what: string, result: { peak: Peak; violations: number[] }) => {
+    for (const at of result.violations) violations.push(`${what} exceeded its limit at ${iso(at)}`);
+    return result.peak;
+  };
+
+  const global = check(
+    'parallelism',
+    peakOf(
+      deltasOf(tries, () => 1, end),
+      () => settings.parallelism,
+    ),
+  );
+
+  const poolLimits = new Map<string, { at: number; slots: number }[]>();
+  const addLimit = (name: string, at: number, slots: number) =>
+    poolLimits.set(name, [...(poolLimits.get(name) ?? []), { at, slots }]);
+  addLimit('default_pool', Number.MIN_SAFE_INTEGER, 128);
+  for (const p of scenario.pools ?? []) addLimit(p.name, Number.MIN_SAFE_INTEGER, p.slots);
+  for (const p of scenario.poolChanges ?? []) addLimit(p.name, Date.parse(p.at), p.slots);
+  const poolLimitAt = (name: string) => (t: number) => {
+    const changes = (poolLimits.get(name) ?? []).filter((c) => c.at <= t);
+    return changes.at(-1)?.slots ?? null;
+  };
+  // A pool resized below its use admits nothing new until usage falls: only claims made after the
+  // resize are held to the new size, which is what checking at each claim instant does.
+  const pools: Record<string, Peak> = {};
+  for (const [pool, list] of groupBy(tries, (t) => t.pool)) {
+    pools[pool] = check(
+      `pool ${pool}`,
+      peakOf(
+        deltasOf(list, (t) => t.poolSlots, end),
+        poolLimitAt(pool),
+      ),
+    );
+  }
+  const dagPeaks: Record<string, Peak> = {};
+  for (const [dagId, list] of groupBy(tries, (t) => t.key.dagId)) {
+    const limit = manifests.get(dagId)?.maxActiveTasks ?? null;
+    dagPeaks[dagId] = check(
+      `maxActiveTasks of ${dagId}`,
+      peakOf(
+        deltasOf(list, () => 1, end),
+        () => limit,
+      ),
+    );
+  }
+  const taskPeaks: Record<string, Peak> = {};
+  for (const [id, list] of groupBy(tries, (t) => `${t.key.dagId}.${t.key.taskId}`)) {
+    const [dagId, taskId] = [list[0]!.key.dagId, list[0]!.key.taskId];
+    const task = manifests.get(dagId)?.tasks.find((t) => t.taskId === taskId);
+    taskPeaks[id] = check(
+      `maxActiveTisPerDag of ${id}`,
+      peakOf(
+        deltasOf(list, () => 1, end),
+        () => task?.maxActiveTisPerDag ?? null,
+      ),
+    );
+    if (task?.maxActiveTisPerDagrun) {
+      for (const [runId, perRun] of groupBy(list, (t) => t.key.runId)) {
+        check(
+          `maxActiveTisPerDagrun of ${id} in ${runId}`,
+          peakOf(
+            deltasOf(perRun, () => 1, end),
+            () => task.maxActiveTisPerDagrun,
+          ),
+        );
+      }
+    }
+  }
+
+  const waitsSeconds = tries
+    .filter((t) => t.scheduledAt !== null && t.startedAt !== null)
+    .map((t) => (t.startedAt! - t.scheduledAt!) / 1000)
+    .sort((a, b) => a - b);
+  const mean = waitsSeconds.length ? waitsSeconds.reduce((a, b) => a + b, 0) / waitsSeconds.length : 0;
+  const p95 = waitsSeconds.length
+    ? waitsSeconds[Math.min(waitsSeconds.length - 1, Math.floor(waitsSeconds.length * 0.95))]!
+    : 0;
+
+  const runStates: Record<RunState, number> = { queued: 0, running: 0, success: 0, failed: 0 };
+  for (const run of runs) runStates[run.state] += 1;
+
+  return {
+    reportVersion: 1,
+    seed: input.seed,
+    window: { start: scenario.start, end: scenario.end },
+    runs: runs.map(toSimRun),
+    tries: tries.filter((t) => t.transitions.length > 0).map(toSimTry),
+    peaks: { global, pools, dags: dagPeaks, tasks: taskPeaks },
+    totals: {
+      runs: runStates,
+      tries: tries.filter((t) => t.startedAt !== null).length,
+      tasksSucceeded: tries.filter((t) => t.state === 'success').length,
+      tasksFailed: tries.filter((t) => t.state === 'failed').length,
+      schedulerPasses: input.passes,
+      queueWaitSeconds: { mean: Math.round(mean * 1000) / 1000, p95: Math.round(p95 * 1000) / 1000 },
+    },
+    violations,
+  };
+}
+
+function toSimRun(run: DagRun): SimRun {
+  return {
+    dagId: run.dagId,
+    runId: run.runId,
+    runType: run.runType,
+    logicalDate: iso(run.logicalDate)!,
+    dataInterval: { start: iso(run.dataIntervalStart)!, end: iso(run.dataIntervalEnd)! },
+    state: run.state,
+    createdAt: iso(run.createdAt)!,
+    startedAt: iso(run.startedAt),
+    endedAt: iso(run.endedAt),
+  };
+}
+
+function toSimTry(t: TryRecord): SimTry {
+  return {
+    dagId: t.key.dagId,
+    runId: t.key.runId,
+    taskId: t.key.taskId,
+    tryNumber: t.tryNumber,
+    pool: t.pool,
+    poolSlots: t.poolSlots,
+    priorityWeight: t.priorityWeight,
+    claimOrder: t.claimOrder,
+    scheduledAt: iso(t.scheduledAt),
+    queuedAt: iso(t.queuedAt),
+    startedAt: iso(t.startedAt),
+    endedAt: iso(t.endedAt),
+    state: t.state,
+    transitions: t.transitions.map((x) => ({ at: iso(x.at)!, state: x.state })),
+    waits: t.waits.map((w) => ({
+      at: iso(w.at)!,
+      reason: w.reason,
+      text: describeWaitReason(w.reason, w.at),
+    })),
+  };
+}
+
+export { buildReport, peakOf };
