@@ -2,6 +2,10 @@
  * Claim selection (SEMANTICS.md §3 with Updraft's choices): given scheduled candidates and the
  * current counters, decide which task instances to move to queued in this pass and why the rest wait.
  * Pure and deterministic: same input, same output.
+ *
+ * Unlike Airflow's critical section there are no fixed-size windows and no "starved" sets: every
+ * candidate is checked on its own against the counters as raised by the claims ordered before it,
+ * so a candidate held back by its own pool, DAG or task limit never blocks lower-priority work.
  */
 import type { Hold, TaskInstance, TiKey, WaitReason } from './model.ts';
 
@@ -36,22 +40,206 @@ export interface ClaimSelection {
   waits: { key: TiKey; reason: WaitReason }[];
 }
 
+const UNLIMITED = -1;
+
+/** Code-unit order, the same order `Array.prototype.sort()` gives strings (never locale-dependent). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Claim order: priority weight desc, logical date asc, then dagId, runId, taskId, mapIndex asc. */
-function compareClaimOrder(_a: TaskInstance, _b: TaskInstance): number {
-  throw new Error('not implemented');
+function compareClaimOrder(a: TaskInstance, b: TaskInstance): number {
+  if (a.priorityWeight !== b.priorityWeight) return a.priorityWeight > b.priorityWeight ? -1 : 1;
+  if (a.logicalDate !== b.logicalDate) return a.logicalDate < b.logicalDate ? -1 : 1;
+  return (
+    compareText(a.dagId, b.dagId) ||
+    compareText(a.runId, b.runId) ||
+    compareText(a.taskId, b.taskId) ||
+    a.mapIndex - b.mapIndex
+  );
+}
+
+/** Rank of each value among the distinct values, in code-unit order. */
+function ranksOf(values: string[]): Uint32Array {
+  const distinct = [...new Set(values)].sort();
+  const rank = new Map(distinct.map((value, i) => [value, i]));
+  return Uint32Array.from(values, (value) => rank.get(value)!);
+}
+
+/**
+ * Candidate indexes in claim order. Same order as `compareClaimOrder`, but the strings are ranked
+ * once up front so the sort compares numbers only (sorting 100k objects with string comparisons
+ * is several times slower).
+ */
+function claimOrder(tis: TaskInstance[]): number[] {
+  const weight = Float64Array.from(tis, (ti) => ti.priorityWeight);
+  const date = Float64Array.from(tis, (ti) => ti.logicalDate);
+  const dag = ranksOf(tis.map((ti) => ti.dagId));
+  const run = ranksOf(tis.map((ti) => ti.runId));
+  const task = ranksOf(tis.map((ti) => ti.taskId));
+  const mapIndex = Float64Array.from(tis, (ti) => ti.mapIndex);
+  const order = Array.from(tis, (_, i) => i);
+  order.sort(
+    (a, b) =>
+      weight[b]! - weight[a]! ||
+      date[a]! - date[b]! ||
+      dag[a]! - dag[b]! ||
+      run[a]! - run[b]! ||
+      task[a]! - task[b]! ||
+      mapIndex[a]! - mapIndex[b]!,
+  );
+  return order;
+}
+
+/** The counters of one pass, copied from the input so the caller's maps are never changed. */
+class WorkingCounters {
+  parallelism: number;
+  readonly parallelismLimit: number;
+  private readonly pools: ClaimState['pools'];
+  private readonly poolUsed = new Map<string, number>();
+  private readonly dagUsed: Map<string, number>;
+  private readonly taskUsed: Map<string, number>;
+  private readonly taskRunUsed: Map<string, number>;
+  private readonly executorFree: ClaimState['executorFree'];
+
+  constructor(state: ClaimState) {
+    this.parallelism = state.parallelism.used;
+    this.parallelismLimit = state.parallelism.limit;
+    this.pools = state.pools;
+    this.dagUsed = new Map(state.dagUsed);
+    this.taskUsed = new Map(state.taskUsed);
+    this.taskRunUsed = new Map(state.taskRunUsed);
+    this.executorFree = { ...state.executorFree };
+  }
+
+  parallelismFull(): boolean {
+    return this.parallelism >= this.parallelismLimit;
+  }
+
+  /** Why `candidate` cannot be claimed now (parallelism aside), or null when it fits. */
+  blocker(candidate: ClaimCandidate): WaitReason | null {
+    const { ti } = candidate;
+    const pool = this.pools.get(ti.pool);
+    if (!pool) return { kind: 'pool_missing', pool: ti.pool };
+    if (pool.slots !== UNLIMITED) {
+      if (ti.poolSlots > pool.slots)
+        return { kind: 'pool_too_small', pool: ti.pool, needs: ti.poolSlots, slots: pool.slots };
+      const used = this.poolUsed.get(ti.pool) ?? pool.used;
+      if (pool.slots - used < ti.poolSlots)
+        return { kind: 'pool_full', pool: ti.pool, used, slots: pool.slots, needs: ti.poolSlots };
+    }
+    const dagUsed = this.dagUsed.get(ti.dagId) ?? 0;
+    if (dagUsed >= candidate.dagMaxActiveTasks)
+      return { kind: 'dag_max_active_tasks', used: dagUsed, limit: candidate.dagMaxActiveTasks };
+    if (candidate.maxActiveTisPerDag !== null) {
+      const used = this.taskUsed.get(taskKey(ti)) ?? 0;
+      if (used >= candidate.maxActiveTisPerDag)
+        return { kind: 'task_max_active_tis_per_dag', used, limit: candidate.maxActiveTisPerDag };
+    }
+    if (candidate.maxActiveTisPerDagrun !== null) {
+      const used = this.taskRunUsed.get(taskRunKey(ti)) ?? 0;
+      if (used >= candidate.maxActiveTisPerDagrun)
+        return { kind: 'task_max_active_tis_per_dagrun', used, limit: candidate.maxActiveTisPerDagrun };
+    }
+    const free = this.executorFree[ti.executor];
+    if (free !== null && free <= 0) return { kind: 'executor_capacity', executor: ti.executor };
+    return null;
+  }
+
+  /** Raises every counter the claim holds (and the executor's free capacity), returning the holds. */
+  claim(candidate: ClaimCandidate): ClaimDecision {
+    const { ti } = candidate;
+    const pool = this.pools.get(ti.pool)!;
+    this.parallelism += 1;
+    this.poolUsed.set(ti.pool, (this.poolUsed.get(ti.pool) ?? pool.used) + ti.poolSlots);
+    this.dagUsed.set(ti.dagId, (this.dagUsed.get(ti.dagId) ?? 0) + 1);
+    const holds: ClaimDecision['holds'] = [
+      { counter: { kind: 'global' }, amount: 1, limit: this.parallelismLimit },
+      { counter: { kind: 'pool', pool: ti.pool }, amount: ti.poolSlots, limit: pool.slots },
+      { counter: { kind: 'dag', dagId: ti.dagId }, amount: 1, limit: candidate.dagMaxActiveTasks },
+    ];
+    if (candidate.maxActiveTisPerDag !== null) {
+      const key = taskKey(ti);
+      this.taskUsed.set(key, (this.taskUsed.get(key) ?? 0) + 1);
+      holds.push({
+        counter: { kind: 'task', dagId: ti.dagId, taskId: ti.taskId },
+        amount: 1,
+        limit: candidate.maxActiveTisPerDag,
+      });
+    }
+    if (candidate.maxActiveTisPerDagrun !== null) {
+      const key = taskRunKey(ti);
+      this.taskRunUsed.set(key, (this.taskRunUsed.get(key) ?? 0) + 1);
+      holds.push({
+        counter: { kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId },
+        amount: 1,
+        limit: candidate.maxActiveTisPerDagrun,
+      });
+    }
+    const free = this.executorFree[ti.executor];
+    if (free !== null) this.executorFree[ti.executor] = free - 1;
+    return { ti, holds };
+  }
+}
+
+function taskKey(ti: TaskInstance): string {
+  return `${ti.dagId}/${ti.taskId}`;
+}
+
+function taskRunKey(ti: TaskInstance): string {
+  return `${ti.dagId}/${ti.runId}/${ti.taskId}`;
+}
+
+function keyOf(ti: TaskInstance): TiKey {
+  return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
 }
 
 /**
  * Picks up to `maxClaims` candidates in claim order that fit every limit, updating the counters as
  * it goes so a batch never over-fills anything. A candidate blocked by its own pool, DAG or task
  * limit never blocks lower-priority candidates that fit.
+ *
+ * Each candidate is checked in this order: parallelism, pool missing, pool too small, pool full,
+ * DAG maxActiveTasks, task maxActiveTisPerDag, task maxActiveTisPerDagrun, executor capacity.
+ * Once parallelism is full, that candidate and every later one wait with reason `parallelism`.
+ * Once `maxClaims` candidates are claimed (and parallelism still has room), the walk stops: later
+ * candidates were not reached and get no wait reason from this pass (their previous one stands).
+ *
+ * Holds list the global, pool and DAG counters, plus the task and task-in-run counters when those
+ * limits are set. The executor counter is not among them: the caller adds it when the executor's
+ * capacity is bounded (`executorFree` is only how much of it is left).
+ *
+ * O(n log n) in candidates; input order and the input maps are left untouched.
  */
-function selectClaims(_input: {
+function selectClaims(input: {
   candidates: ClaimCandidate[];
   state: ClaimState;
   maxClaims: number;
 }): ClaimSelection {
-  throw new Error('not implemented');
+  const { candidates, state, maxClaims } = input;
+  const order = claimOrder(candidates.map((c) => c.ti));
+  const counters = new WorkingCounters(state);
+  const claims: ClaimDecision[] = [];
+  const waits: ClaimSelection['waits'] = [];
+  for (let i = 0; i < order.length; i += 1) {
+    if (counters.parallelismFull()) {
+      const reason: WaitReason = {
+        kind: 'parallelism',
+        used: counters.parallelism,
+        limit: counters.parallelismLimit,
+      };
+      for (let j = i; j < order.length; j += 1) {
+        waits.push({ key: keyOf(candidates[order[j]!]!.ti), reason: { ...reason } });
+      }
+      break;
+    }
+    if (claims.length >= maxClaims) break;
+    const candidate = candidates[order[i]!]!;
+    const reason = counters.blocker(candidate);
+    if (reason) waits.push({ key: keyOf(candidate.ti), reason });
+    else claims.push(counters.claim(candidate));
+  }
+  return { claims, waits };
 }
 
 export { compareClaimOrder, selectClaims };
