@@ -1,9 +1,64 @@
 /** Wait reasons in plain words, for the CLI, the console and the simulator report. */
+import { formatDuration } from './duration.ts';
 import type { WaitReason } from './model.ts';
+import { assertNever } from './states.ts';
+
+/** Upstream task ids listed before the rest are summarised as "and N more". */
+const MAX_LISTED_UPSTREAM = 5;
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return count === 1 ? one : many;
+}
+
+/** `2026-01-01T10:05:00Z` (seconds precision), plus "(in 4m)" when `now` is known. */
+function describeInstant(at: number, now: number | undefined): string {
+  const iso = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (now === undefined) return iso;
+  return at > now ? `${iso} (in ${formatDuration(at - now)})` : `${iso} (due now)`;
+}
+
+function describeUpstream(pending: string[]): string {
+  if (pending.length === 0) return 'waiting for upstream tasks';
+  const listed = pending.slice(0, MAX_LISTED_UPSTREAM).join(', ');
+  const more = pending.length - MAX_LISTED_UPSTREAM;
+  const label = plural(pending.length, 'upstream task', 'upstream tasks');
+  return `waiting for ${label}: ${listed}${more > 0 ? ` and ${more} more` : ''}`;
+}
 
 /** e.g. "pool etl is full (128/128 slots used; needs 1)". `now` lets times read as "in 4m". */
-function describeWaitReason(_reason: WaitReason, _now?: number): string {
-  throw new Error('not implemented');
+function describeWaitReason(reason: WaitReason, now?: number): string {
+  switch (reason.kind) {
+    case 'upstream_pending':
+      return describeUpstream(reason.pending);
+    case 'retry_at':
+      return `retry at ${describeInstant(reason.at, now)}`;
+    case 'reschedule_at':
+      return `sensor pokes again at ${describeInstant(reason.at, now)}`;
+    case 'run_not_running':
+      return `DAG run is ${reason.runState}, not running`;
+    case 'run_limit':
+      return `DAG is at maxActiveRuns (${reason.running}/${reason.limit} runs running)`;
+    case 'pool_full':
+      return `pool ${reason.pool} is full (${reason.used}/${reason.slots} slots used; needs ${reason.needs})`;
+    case 'pool_missing':
+      return `pool ${reason.pool} does not exist — create it with \`updraft pools set ${reason.pool} <slots>\``;
+    case 'pool_too_small':
+      return `needs ${reason.needs} ${plural(reason.needs, 'slot')} but pool ${reason.pool} has only ${reason.slots}`;
+    case 'dag_max_active_tasks':
+      return `DAG is at maxActiveTasks (${reason.used}/${reason.limit})`;
+    case 'task_max_active_tis_per_dag':
+      return `task is at maxActiveTisPerDag (${reason.used}/${reason.limit})`;
+    case 'task_max_active_tis_per_dagrun':
+      return `task is at maxActiveTisPerDagrun in this run (${reason.used}/${reason.limit})`;
+    case 'parallelism':
+      return `parallelism is reached (${reason.used}/${reason.limit} task instances queued or running)`;
+    case 'executor_capacity':
+      return `every ${reason.executor} worker slot is busy (worker concurrency reached)`;
+    case 'dag_paused':
+      return 'DAG is paused';
+    default:
+      return assertNever(reason, 'wait reason');
+  }
 }
 
 export { describeWaitReason };
