@@ -7,6 +7,7 @@
  * candidate is checked on its own against the counters as raised by the claims ordered before it,
  * so a candidate held back by its own pool, DAG or task limit never blocks lower-priority work.
  */
+import { ClaimOrder, compareClaimOrder } from './claim-order.ts';
 import type { Hold, TaskInstance, TiKey, WaitReason } from './model.ts';
 
 export interface ClaimCandidate {
@@ -41,55 +42,6 @@ export interface ClaimSelection {
 }
 
 const UNLIMITED = -1;
-
-/** Code-unit order, the same order `Array.prototype.sort()` gives strings (never locale-dependent). */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Claim order: priority weight desc, logical date asc, then dagId, runId, taskId, mapIndex asc. */
-function compareClaimOrder(a: TaskInstance, b: TaskInstance): number {
-  if (a.priorityWeight !== b.priorityWeight) return a.priorityWeight > b.priorityWeight ? -1 : 1;
-  if (a.logicalDate !== b.logicalDate) return a.logicalDate < b.logicalDate ? -1 : 1;
-  return (
-    compareText(a.dagId, b.dagId) ||
-    compareText(a.runId, b.runId) ||
-    compareText(a.taskId, b.taskId) ||
-    a.mapIndex - b.mapIndex
-  );
-}
-
-/** Rank of each value among the distinct values, in code-unit order. */
-function ranksOf(values: string[]): Uint32Array {
-  const distinct = [...new Set(values)].sort();
-  const rank = new Map(distinct.map((value, i) => [value, i]));
-  return Uint32Array.from(values, (value) => rank.get(value)!);
-}
-
-/**
- * Candidate indexes in claim order. Same order as `compareClaimOrder`, but the strings are ranked
- * once up front so the sort compares numbers only (sorting 100k objects with string comparisons
- * is several times slower).
- */
-function claimOrder(tis: TaskInstance[]): number[] {
-  const weight = Float64Array.from(tis, (ti) => ti.priorityWeight);
-  const date = Float64Array.from(tis, (ti) => ti.logicalDate);
-  const dag = ranksOf(tis.map((ti) => ti.dagId));
-  const run = ranksOf(tis.map((ti) => ti.runId));
-  const task = ranksOf(tis.map((ti) => ti.taskId));
-  const mapIndex = Float64Array.from(tis, (ti) => ti.mapIndex);
-  const order = Array.from(tis, (_, i) => i);
-  order.sort(
-    (a, b) =>
-      weight[b]! - weight[a]! ||
-      date[a]! - date[b]! ||
-      dag[a]! - dag[b]! ||
-      run[a]! - run[b]! ||
-      task[a]! - task[b]! ||
-      mapIndex[a]! - mapIndex[b]!,
-  );
-  return order;
-}
 
 /** The counters of one pass, copied from the input so the caller's maps are never changed. */
 class WorkingCounters {
@@ -217,24 +169,24 @@ function selectClaims(input: {
   maxClaims: number;
 }): ClaimSelection {
   const { candidates, state, maxClaims } = input;
-  const order = claimOrder(candidates.map((c) => c.ti));
+  const order = new ClaimOrder(candidates);
   const counters = new WorkingCounters(state);
   const claims: ClaimDecision[] = [];
   const waits: ClaimSelection['waits'] = [];
-  for (let i = 0; i < order.length; i += 1) {
+  for (let candidate = order.next(); candidate; candidate = order.next()) {
     if (counters.parallelismFull()) {
+      // Shared by every remaining wait: reasons are plain data, never changed once made.
       const reason: WaitReason = {
         kind: 'parallelism',
         used: counters.parallelism,
         limit: counters.parallelismLimit,
       };
-      for (let j = i; j < order.length; j += 1) {
-        waits.push({ key: keyOf(candidates[order[j]!]!.ti), reason: { ...reason } });
+      for (let rest: ClaimCandidate | undefined = candidate; rest; rest = order.next()) {
+        waits.push({ key: keyOf(rest.ti), reason });
       }
       break;
     }
     if (claims.length >= maxClaims) break;
-    const candidate = candidates[order[i]!]!;
     const reason = counters.blocker(candidate);
     if (reason) waits.push({ key: keyOf(candidate.ti), reason });
     else claims.push(counters.claim(candidate));

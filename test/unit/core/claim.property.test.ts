@@ -7,7 +7,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ClaimCandidate, type ClaimSelection, type ClaimState, selectClaims } from '#core/claim.ts';
+import {
+  type ClaimCandidate,
+  type ClaimSelection,
+  type ClaimState,
+  compareClaimOrder,
+  selectClaims,
+} from '#core/claim.ts';
 import type { TiKey, WaitReason } from '#core/model.ts';
 import { candidate, label, makeState, runAt } from './claim-fixtures.ts';
 
@@ -370,6 +376,58 @@ describe('selectClaims (properties)', () => {
 
         expect(selection.claims.map((c) => label(c.ti))).toEqual(['quiet/R1/small']);
       }),
+    );
+  });
+});
+
+describe('selectClaims order (property)', () => {
+  const idArb = fc.constantFrom('a', 'b', 'B', 'ab', 'é', 'a_b');
+  const tiArb = fc.record({
+    dagId: idArb,
+    runId: idArb,
+    taskId: idArb,
+    mapIndex: fc.integer({ min: -1, max: 3 }),
+    priorityWeight: fc.oneof(
+      fc.integer({ min: -3, max: 3 }),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    ),
+    // A few instants on a coarse grid, or arbitrary milliseconds (no common step).
+    logicalDate: fc.oneof(
+      fc.integer({ min: 0, max: 4 }).map((d) => Date.UTC(2026, 0, 1 + d)),
+      fc.integer({ min: 0, max: 2 ** 42 }),
+    ),
+  });
+
+  it('claims everything that fits in exactly the order compareClaimOrder gives', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(tiArb, {
+          maxLength: 120,
+          selector: (t) => `${t.dagId}/${t.runId}/${t.taskId}/${t.mapIndex}`,
+        }),
+        (tis) => {
+          const candidates = tis.map((t) =>
+            candidate(
+              {
+                dagId: t.dagId,
+                runId: t.runId,
+                taskId: t.taskId,
+                mapIndex: t.mapIndex,
+                priorityWeight: t.priorityWeight,
+                logicalDate: t.logicalDate,
+              },
+              { dagMaxActiveTasks: 1_000 },
+            ),
+          );
+          const state = makeState({ parallelism: { used: 0, limit: 1_000 } });
+
+          const claimed = selectClaims({ candidates, state, maxClaims: 1_000 }).claims.map((c) => c.ti);
+
+          const expected = candidates.map((c) => c.ti).sort(compareClaimOrder);
+          expect(claimed.map(label)).toEqual(expected.map(label));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
