@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: runs every benchmark in turn and prints its figures. Benchmarks never run in
+ * `npm test`; their latest results are copied into bench/README.md by hand.
+ * `npm run bench -- claim simulate` runs only the named ones.
+ */
+import { benchClaim } from './core-claim.ts';
+import { benchSimulateDay } from './simulate-day.ts';
+
+type Bench = () => Promise<Record<string, string | number>>;
+
+const BENCHES: Record<string, { title: string; run: Bench }> = {
+  claim: { title: 'core: claim selection, 1,000 of 100,000 scheduled task instances', run: benchClaim },
+  simulate: { title: 'core: simulate one day of 1,000 hourly DAGs × 10 tasks', run: benchSimulateDay },
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
+  for (const name of names) {
+    const bench = BENCHES[name];
+    if (!bench) {
+      console.error(`updraft bench: unknown benchmark ${name} (known: ${Object.keys(BENCHES).join(', ')})`);
+      process.exitCode = 2;
+      return;
+    }
+    console.log(`\n## ${name}: ${bench.title}`);
+    const figures = await bench.run();
+    for (const [key, value] of Object.entries(figures)) console.log(`  ${key.padEnd(36)} ${value}`);
+  }
+}
+
+await main();
