@@ -1,64 +1,52 @@
 /**
  * Timetables (SEMANTICS.md §9): when runs are due and which data interval each covers.
  * Pure: `now` is always an argument. Cron is evaluated on wall-clock time in the DAG's timezone.
+ * The parts live in `./timetable/`: zone clock (DST rules), cron pattern (cron-parser), cron clock
+ * (fire times as instants), the cron and the simple timetables, normalization.
  */
+import { InputError } from './errors.ts';
 import type { ScheduleSpec } from './manifest.ts';
-
-export interface Interval {
-  start: number;
-  end: number;
-}
-
-/** One run slot: logical date, data interval and the earliest instant the run may be created. */
-export interface RunInfo {
-  logicalDate: number;
-  dataIntervalStart: number;
-  dataIntervalEnd: number;
-  runAfter: number;
-}
-
-export interface NextRunQuery {
-  /** Data interval of the last automated (scheduled) run; null if there was none. */
-  lastAutomatedInterval: Interval | null;
-  /** DAG startDate (or the earliest task startDate); null if none. */
-  earliest: number | null;
-  /** DAG endDate; no run whose logical date is after it. */
-  latest: number | null;
-  catchup: boolean;
-  now: number;
-}
-
-export interface Timetable {
-  /** The next scheduled run after the last one (§9.2), or null when the schedule has no more runs. */
-  nextRunInfo(query: NextRunQuery): RunInfo | null;
-  /** Data interval of a manual run triggered at `runAfter` (§9.2 "Manual runs"). */
-  manualRunInfo(runAfter: number): RunInfo;
-  /** Every slot with `from <= logicalDate <= to` (backfill, §9.4), in ascending order. */
-  slotsBetween(from: number, to: number, limit?: number): RunInfo[];
-  /** Human description, e.g. "at 03:00 every day (Europe/Paris)". */
-  describe(): string;
-}
+import { assertNever } from './states.ts';
+import { CronClock } from './timetable/cron-clock.ts';
+import { parseCron } from './timetable/cron-pattern.ts';
+import { cronIntervalTimetable, cronTriggerTimetable } from './timetable/cron-timetables.ts';
+import { describeCron } from './timetable/describe.ts';
+import { normalizeSchedule, PRESETS } from './timetable/normalize.ts';
+import { deltaTimetable, noneTimetable, onceTimetable } from './timetable/simple-timetables.ts';
+import type { Interval, NextRunQuery, RunInfo, Timetable } from './timetable/types.ts';
+import { isValidTimezone, zoneClock } from './timetable/zone-clock.ts';
 
 /** Builds the timetable of a normalized schedule. Throws on an invalid expression or zone (compile validates first). */
-function timetableFor(_schedule: ScheduleSpec): Timetable {
-  throw new Error('not implemented');
+function timetableFor(schedule: ScheduleSpec): Timetable {
+  switch (schedule.kind) {
+    case 'none':
+      return noneTimetable();
+    case 'once':
+      return onceTimetable();
+    case 'interval':
+      if (!(schedule.everyMs > 0)) throw new InputError('schedule', 'every must be longer than 0 ms');
+      return deltaTimetable(schedule.everyMs);
+    case 'cron': {
+      const parsed = parseCron(PRESETS[schedule.expression.trim().toLowerCase()] ?? schedule.expression);
+      if (!parsed.ok) throw new InputError('schedule', parsed.message);
+      if (!isValidTimezone(schedule.timezone)) {
+        throw new InputError('timezone', `"${schedule.timezone}" is not a valid IANA timezone`);
+      }
+      const clock = new CronClock(parsed.pattern, zoneClock(schedule.timezone));
+      const text = describeCron(
+        parsed.pattern.fields,
+        parsed.pattern.expression,
+        schedule.timezone,
+        schedule.style,
+      );
+      return schedule.style === 'trigger'
+        ? cronTriggerTimetable(clock, text)
+        : cronIntervalTimetable(clock, text);
+    }
+    default:
+      return assertNever(schedule, 'schedule kind');
+  }
 }
 
-/**
- * Normalizes what a DAG author wrote (`'@daily'`, `'0 3 * * *'`, `{ every: '15m' }`, `null`, `'@once'`)
- * with the DAG's timezone; returns an error message naming what is wrong instead of throwing.
- */
-function normalizeSchedule(
-  _input: unknown,
-  _timezone: string,
-  _style: 'interval' | 'trigger',
-): { ok: true; schedule: ScheduleSpec } | { ok: false; message: string } {
-  throw new Error('not implemented');
-}
-
-/** Whether `zone` is a valid IANA timezone name. */
-function isValidTimezone(_zone: string): boolean {
-  throw new Error('not implemented');
-}
-
+export type { Interval, NextRunQuery, RunInfo, Timetable };
 export { isValidTimezone, normalizeSchedule, timetableFor };
