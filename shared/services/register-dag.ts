@@ -5,6 +5,7 @@
  */
 import type { DagManifest } from '#core/manifest.ts';
 import type { DagRecord, Pool } from '#core/model.ts';
+import { timeRestriction } from '#core/runs.ts';
 import { timetableFor } from '#core/timetable.ts';
 import type { ServiceDeps } from './deps.ts';
 
@@ -36,8 +37,7 @@ async function registerDag(
   deps.manifests.remember(manifest);
   const nextRun = timetableFor(manifest.schedule).nextRunInfo({
     lastAutomatedInterval: dag.lastAutomatedInterval,
-    earliest: manifest.startDate,
-    latest: manifest.endDate,
+    ...timeRestriction(manifest),
     catchup: manifest.catchup,
     now: opts.now,
   });
