@@ -8,14 +8,20 @@ import { runSimulation } from '#simulator/engine.ts';
 import type { Scenario } from '#simulator/scenario.ts';
 
 function hourlyDag(i: number) {
-  return dag(`hourly_${String(i).padStart(4, '0')}`, { schedule: '@hourly', startDate: '2026-01-01' }, (d) => {
-    const extract = d.task('extract', async () => null);
-    const stage = d.task('stage', async () => null);
-    const parts = Array.from({ length: 7 }, (_, p) => d.task(`part_${p}`, { pool: `pool_${i % 10}` }, async () => null));
-    const publish = d.task('publish', async () => null);
-    extract.then(stage).then(parts);
-    for (const part of parts) part.then(publish);
-  });
+  return dag(
+    `hourly_${String(i).padStart(4, '0')}`,
+    { schedule: '@hourly', startDate: '2026-01-01' },
+    (d) => {
+      const extract = d.task('extract', async () => null);
+      const stage = d.task('stage', async () => null);
+      const parts = Array.from({ length: 7 }, (_, p) =>
+        d.task(`part_${p}`, { pool: `pool_${i % 10}` }, async () => null),
+      );
+      const publish = d.task('publish', async () => null);
+      extract.before(stage).before(parts);
+      for (const part of parts) part.before(publish);
+    },
+  );
 }
 
 async function benchSimulateDay(options: { dags?: number } = {}): Promise<Record<string, string | number>> {

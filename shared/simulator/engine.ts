@@ -9,7 +9,7 @@ import { durationMs } from '#core/duration.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings, tiKeyString } from '#core/model.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
-import type { DagDefinition } from '#sdk/types.ts';
+import type { DagDefinition } from '#core/definition.ts';
 import { createBackfill } from '#services/backfill.ts';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
 import { registerDag } from '#services/register-dag.ts';

@@ -11,7 +11,7 @@ import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts
 import { registerDag } from '#services/register-dag.ts';
 import { type PassReport, schedulerPass } from '#services/scheduler-pass.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
-import type { DagDefinition } from '#sdk/index.ts';
+import type { DagDefinition } from '#core/definition.ts';
 
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 

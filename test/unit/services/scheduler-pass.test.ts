@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { counterKeyString } from '#core/model.ts';
-import { beginTry, finishTry } from '#services/worker.ts';
-import { triggerRun } from '#services/trigger-run.ts';
 import { dag } from '#sdk/index.ts';
+import { triggerRun } from '#services/trigger-run.ts';
+import { beginTry, finishTry } from '#services/worker.ts';
 import { makeHarness, T0 } from '../../support/service-harness.ts';
 
 const noop = async () => null;
@@ -12,7 +12,7 @@ function chain(id = 'chain', taskOptions: Record<string, unknown> = {}) {
     const a = d.task('a', taskOptions, noop);
     const b = d.task('b', taskOptions, noop);
     const c = d.task('c', taskOptions, noop);
-    a.then(b).then(c);
+    a.before(b).before(c);
   });
 }
 
@@ -44,7 +44,9 @@ describe('schedulerPass', () => {
 
     await h.drain((ti) => (ti.taskId === 'a' ? { state: 'failed', error: 'boom' } : { state: 'success' }));
 
-    const states = Object.fromEntries((await h.store.listTis('chain', run.runId)).map((ti) => [ti.taskId, ti.state]));
+    const states = Object.fromEntries(
+      (await h.store.listTis('chain', run.runId)).map((ti) => [ti.taskId, ti.state]),
+    );
     expect(states).toEqual({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
     expect((await h.store.getRun('chain', run.runId))?.state).toBe('failed');
   });
@@ -59,7 +61,12 @@ describe('schedulerPass', () => {
     const run = await triggerRun(h.deps, { dagId: 'retrying', now: h.clock.now() });
     await h.pass();
     await h.work(() => ({ state: 'failed', error: 'first try fails' }));
-    const failed = await h.store.getTi({ dagId: 'retrying', runId: run.runId, taskId: 'flaky', mapIndex: -1 });
+    const failed = await h.store.getTi({
+      dagId: 'retrying',
+      runId: run.runId,
+      taskId: 'flaky',
+      mapIndex: -1,
+    });
     expect(failed?.state).toBe('up_for_retry');
 
     // Before the delay: nothing is dispatched.
@@ -192,7 +199,10 @@ describe('schedulerPass', () => {
     // Now is 2026-01-05T00:00Z: the intervals of Jan 1, 2, 3 and 4 have ended.
     await h.pass();
     let runs = (await h.store.listRuns('daily')).items;
-    expect(runs.map((r) => new Date(r.logicalDate).toISOString().slice(0, 10)).sort()).toEqual(['2026-01-01', '2026-01-02']);
+    expect(runs.map((r) => new Date(r.logicalDate).toISOString().slice(0, 10)).sort()).toEqual([
+      '2026-01-01',
+      '2026-01-02',
+    ]);
 
     await h.drain();
 
