@@ -12,7 +12,6 @@ import { timetableFor } from '#core/timetable.ts';
 import { loadDagDir, loadDagFile } from '#sdk/load.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
-import { runDagTest } from './dags-test.ts';
 
 export interface LoadedDags {
   dags: { dag: DagDefinition; fileloc: string }[];
@@ -158,6 +157,7 @@ function registerDagsCommands(program: Command): void {
       if (opts.task && !chosen.manifest.tasks.some((t) => t.taskId === opts.task)) {
         throw new CliError(`no task ${opts.task} in DAG ${chosen.manifest.dagId}`);
       }
+      const { runDagTest } = await import('./dags-test.ts');
       const state = await runDagTest({ ...chosen, logicalDate, conf, onlyTask: opts.task });
       process.exitCode = state === 'success' ? EXIT.ok : EXIT.failed;
     });

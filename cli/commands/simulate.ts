@@ -2,7 +2,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { runSimulation } from '#simulator/engine.ts';
 import { Scenario } from '#simulator/scenario.ts';
 import { CliError, EXIT, zodLine } from '../errors.ts';
 import { formatSimulation } from '../format/simulate-text.ts';
@@ -60,7 +59,8 @@ function registerSimulateCommand(program: Command): void {
         const start = Date.parse(scenario.start);
         const end = Date.parse(scenario.end);
         bar?.start(100, 0, { day: scenario.start });
-        const report = await runSimulation({
+        const { runSimulation } = await import('#simulator/engine.ts');
+      const report = await runSimulation({
           dags: manifests.map((m) => m.manifest),
           scenario,
           onProgress: ({ now }) =>
