@@ -28,8 +28,10 @@ export interface SimulationInput {
   onProgress?: (progress: { now: number; start: number; end: number }) => void;
 }
 
+type RunRef = { dagId: string; runId: string };
+
 type SimEvent =
-  | { kind: 'pass'; sweep: boolean }
+  | { kind: 'pass'; sweep: boolean; run?: RunRef }
   | { kind: 'finish'; started: StartedTry; outcome: TaskOutcome }
   | { kind: 'trigger'; dagId: string; conf: Record<string, unknown> }
   | { kind: 'backfill'; spec: NonNullable<Scenario['backfills']>[number] }
@@ -86,6 +88,9 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   /** Tries the simulated workers are running: they heartbeat before every sweep, as live workers would. */
   const inFlight = new Map<string, StartedTry>();
   let passes = 0;
+  /** Runs that have news (a task finished, a retry is due): the next event-driven pass looks at them only. */
+  const pendingRuns = new Map<string, RunRef>();
+  const touch = (run: RunRef) => pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
   let pendingPassAt: number | null = null;
 
   const schedulePass = (at: number) => {
@@ -101,6 +106,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     dispatcher: { dispatch: async (messages) => void dispatched.push(...messages) },
     events: {
       publish: async (events: SchedulerEvent[]) => {
+        for (const event of events) if ('runId' in event) touch(event);
         if (events.length > 0) schedulePass(now + latencyMs);
       },
     },
@@ -172,6 +178,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
         case 'pass':
           pass = true;
           sweep ||= event.sweep;
+          if (event.run) touch(event.run);
           if (pendingPassAt === at) pendingPassAt = null;
           break;
         case 'finish': {
@@ -181,7 +188,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
           if (state === 'up_for_retry' || state === 'up_for_reschedule') {
             const fresh = await store.getTi(ti);
             const due = fresh?.nextRetryAt ?? fresh?.rescheduleAt;
-            if (due) queue.push(due + 1, { kind: 'pass', sweep: false });
+            if (due) queue.push(due + 1, { kind: 'pass', sweep: false, run: { dagId: ti.dagId, runId: ti.runId } });
           }
           break;
         }
@@ -217,7 +224,10 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     }
     if (pass) {
       passes += 1;
-      await schedulerPass(deps, { now, sweep });
+      // A sweep looks at every run; other passes only at the runs with news (as the events queue does in AWS).
+      const runs = sweep ? undefined : [...pendingRuns.values()];
+      pendingRuns.clear();
+      await schedulerPass(deps, { now, sweep, runs });
     }
     for (const message of dispatched.splice(0)) {
       const begun = await beginTry(deps, message, { now, workerId: 'simulated-worker' });
