@@ -94,7 +94,8 @@ async function startDynamoDbLocal(opts: { port?: number; dbPath?: string; timeou
       '-port',
       String(port),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // cwd: DynamoDB Local writes a metadata file into its working directory.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
