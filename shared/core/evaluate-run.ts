@@ -2,11 +2,17 @@
  * One look at a running DAG run (Airflow's `DagRun.update_state` + `schedule_tis`): which task
  * instances become scheduled, skipped, upstream_failed or (empty tasks) success, which retries and
  * reschedules are due, why the others wait, and whether the run is now finished.
- * Propagation runs to a fixpoint in one call (skips cascade through the whole graph at once).
+ *
+ * Tasks are visited in the manifest's topological order against a working copy of the states, so a
+ * skip or upstream_failed cascades through the whole graph in one evaluation (Airflow needs one
+ * scheduler loop per level). A task with no instance in this run (its own start/end dates exclude
+ * the run) does not exist for its downstream: it neither blocks nor counts.
  */
-import type { DagManifest } from './manifest.ts';
+import type { DagManifest, TaskManifest } from './manifest.ts';
 import type { DagRun, TaskInstance, TiKey, WaitReason } from './model.ts';
-import type { RunState } from './states.ts';
+import { decideRunState, isDeadlocked } from './run-state.ts';
+import { holdsSlot, isFinished, type RunState, type TiState } from './states.ts';
+import { evaluateTriggerRule, type UpstreamCounts } from './trigger-rules.ts';
 
 export interface TiTransition {
   key: TiKey;
@@ -21,13 +27,139 @@ export interface RunEvaluation {
   finish: { state: Extract<RunState, 'success' | 'failed'>; note: string | null } | null;
 }
 
-function evaluateRun(_input: {
+function keyOf(ti: TaskInstance): TiKey {
+  return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
+}
+
+function countUpstream(
+  task: TaskManifest,
+  states: Map<string, TiState>,
+): UpstreamCounts & { pending: string[] } {
+  const c = {
+    upstream: 0,
+    success: 0,
+    failed: 0,
+    skipped: 0,
+    upstreamFailed: 0,
+    removed: 0,
+    pending: [] as string[],
+  };
+  for (const up of task.upstream) {
+    const state = states.get(up);
+    if (state === undefined) continue;
+    c.upstream += 1;
+    if (state === 'success') c.success += 1;
+    else if (state === 'failed') c.failed += 1;
+    else if (state === 'skipped') c.skipped += 1;
+    else if (state === 'upstream_failed') c.upstreamFailed += 1;
+    else if (state === 'removed') c.removed += 1;
+    else c.pending.push(up);
+  }
+  return c;
+}
+
+function sameReason(a: WaitReason | null, b: WaitReason): boolean {
+  return a !== null && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** dagrunTimeout: the run fails now; instances that hold no slot are skipped, queued/running ones finish on their own. */
+function timedOut(input: {
+  dag: DagManifest;
+  run: DagRun;
+  tis: TaskInstance[];
+  now: number;
+}): RunEvaluation | null {
+  const { dag, run, tis, now } = input;
+  if (dag.dagrunTimeoutMs === null || run.startedAt === null || now - run.startedAt <= dag.dagrunTimeoutMs)
+    return null;
+  const transitions = tis
+    .filter((ti) => !isFinished(ti.state) && !holdsSlot(ti.state))
+    .map((ti) => ({
+      key: keyOf(ti),
+      expect: { state: ti.state, tryNumber: ti.tryNumber },
+      set: { state: 'skipped' as const, endedAt: now, waitReason: null },
+    }));
+  return { transitions, waits: [], finish: { state: 'failed', note: 'dagrun_timeout' } };
+}
+
+function evaluateRun(input: {
   dag: DagManifest;
   run: DagRun;
   tis: TaskInstance[];
   now: number;
 }): RunEvaluation {
-  throw new Error('not implemented');
+  const expired = timedOut(input);
+  if (expired) return expired;
+  const { dag, tis, now } = input;
+  const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
+  const states = new Map(tis.map((ti) => [ti.taskId, ti.state]));
+  const transitions: TiTransition[] = [];
+  const waits: RunEvaluation['waits'] = [];
+  const move = (ti: TaskInstance, set: TiTransition['set']) => {
+    transitions.push({ key: keyOf(ti), expect: { state: ti.state, tryNumber: ti.tryNumber }, set });
+    states.set(ti.taskId, set.state);
+  };
+  const wait = (ti: TaskInstance, reason: WaitReason) => {
+    if (!sameReason(ti.waitReason, reason)) waits.push({ key: keyOf(ti), reason });
+  };
+
+  for (const task of dag.tasks) {
+    const ti = byTask.get(task.taskId);
+    if (!ti) continue;
+    switch (ti.state) {
+      case 'none': {
+        const counts = countUpstream(task, states);
+        const verdict = evaluateTriggerRule(task.triggerRule, counts);
+        if (verdict.passes && task.operator.kind === 'empty') {
+          move(ti, {
+            state: 'success',
+            tryNumber: ti.tryNumber + 1,
+            startedAt: now,
+            endedAt: now,
+            waitReason: null,
+          });
+        } else if (verdict.passes) {
+          move(ti, { state: 'scheduled', tryNumber: ti.tryNumber + 1, scheduledAt: now, waitReason: null });
+        } else if (verdict.setState) {
+          move(ti, { state: verdict.setState, endedAt: now, waitReason: null });
+        } else {
+          wait(ti, { kind: 'upstream_pending', pending: counts.pending });
+        }
+        break;
+      }
+      case 'up_for_retry':
+        // Strictly after the retry time (Airflow's NotInRetryPeriodDep).
+        if (ti.nextRetryAt !== null && ti.nextRetryAt < now) {
+          move(ti, {
+            state: 'scheduled',
+            tryNumber: ti.tryNumber + 1,
+            scheduledAt: now,
+            nextRetryAt: null,
+            waitReason: null,
+          });
+        } else if (ti.nextRetryAt !== null) {
+          wait(ti, { kind: 'retry_at', at: ti.nextRetryAt });
+        }
+        break;
+      case 'up_for_reschedule':
+        if (ti.rescheduleAt !== null && ti.rescheduleAt <= now) {
+          move(ti, { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null });
+        } else if (ti.rescheduleAt !== null) {
+          wait(ti, { kind: 'reschedule_at', at: ti.rescheduleAt });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  const stuck = isDeadlocked(
+    dag,
+    tis.map((ti) => ({ taskId: ti.taskId, state: states.get(ti.taskId)! })),
+    transitions.length > 0,
+  );
+  const decision = decideRunState(dag, states, { stuck });
+  return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }
 
 export { evaluateRun };
