@@ -49,7 +49,7 @@ function world(
   return { dag: manifest, run, tis, now: NOW };
 }
 
-function after(evaluation: ReturnType<typeof evaluateRun>, tis: TaskInstance[]) {
+function statesAfter(evaluation: ReturnType<typeof evaluateRun>, tis: TaskInstance[]) {
   const states = Object.fromEntries(tis.map((ti) => [ti.taskId, ti.state as string]));
   for (const t of evaluation.transitions) states[t.key.taskId] = t.set.state;
   return states;
@@ -82,14 +82,14 @@ describe('evaluateRun', () => {
   it('fails fast: a failed root marks the whole chain upstream_failed in one evaluation and fails the run', () => {
     const w = world(chain, { a: 'failed' });
     const e = evaluateRun(w);
-    expect(after(e, w.tis)).toEqual({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
+    expect(statesAfter(e, w.tis)).toEqual({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
     expect(e.finish).toEqual({ state: 'failed', note: null });
   });
 
   it('runs an all_done cleanup after a failure, and the run fails on its failed leaf path', () => {
     const w = world(diamond, { start: 'success', left: 'failed', right: 'success' });
     const e = evaluateRun(w);
-    expect(after(e, w.tis)).toMatchObject({ join: 'upstream_failed', cleanup: 'scheduled' });
+    expect(statesAfter(e, w.tis)).toMatchObject({ join: 'upstream_failed', cleanup: 'scheduled' });
     expect(e.finish).toBeNull();
     const done = world(diamond, {
       start: 'success',
@@ -105,7 +105,7 @@ describe('evaluateRun', () => {
   it('cascades skips through branches and succeeds when every leaf is skipped', () => {
     const w = world(chain, { a: 'skipped' });
     const e = evaluateRun(w);
-    expect(after(e, w.tis)).toEqual({ a: 'skipped', b: 'skipped', c: 'skipped' });
+    expect(statesAfter(e, w.tis)).toEqual({ a: 'skipped', b: 'skipped', c: 'skipped' });
     expect(e.finish).toEqual({ state: 'success', note: null });
   });
 
