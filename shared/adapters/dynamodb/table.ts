@@ -1,0 +1,51 @@
+/**
+ * THE definition of Updraft's one DynamoDB table, as plain data: the tests, `updraft dev` and the CDK
+ * stack all create it from here, so they cannot drift. Design and access patterns: docs/state-store.md.
+ */
+
+export interface IndexDefinition {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** What the pass that reads the index needs; KEYS_ONLY where a follow-up read is cheaper than copies. */
+  projection: 'ALL' | 'KEYS_ONLY';
+}
+
+export interface TableDefinition {
+  partitionKey: string;
+  sortKey: string;
+  /** Every index is sparse: its key attributes exist only while the item is in the state it lists. */
+  globalSecondaryIndexes: IndexDefinition[];
+  /** Epoch seconds after which finished history may be deleted. */
+  timeToLiveAttribute: string;
+}
+
+const TABLE: TableDefinition = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  globalSecondaryIndexes: [
+    /** Scheduled task instances per pool in claim order (claimable work only). */
+    { name: 'claim', partitionKey: 'claimPk', sortKey: 'claimSk', projection: 'ALL' },
+    /** Queued and running task instances (slot holders), for the sweep and the reconciler. */
+    { name: 'holding', partitionKey: 'holdPk', sortKey: 'holdSk', projection: 'ALL' },
+    /** up_for_retry / up_for_reschedule task instances by due time. */
+    { name: 'waits', partitionKey: 'waitPk', sortKey: 'waitSk', projection: 'KEYS_ONLY' },
+    /** Queued and running runs (the scheduler's working set), and DAGs whose next run is due. */
+    { name: 'active', partitionKey: 'activePk', sortKey: 'activeSk', projection: 'ALL' },
+    /** Runs of a DAG by logical date (newest first when read backwards), backfills of a DAG. */
+    { name: 'byDag', partitionKey: 'dagPk', sortKey: 'dagSk', projection: 'ALL' },
+  ],
+  timeToLiveAttribute: 'expiresAt',
+};
+
+/** Every attribute that is a key of the table or an index (all strings). */
+function keyAttributes(table: TableDefinition = TABLE): string[] {
+  const names = new Set([table.partitionKey, table.sortKey]);
+  for (const index of table.globalSecondaryIndexes) {
+    names.add(index.partitionKey);
+    names.add(index.sortKey);
+  }
+  return [...names];
+}
+
+export { keyAttributes, TABLE };

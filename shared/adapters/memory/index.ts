@@ -1,0 +1,1 @@
+export { MemoryStateStore } from './memory-store.ts';
