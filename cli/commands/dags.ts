@@ -119,7 +119,8 @@ function registerDagsCommands(program: Command): void {
     .option('--date <date>', 'logical date of the run (ISO-8601); default now')
     .option('--task <taskId>', 'run only this task (the others are marked success)')
     .option('--conf <json>', 'run conf as JSON', '{}')
-    .action(async (file: string, opts: { dag?: string; date?: string; task?: string; conf: string }) => {
+    .option('--pool <name=slots...>', 'pool sizes for the test (pools the DAG uses are created with 128 slots otherwise)')
+    .action(async (file: string, opts: { dag?: string; date?: string; task?: string; conf: string; pool?: string[] }) => {
       const loaded = await loadPath(file);
       if (loaded.errors.length > 0) throw new CliError(loaded.errors[0]!.message, EXIT.failed);
       const { manifests, problems } = compileAll(loaded);
@@ -158,7 +159,13 @@ function registerDagsCommands(program: Command): void {
         throw new CliError(`no task ${opts.task} in DAG ${chosen.manifest.dagId}`);
       }
       const { runDagTest } = await import('./dags-test.ts');
-      const state = await runDagTest({ ...chosen, logicalDate, conf, onlyTask: opts.task });
+      const pools = new Map<string, number>();
+      for (const spec of opts.pool ?? []) {
+        const match = /^([^=]+)=(-1|\d+)$/.exec(spec);
+        if (!match) throw new CliError(`--pool ${spec}: use name=slots, e.g. --pool warehouse=8`);
+        pools.set(match[1]!, Number(match[2]));
+      }
+      const state = await runDagTest({ ...chosen, logicalDate, conf, onlyTask: opts.task, pools });
       process.exitCode = state === 'success' ? EXIT.ok : EXIT.failed;
     });
 }

@@ -1,6 +1,7 @@
 // > A diamond with trigger rules and a cleanup task
 // `validate` fails on purpose when conf.fail is set: `publish` (all_success) is then
-// upstream_failed, `alert` (one_failed) runs, and `cleanup` (all_done) always runs last.
+// upstream_failed, `alert` (one_failed) runs, and `cleanup` (all_done) runs either way. The run's
+// state comes from its leaves (publish, alert, cleanup): it fails because publish did not run.
 import { dag, NonRetryableError } from 'updraft/sdk';
 
 export default dag(
@@ -18,8 +19,9 @@ export default dag(
       ctx.log('validation failed: paging the on-call data engineer');
     });
     const cleanup = d.shell('cleanup', { command: 'echo "dropping staging tables for {{ ds }}"', triggerRule: 'all_done' });
-    d.chain(start, [validate, enrich], publish, cleanup);
-    validate.before(alert).before(cleanup);
+    d.chain(start, [validate, enrich], publish);
+    cleanup.after(validate, enrich);
+    validate.before(alert);
   },
 );
 // !!

@@ -16,8 +16,8 @@ class CandidateIndex {
   readonly #pools = new Map<string, PoolIndex>();
 
   #pool(name: string): PoolIndex {
-    let index = this.#pools.get(name);
-    if (!index) this.#pools.set(name, (index = { members: new Map(), sorted: null, position: new Map() }));
+    const index = this.#pools.get(name) ?? { members: new Map(), sorted: null, position: new Map() };
+    this.#pools.set(name, index);
     return index;
   }
 

@@ -176,9 +176,9 @@ class MemoryStateStore implements StateStore {
       const previous = this.#runByLogicalDate.get(dateKey);
       if (!previous || this.#runs.get(previous)!.createdAt <= run.createdAt)
         this.#runByLogicalDate.set(dateKey, key);
-      let set = this.#runsByDag.get(run.dagId);
-      if (!set) this.#runsByDag.set(run.dagId, (set = new Set()));
+      const set = this.#runsByDag.get(run.dagId) ?? new Set<string>();
       set.add(key);
+      this.#runsByDag.set(run.dagId, set);
     }
     // A repeat call completes instances an interrupted first call did not write.
     const list = this.#tisByRun.get(key) ?? [];
