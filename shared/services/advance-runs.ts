@@ -108,16 +108,17 @@ async function advanceRuns(
   scope?: { runs?: { dagId: string; runId: string }[] },
 ): Promise<AdvanceReport> {
   const unfinished = await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
+  const wanted = scope?.runs ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
+  const isWanted = (r: DagRun) => !wanted || wanted.has(`${r.dagId}/${r.runId}`);
+  // Only the DAGs this pass acts on are read: those with queued runs and those of the runs it evaluates.
   const dags = await loadDags(
     deps,
-    unfinished.map((r) => r.dagId),
+    unfinished
+      .filter((r) => r.state === 'queued' || (r.state === 'running' && isWanted(r)))
+      .map((r) => r.dagId),
   );
   const started = await startQueuedRuns(deps, unfinished, dags, now);
-  const startedIds = new Set(started.map((r) => `${r.dagId}/${r.runId}`));
-  const wanted = scope?.runs ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
-  const running = [...unfinished.filter((r) => r.state === 'running'), ...started].filter(
-    (r) => !wanted || wanted.has(`${r.dagId}/${r.runId}`) || startedIds.has(`${r.dagId}/${r.runId}`),
-  );
+  const running = [...unfinished.filter((r) => r.state === 'running' && isWanted(r)), ...started];
 
   const report: AdvanceReport = {
     runsStarted: started.length,

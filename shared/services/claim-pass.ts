@@ -13,6 +13,7 @@ import {
   type TaskInstance,
   type TiKey,
   tiKeyString,
+  type WaitReason,
 } from '#core/model.ts';
 import type { ClaimRequest, DispatchMessage } from '#ports';
 import type { ServiceDeps } from './deps.ts';
@@ -105,20 +106,20 @@ interface Exclusions {
 }
 
 /**
- * Reads one page of candidates per pool, leaving out DAGs and tasks already known to be blocked by
- * their own limits, so work behind them is reached without scanning the backlog.
+ * Reads one page of candidates per pool, leaving out DAGs and tasks already known to be blocked,
+ * so work behind them is reached without scanning the backlog.
  */
 async function gatherCandidates(
   ctx: PassContext,
-  pools: Iterable<string>,
+  pages: Map<string, number>,
   exclude: Exclusions,
 ): Promise<{ candidates: ClaimCandidate[]; morePools: Set<string> }> {
   const candidates: ClaimCandidate[] = [];
   const morePools = new Set<string>();
-  for (const pool of pools) {
+  for (const [pool, limit] of pages) {
     const page = await ctx.deps.store.listClaimCandidates({
       pool,
-      limit: ctx.deps.settings.maxTisPerQuery,
+      limit,
       exclude: { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
     });
     for (const ti of page.items) {
@@ -134,40 +135,87 @@ async function gatherCandidates(
 
 /** Rounds of read → select → claim; a new round only reads pools whose page held blocked work. */
 const MAX_ROUNDS = 4;
+/** Candidates read beyond the free slots, so smaller work can fill what a big task cannot. */
+const PAGE_MARGIN = 8;
+/** Candidates read from a full or missing pool that just received work, so it learns why it waits. */
+const REASON_PAGE = 20;
+
+/** Wait reasons block their own DAG or task in later rounds: what they say will not change this pass. */
+function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
+  if (kind === 'dag_max_active_tasks') return 'dag';
+  if (
+    kind === 'task_max_active_tis_per_dag' ||
+    kind === 'task_max_active_tis_per_dagrun' ||
+    kind === 'pool_full' ||
+    kind === 'pool_too_small'
+  ) {
+    return 'task';
+  }
+  return null;
+}
+
+/**
+ * How many candidates to read per pool: none from a full pool (as Airflow's critical section skips
+ * starved pools), about the free slots otherwise, a few from full or missing pools that just got
+ * work so their wait reasons are written.
+ */
+async function pagesToRead(
+  deps: ServiceDeps,
+  pools: Map<string, number>,
+  touched: Set<string>,
+): Promise<{ pages: Map<string, number>; parallelismFree: number }> {
+  const keys: CounterKey[] = [
+    { kind: 'global' },
+    ...[...pools.keys()].map((pool): CounterKey => ({ kind: 'pool', pool })),
+  ];
+  const used = new Map((await deps.store.readCounters(keys)).map((c) => [counterKeyString(c.key), c.used]));
+  const parallelismFree = deps.settings.parallelism - (used.get('global') ?? 0);
+  const pages = new Map<string, number>();
+  const max = deps.settings.maxTisPerQuery;
+  for (const [pool, slots] of pools) {
+    const free = slots === -1 ? Number.POSITIVE_INFINITY : slots - (used.get(`pool/${pool}`) ?? 0);
+    if (free > 0 && parallelismFree > 0)
+      pages.set(pool, Math.min(max, Math.min(free, parallelismFree) + PAGE_MARGIN));
+    else if (touched.has(pool)) pages.set(pool, Math.min(max, REASON_PAGE));
+  }
+  for (const pool of touched) if (!pools.has(pool)) pages.set(pool, Math.min(max, REASON_PAGE));
+  return { pages, parallelismFree };
+}
 
 async function claimAndDispatch(
   deps: ServiceDeps,
   now: number,
-  extraPools = new Set<string>(),
+  touched = new Set<string>(),
 ): Promise<ClaimReport> {
   const ctx: PassContext = { deps, dags: new Map() };
   const pools = new Map((await deps.store.listPools()).map((p) => [p.name, p.slots]));
   const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
   const exclude: Exclusions = { dagIds: new Set(), tasks: new Map() };
-  let toRead = new Set([...pools.keys(), ...extraPools]);
-  for (let round = 0; round < MAX_ROUNDS && toRead.size > 0; round += 1) {
-    const { candidates, morePools } = await gatherCandidates(ctx, toRead, exclude);
+  let { pages } = await pagesToRead(deps, pools, touched);
+  for (let round = 0; round < MAX_ROUNDS && pages.size > 0; round += 1) {
+    const { candidates, morePools } = await gatherCandidates(ctx, pages, exclude);
     if (candidates.length === 0) break;
     const state = await readState(ctx, candidates, pools);
     const maxClaims = Math.max(0, state.parallelism.limit - state.parallelism.used);
     const selection = selectClaims({ candidates, state, maxClaims });
-    await deps.store.setWaitReasons(selection.waits);
+    const current = new Map(candidates.map((c) => [tiKeyString(c.ti), c.ti]));
+    // Only changed reasons are written: a pass over a long backlog must not rewrite it.
+    const changed = selection.waits.filter(
+      (w) => JSON.stringify(current.get(tiKeyString(w.key))?.waitReason ?? null) !== JSON.stringify(w.reason),
+    );
+    await deps.store.setWaitReasons(changed);
     await applyClaims(deps, selection.claims, now, report);
     if (maxClaims === 0 || selection.claims.length >= maxClaims) break;
-    // Work blocked by its own DAG or task limit is left out of the next read of its pool.
+    const blockedPools = new Set<string>();
     for (const { key, reason } of selection.waits) {
-      if (reason.kind === 'dag_max_active_tasks') exclude.dagIds.add(key.dagId);
-      if (reason.kind === 'task_max_active_tis_per_dag' || reason.kind === 'task_max_active_tis_per_dagrun') {
+      const blocked = blockedBy(reason.kind);
+      if (blocked === 'dag') exclude.dagIds.add(key.dagId);
+      if (blocked === 'task')
         exclude.tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
-      }
+      const pool = current.get(tiKeyString(key))?.pool;
+      if (blocked && pool) blockedPools.add(pool);
     }
-    const blockedPools = new Set(
-      selection.waits
-        .filter((w) => w.reason.kind.startsWith('dag_') || w.reason.kind.startsWith('task_'))
-        .map((w) => candidates.find((c) => tiKeyString(c.ti) === tiKeyString(w.key))?.ti.pool)
-        .filter((p): p is string => p !== undefined),
-    );
-    toRead = new Set([...morePools].filter((p) => blockedPools.has(p)));
+    pages = new Map([...pages].filter(([pool]) => morePools.has(pool) && blockedPools.has(pool)));
   }
   if (report.lost > 0) deps.logger.debug('claims lost to a race or a limit', { lost: report.lost });
   return report;

@@ -5,11 +5,11 @@
  */
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
 import { compileDag } from '#core/compile.ts';
+import type { DagDefinition } from '#core/definition.ts';
 import { durationMs } from '#core/duration.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings, tiKeyString } from '#core/model.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
-import type { DagDefinition } from '#core/definition.ts';
 import { createBackfill } from '#services/backfill.ts';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
 import { registerDag } from '#services/register-dag.ts';
@@ -90,7 +90,8 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   let passes = 0;
   /** Runs that have news (a task finished, a retry is due): the next event-driven pass looks at them only. */
   const pendingRuns = new Map<string, RunRef>();
-  const touch = (run: RunRef) => pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
+  const touch = (run: RunRef) =>
+    pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
   let pendingPassAt: number | null = null;
 
   const schedulePass = (at: number) => {
@@ -188,7 +189,8 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
           if (state === 'up_for_retry' || state === 'up_for_reschedule') {
             const fresh = await store.getTi(ti);
             const due = fresh?.nextRetryAt ?? fresh?.rescheduleAt;
-            if (due) queue.push(due + 1, { kind: 'pass', sweep: false, run: { dagId: ti.dagId, runId: ti.runId } });
+            if (due)
+              queue.push(due + 1, { kind: 'pass', sweep: false, run: { dagId: ti.dagId, runId: ti.runId } });
           }
           break;
         }

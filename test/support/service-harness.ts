@@ -4,6 +4,7 @@
  */
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
 import { compileDag } from '#core/compile.ts';
+import type { DagDefinition } from '#core/definition.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings, type TaskInstance } from '#core/model.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
@@ -11,7 +12,6 @@ import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts
 import { registerDag } from '#services/register-dag.ts';
 import { type PassReport, schedulerPass } from '#services/scheduler-pass.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
-import type { DagDefinition } from '#core/definition.ts';
 
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 
@@ -64,7 +64,10 @@ function makeHarness(settings: Partial<SchedulerSettings> = {}) {
   }
 
   /** Alternates passes and work until nothing is dispatched, advancing `stepMs` per round. */
-  async function drain(outcome?: (ti: TaskInstance) => TaskOutcome, opts: { stepMs?: number; maxRounds?: number } = {}) {
+  async function drain(
+    outcome?: (ti: TaskInstance) => TaskOutcome,
+    opts: { stepMs?: number; maxRounds?: number } = {},
+  ) {
     const order: string[] = [];
     for (let round = 0; round < (opts.maxRounds ?? 50); round += 1) {
       await pass({ sweep: true });

@@ -53,7 +53,11 @@ class CandidateIndex {
       if (index.members.get(entry.id) !== entry.ti || !keep(entry.ti)) continue;
       ids.push(entry.id);
     }
-    const more = index.sorted.slice(i).some((entry) => index.members.get(entry.id) === entry.ti);
+    let more = false;
+    for (; i < index.sorted.length && !more; i += 1) {
+      const entry = index.sorted[i]!;
+      more = index.members.get(entry.id) === entry.ti && keep(entry.ti);
+    }
     return { ids, next: more && ids.length > 0 ? ids.at(-1)! : null };
   }
 }

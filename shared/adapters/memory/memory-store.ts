@@ -36,6 +36,33 @@ import type {
 import { CandidateIndex } from './candidate-index.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
+
+/**
+ * Task instances and runs are copied on every read, which makes copying the simulator's hottest
+ * path: these copy what can be shared by reference (numbers, strings) cheaply and deep-copy the rest.
+ */
+function copyTi(ti: TaskInstance): TaskInstance {
+  return {
+    ...ti,
+    holds: ti.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
+    waitReason: ti.waitReason === null ? null : copy(ti.waitReason),
+    result: ti.result === null || typeof ti.result !== 'object' ? ti.result : copy(ti.result),
+  };
+}
+
+function copyDag(dag: DagRecord): DagRecord {
+  return {
+    ...dag,
+    nextRun: dag.nextRun && { ...dag.nextRun },
+    lastAutomatedInterval: dag.lastAutomatedInterval && { ...dag.lastAutomatedInterval },
+    importError: dag.importError && { ...dag.importError },
+    warnings: [...dag.warnings],
+  };
+}
+
+function copyRun(run: DagRun): DagRun {
+  return { ...run, conf: Object.keys(run.conf).length === 0 ? {} : copy(run.conf) };
+}
 const runKey = (dagId: string, runId: string) => `${dagId}/${runId}`;
 
 /** Offset paging: cursors are opaque to callers. */
@@ -54,6 +81,7 @@ class MemoryStateStore implements StateStore {
   readonly #runs = new Map<string, DagRun>();
   readonly #runsByDag = new Map<string, Set<string>>();
   readonly #unfinishedRuns = new Set<string>();
+  readonly #unfinishedByDag = new Map<string, Set<string>>();
   readonly #runByLogicalDate = new Map<string, string>();
   readonly #tis = new Map<string, TaskInstance>();
   readonly #tisByRun = new Map<string, string[]>();
@@ -112,7 +140,7 @@ class MemoryStateStore implements StateStore {
 
   async getDag(dagId: string) {
     const dag = this.#dags.get(dagId);
-    return dag ? copy(dag) : null;
+    return dag ? copyDag(dag) : null;
   }
 
   async listDags(request?: PageRequest) {
@@ -145,7 +173,7 @@ class MemoryStateStore implements StateStore {
       .filter((d) => d.active && !d.paused && d.nextRun !== null && d.nextRun.runAfter <= now)
       .sort((a, b) => a.nextRun!.runAfter - b.nextRun!.runAfter || (a.dagId < b.dagId ? -1 : 1))
       .slice(0, limit)
-      .map(copy);
+      .map(copyDag);
   }
 
   async recordImportError(dagId: string | null, error: ImportError) {
@@ -195,13 +223,20 @@ class MemoryStateStore implements StateStore {
   #putRun(run: DagRun): void {
     const key = runKey(run.dagId, run.runId);
     this.#runs.set(key, run);
-    if (isRunFinished(run.state)) this.#unfinishedRuns.delete(key);
-    else this.#unfinishedRuns.add(key);
+    const ofDag = this.#unfinishedByDag.get(run.dagId) ?? new Set<string>();
+    this.#unfinishedByDag.set(run.dagId, ofDag);
+    if (isRunFinished(run.state)) {
+      this.#unfinishedRuns.delete(key);
+      ofDag.delete(key);
+    } else {
+      this.#unfinishedRuns.add(key);
+      ofDag.add(key);
+    }
   }
 
   async getRun(dagId: string, runId: string) {
     const run = this.#runs.get(runKey(dagId, runId));
-    return run ? copy(run) : null;
+    return run ? copyRun(run) : null;
   }
 
   async listRuns(dagId: string, opts: PageRequest & { states?: RunState[] } = {}) {
@@ -209,20 +244,20 @@ class MemoryStateStore implements StateStore {
       .map((k) => this.#runs.get(k)!)
       .filter((r) => !opts.states || opts.states.includes(r.state))
       .sort((a, b) => b.logicalDate - a.logicalDate || (a.runId < b.runId ? 1 : -1));
-    return page(runs, opts);
+    return page(runs, opts, copyRun);
   }
 
   async listUnfinishedRuns(opts: PageRequest & { dagId?: string } = {}) {
-    const runs = [...this.#unfinishedRuns]
+    const keys = opts.dagId ? (this.#unfinishedByDag.get(opts.dagId) ?? []) : this.#unfinishedRuns;
+    const runs = [...keys]
       .map((k) => this.#runs.get(k)!)
-      .filter((r) => !opts.dagId || r.dagId === opts.dagId)
       .sort((a, b) => a.logicalDate - b.logicalDate || (a.runId < b.runId ? -1 : 1));
-    return page(runs, { ...opts, limit: opts.limit ?? 1000 });
+    return page(runs, { ...opts, limit: opts.limit ?? 1000 }, copyRun);
   }
 
   async findRunByLogicalDate(dagId: string, logicalDate: number) {
     const key = this.#runByLogicalDate.get(`${dagId}/${logicalDate}`);
-    return key ? copy(this.#runs.get(key)!) : null;
+    return key ? copyRun(this.#runs.get(key)!) : null;
   }
 
   async updateRun(
@@ -252,12 +287,12 @@ class MemoryStateStore implements StateStore {
   }
 
   async listTis(dagId: string, runId: string) {
-    return (this.#tisByRun.get(runKey(dagId, runId)) ?? []).map((id) => copy(this.#tis.get(id)!));
+    return (this.#tisByRun.get(runKey(dagId, runId)) ?? []).map((id) => copyTi(this.#tis.get(id)!));
   }
 
   async getTi(key: TiKey) {
     const ti = this.#tis.get(tiKeyString(key));
-    return ti ? copy(ti) : null;
+    return ti ? copyTi(ti) : null;
   }
 
   async updateTis(changes: TiChange[]) {
@@ -300,7 +335,7 @@ class MemoryStateStore implements StateStore {
     const { ids, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, (ti) => {
       return !excludedDags.has(ti.dagId) && !excludedTasks.has(`${ti.dagId}/${ti.taskId}`);
     });
-    return { items: ids.map((id) => copy(this.#tis.get(id)!)), next };
+    return { items: ids.map((id) => copyTi(this.#tis.get(id)!)), next };
   }
 
   async readCounters(keys: CounterKey[]): Promise<CounterState[]> {
@@ -388,7 +423,7 @@ class MemoryStateStore implements StateStore {
       .filter((ti) => (ti.state === 'up_for_retry' ? dueAt(ti) < now : dueAt(ti) <= now))
       .sort((a, b) => dueAt(a) - dueAt(b))
       .slice(0, limit)
-      .map(copy);
+      .map(copyTi);
   }
 
   // ---- pools
