@@ -99,16 +99,25 @@ async function evaluateOneRun(
 }
 
 /**
- * Steps 2 and 3. With `runs`, only those runs are looked at (event-driven passes after a task
- * finished); otherwise every unfinished run.
+ * Steps 2 and 3. With a scope (event-driven passes), only the DAGs with news are read — those of
+ * `runs` and `dags` — and only `runs` and newly started runs are evaluated; without one, every
+ * unfinished run of every DAG (the sweep).
  */
 async function advanceRuns(
   deps: ServiceDeps,
   now: number,
-  scope?: { runs?: { dagId: string; runId: string }[] },
+  scope?: { runs: { dagId: string; runId: string }[]; dags?: string[] },
 ): Promise<AdvanceReport> {
-  const unfinished = await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
-  const wanted = scope?.runs ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
+  const unfinished = scope
+    ? (
+        await Promise.all(
+          [...new Set([...scope.runs.map((r) => r.dagId), ...(scope.dags ?? [])])].map((dagId) =>
+            allPages((cursor) => deps.store.listUnfinishedRuns({ dagId, cursor })),
+          ),
+        )
+      ).flat()
+    : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
+  const wanted = scope ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
   const isWanted = (r: DagRun) => !wanted || wanted.has(`${r.dagId}/${r.runId}`);
   // Only the DAGs this pass acts on are read: those with queued runs and those of the runs it evaluates.
   const dags = await loadDags(

@@ -70,17 +70,24 @@ async function createDueRunsForDag(deps: ServiceDeps, record: DagRecord, now: nu
   return created;
 }
 
-/** Step 1 for every due DAG (or only `dagIds`). */
-async function createDueRuns(deps: ServiceDeps, now: number, dagIds?: string[]): Promise<number> {
+/** Step 1 for every due DAG (or only `dagIds`): how many runs were created, and for which DAGs. */
+async function createDueRuns(
+  deps: ServiceDeps,
+  now: number,
+  dagIds?: string[],
+): Promise<{ created: number; dagIds: string[] }> {
   const records = dagIds
     ? (await Promise.all(dagIds.map((id) => deps.store.getDag(id)))).filter((d): d is DagRecord => d !== null)
     : await deps.store.listDagsDue(now, 500);
   let created = 0;
+  const touched: string[] = [];
   for (const record of records) {
     if (!record.nextRun || record.nextRun.runAfter > now) continue;
-    created += await createDueRunsForDag(deps, record, now);
+    const n = await createDueRunsForDag(deps, record, now);
+    created += n;
+    if (n > 0) touched.push(record.dagId);
   }
-  return created;
+  return { created, dagIds: touched };
 }
 
 export { createDueRuns, newRun };

@@ -16,6 +16,8 @@ export interface PassOptions {
   runs?: { dagId: string; runId: string }[];
   /** Only these DAGs get new scheduled runs; every due DAG when absent. */
   dagIds?: string[];
+  /** DAGs with news that is not about one run (a backfill was created, a pool changed): their queued runs may start. */
+  dags?: string[];
   /** Also sweep heartbeats, stuck dispatches and due retries first. */
   sweep?: boolean;
 }
@@ -30,15 +32,17 @@ export interface PassReport {
 async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<PassReport> {
   const { now } = options;
   const sweep = options.sweep ? await runSweep(deps, now) : null;
-  let runsCreated = await createDueRuns(deps, now, options.dagIds);
+  const creation = await createDueRuns(deps, now, options.dagIds);
+  let runsCreated = creation.created;
   const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;
-  const advance = await advanceRuns(deps, now, runs ? { runs } : undefined);
+  const dags = [...creation.dagIds, ...(options.dags ?? [])];
+  const advance = await advanceRuns(deps, now, runs ? { runs, dags } : undefined);
   if (advance.runsFinished.length > 0) {
     await completeBackfills(deps, advance.runsFinished, now);
     // A finished run frees a maxActiveRuns slot: create and start what was waiting for it now.
-    const dagIds = [...new Set(advance.runsFinished.map((r) => r.dagId))];
-    runsCreated += await createDueRuns(deps, now, dagIds);
-    const again = await advanceRuns(deps, now, { runs: [] });
+    const finishedDags = [...new Set(advance.runsFinished.map((r) => r.dagId))];
+    runsCreated += (await createDueRuns(deps, now, finishedDags)).created;
+    const again = await advanceRuns(deps, now, { runs: [], dags: finishedDags });
     advance.runsStarted += again.runsStarted;
     advance.tisChanged += again.tisChanged;
     for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);

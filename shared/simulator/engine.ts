@@ -92,6 +92,8 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   const pendingRuns = new Map<string, RunRef>();
   const touch = (run: RunRef) =>
     pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
+  /** DAGs with news about no particular run (a backfill was created). */
+  const pendingDags = new Set<string>();
   let pendingPassAt: number | null = null;
 
   const schedulePass = (at: number) => {
@@ -107,7 +109,10 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     dispatcher: { dispatch: async (messages) => void dispatched.push(...messages) },
     events: {
       publish: async (events: SchedulerEvent[]) => {
-        for (const event of events) if ('runId' in event) touch(event);
+        for (const event of events) {
+          if ('runId' in event) touch(event);
+          else if ('dagId' in event && event.dagId) pendingDags.add(event.dagId);
+        }
         if (events.length > 0) schedulePass(now + latencyMs);
       },
     },
@@ -228,8 +233,10 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
       passes += 1;
       // A sweep looks at every run; other passes only at the runs with news (as the events queue does in AWS).
       const runs = sweep ? undefined : [...pendingRuns.values()];
+      const dags = sweep ? undefined : [...pendingDags];
       pendingRuns.clear();
-      await schedulerPass(deps, { now, sweep, runs });
+      pendingDags.clear();
+      await schedulerPass(deps, { now, sweep, runs, dags });
     }
     for (const message of dispatched.splice(0)) {
       const begun = await beginTry(deps, message, { now, workerId: 'simulated-worker' });

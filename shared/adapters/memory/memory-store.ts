@@ -41,11 +41,15 @@ const copy = <T>(value: T): T => structuredClone(value);
  * Task instances and runs are copied on every read, which makes copying the simulator's hottest
  * path: these copy what can be shared by reference (numbers, strings) cheaply and deep-copy the rest.
  */
+function copyReason(reason: WaitReason): WaitReason {
+  return reason.kind === 'upstream_pending' ? { kind: reason.kind, pending: [...reason.pending] } : { ...reason };
+}
+
 function copyTi(ti: TaskInstance): TaskInstance {
   return {
     ...ti,
     holds: ti.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
-    waitReason: ti.waitReason === null ? null : copy(ti.waitReason),
+    waitReason: ti.waitReason === null ? null : copyReason(ti.waitReason),
     result: ti.result === null || typeof ti.result !== 'object' ? ti.result : copy(ti.result),
   };
 }
@@ -318,7 +322,7 @@ class MemoryStateStore implements StateStore {
   async setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]) {
     for (const { key, reason } of reasons) {
       const ti = this.#tis.get(tiKeyString(key));
-      if (ti) this.#tis.set(tiKeyString(key), { ...ti, waitReason: reason === null ? null : copy(reason) });
+      if (ti) this.#tis.set(tiKeyString(key), { ...ti, waitReason: reason === null ? null : copyReason(reason) });
     }
   }
 
