@@ -1,0 +1,93 @@
+/** Valid records for tests, with overrides. Kept general: contract suites and service tests share them. */
+import { compileDag } from '#core/compile.ts';
+import type { DagManifest } from '#core/manifest.ts';
+import type { Backfill, DagRun, TaskInstance } from '#core/model.ts';
+import { dag } from '#sdk/index.ts';
+
+const T0 = Date.parse('2026-01-05T00:00:00Z');
+
+function manifest(dagId = 'etl', tasks = ['extract', 'load']): DagManifest {
+  return compileDag(
+    dag(dagId, { schedule: '@hourly', startDate: '2026-01-01' }, (d) => {
+      const refs = tasks.map((t) => d.task(t, async () => null));
+      for (let i = 0; i + 1 < refs.length; i += 1) refs[i]!.before(refs[i + 1]!);
+    }),
+  );
+}
+
+function run(overrides: Partial<DagRun> = {}): DagRun {
+  const logicalDate = overrides.logicalDate ?? T0;
+  return {
+    dagId: 'etl',
+    runId: `manual__${new Date(logicalDate).toISOString()}`,
+    runType: 'manual',
+    state: 'running',
+    logicalDate,
+    dataIntervalStart: logicalDate,
+    dataIntervalEnd: logicalDate + 3_600_000,
+    runAfter: logicalDate + 3_600_000,
+    dagVersion: 'v1',
+    conf: {},
+    backfillId: null,
+    backfillOrdinal: null,
+    createdAt: logicalDate,
+    startedAt: logicalDate,
+    endedAt: null,
+    clearNumber: 0,
+    note: null,
+    ...overrides,
+  };
+}
+
+function ti(overrides: Partial<TaskInstance> = {}): TaskInstance {
+  return {
+    dagId: 'etl',
+    runId: `manual__${new Date(T0).toISOString()}`,
+    taskId: 'extract',
+    mapIndex: -1,
+    state: 'scheduled',
+    tryNumber: 1,
+    maxTries: 0,
+    priorityWeight: 1,
+    pool: 'default_pool',
+    poolSlots: 1,
+    executor: 'lambda',
+    logicalDate: T0,
+    dagVersion: 'v1',
+    holds: [],
+    scheduledAt: T0,
+    queuedAt: null,
+    startedAt: null,
+    endedAt: null,
+    heartbeatAt: null,
+    nextRetryAt: null,
+    rescheduleAt: null,
+    firstPokeAt: null,
+    dispatchAttempts: 0,
+    waitReason: null,
+    workerId: null,
+    error: null,
+    result: null,
+    ...overrides,
+  };
+}
+
+function backfill(overrides: Partial<Backfill> = {}): Backfill {
+  return {
+    backfillId: 'etl__2026-01-05T00:00:00.000Z',
+    dagId: 'etl',
+    from: T0 - 86_400_000,
+    to: T0,
+    reprocessBehavior: 'none',
+    runBackwards: false,
+    maxActiveRuns: 10,
+    conf: {},
+    createdAt: T0,
+    completedAt: null,
+    cancelledAt: null,
+    skipped: [],
+    ...overrides,
+  };
+}
+
+export { backfill, manifest, run, T0, ti };
