@@ -6,7 +6,12 @@ import { dag, NonRetryableError } from 'updraft/sdk';
 
 export default dag(
   'diamond_cleanup',
-  { schedule: '@daily', startDate: '2026-01-01', tags: ['trigger-rules', 'example'], params: { fail: false } },
+  {
+    schedule: '@daily',
+    startDate: '2026-01-01',
+    tags: ['trigger-rules', 'example'],
+    params: { fail: false },
+  },
   (d) => {
     const start = d.shell('start', { command: 'echo "staging {{ ds }}"' });
     const validate = d.task('validate', async (ctx) => {
@@ -18,7 +23,10 @@ export default dag(
     const alert = d.task('alert', { triggerRule: 'one_failed' }, async (ctx) => {
       ctx.log('validation failed: paging the on-call data engineer');
     });
-    const cleanup = d.shell('cleanup', { command: 'echo "dropping staging tables for {{ ds }}"', triggerRule: 'all_done' });
+    const cleanup = d.shell('cleanup', {
+      command: 'echo "dropping staging tables for {{ ds }}"',
+      triggerRule: 'all_done',
+    });
     d.chain(start, [validate, enrich], publish);
     cleanup.after(validate, enrich);
     validate.before(alert);

@@ -30,7 +30,10 @@ export default dag(
       );
     });
     const aggregate = d.task('aggregate', async (ctx) => {
-      const total = Object.values(ctx.upstream).reduce((sum: number, r) => sum + ((r as { rows: number }).rows ?? 0), 0);
+      const total = Object.values(ctx.upstream).reduce(
+        (sum: number, r) => sum + ((r as { rows: number }).rows ?? 0),
+        0,
+      );
       return { total };
     });
     d.chain(plan, partitions, aggregate);

@@ -9,7 +9,13 @@ export default dag(
   (d) => {
     const fetchRates = d.task(
       'fetch_rates',
-      { retries: 4, retryDelay: '10s', retryExponentialBackoff: true, maxRetryDelay: '2m', executionTimeout: '30s' },
+      {
+        retries: 4,
+        retryDelay: '10s',
+        retryExponentialBackoff: true,
+        maxRetryDelay: '2m',
+        executionTimeout: '30s',
+      },
       async (ctx) => {
         if (ctx.tryNumber < 3) throw new Error(`rates API answered 503 (try ${ctx.tryNumber})`);
         return { eurUsd: 1.08, at: ctx.ts };

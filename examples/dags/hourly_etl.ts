@@ -19,7 +19,9 @@ export default dag(
   },
   (d) => {
     const extract = d.task('extract', async (ctx) => {
-      ctx.log(`extracting ${ctx.params.table} for [${ctx.dataIntervalStart.toISOString()}, ${ctx.dataIntervalEnd.toISOString()})`);
+      ctx.log(
+        `extracting ${ctx.params.table} for [${ctx.dataIntervalStart.toISOString()}, ${ctx.dataIntervalEnd.toISOString()})`,
+      );
       await sleep(200);
       return { rows: 1200, from: ctx.dataIntervalStart.toISOString(), to: ctx.dataIntervalEnd.toISOString() };
     });
@@ -29,7 +31,8 @@ export default dag(
       return { rows, deduplicated: Math.floor(rows * 0.97) };
     });
     const load = d.shell('load', {
-      command: 'echo "loading {{ params.table }} partition {{ ds }} ({{ data_interval_start }} .. {{ data_interval_end }})"',
+      command:
+        'echo "loading {{ params.table }} partition {{ ds }} ({{ data_interval_start }} .. {{ data_interval_end }})"',
       poolSlots: 2,
     });
     extract.before(transform).before(load);

@@ -41,7 +41,7 @@ async function createBackfill(
 ): Promise<{ backfill: Backfill | null; plan: BackfillPlanEntry[] }> {
   const { store } = deps;
   const record = await store.getDag(request.dagId);
-  if (!record || !record.active) throw new NotFoundError(`DAG ${request.dagId} not found`);
+  if (!record?.active) throw new NotFoundError(`DAG ${request.dagId} not found`);
   if (request.from > request.to) throw new InputError('from', 'must not be after to');
   const maxActiveRuns = request.maxActiveRuns ?? 10;
   if (!Number.isInteger(maxActiveRuns) || maxActiveRuns < 1) {

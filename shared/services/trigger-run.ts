@@ -11,7 +11,7 @@ async function triggerRun(
   input: { dagId: string; now: number; conf?: Record<string, unknown>; logicalDate?: number; runId?: string },
 ): Promise<DagRun> {
   const record = await deps.store.getDag(input.dagId);
-  if (!record || !record.active) throw new NotFoundError(`DAG ${input.dagId} not found`);
+  if (!record?.active) throw new NotFoundError(`DAG ${input.dagId} not found`);
   const dag = await deps.manifests.get(record.dagId, record.currentVersion);
   const info = timetableFor(dag.schedule).manualRunInfo(input.logicalDate ?? input.now);
   const runId = input.runId ?? runIdFor('manual', info.logicalDate);

@@ -31,7 +31,7 @@ async function beginTry(
 ): Promise<BeginResult> {
   const { store } = deps;
   const ti = await store.getTi(message.key);
-  if (!ti || ti.state !== 'queued' || ti.tryNumber !== message.tryNumber) return { kind: 'duplicate' };
+  if (ti?.state !== 'queued' || ti.tryNumber !== message.tryNumber) return { kind: 'duplicate' };
   const run = await store.getRun(ti.dagId, ti.runId);
   if (!run || run.state === 'success' || run.state === 'failed') {
     const handedBack = await store.endTry({

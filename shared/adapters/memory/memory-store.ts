@@ -42,7 +42,9 @@ const copy = <T>(value: T): T => structuredClone(value);
  * path: these copy what can be shared by reference (numbers, strings) cheaply and deep-copy the rest.
  */
 function copyReason(reason: WaitReason): WaitReason {
-  return reason.kind === 'upstream_pending' ? { kind: reason.kind, pending: [...reason.pending] } : { ...reason };
+  return reason.kind === 'upstream_pending'
+    ? { kind: reason.kind, pending: [...reason.pending] }
+    : { ...reason };
 }
 
 function copyTi(ti: TaskInstance): TaskInstance {
@@ -322,7 +324,8 @@ class MemoryStateStore implements StateStore {
   async setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]) {
     for (const { key, reason } of reasons) {
       const ti = this.#tis.get(tiKeyString(key));
-      if (ti) this.#tis.set(tiKeyString(key), { ...ti, waitReason: reason === null ? null : copyReason(reason) });
+      if (ti)
+        this.#tis.set(tiKeyString(key), { ...ti, waitReason: reason === null ? null : copyReason(reason) });
     }
   }
 
@@ -362,7 +365,7 @@ class MemoryStateStore implements StateStore {
     for (const request of requests) {
       const id = tiKeyString(request.key);
       const ti = this.#tis.get(id);
-      if (!ti || ti.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
+      if (ti?.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
       }
@@ -385,7 +388,7 @@ class MemoryStateStore implements StateStore {
 
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     const ti = this.#tis.get(tiKeyString(key));
-    if (!ti || ti.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
+    if (ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
     this.#putTi(ti, {
       ...ti,
       state: 'running',
@@ -398,7 +401,7 @@ class MemoryStateStore implements StateStore {
 
   async heartbeat(key: TiKey, tryNumber: number, now: number) {
     const ti = this.#tis.get(tiKeyString(key));
-    if (!ti || ti.state !== 'running' || ti.tryNumber !== tryNumber) return false;
+    if (ti?.state !== 'running' || ti.tryNumber !== tryNumber) return false;
     this.#tis.set(tiKeyString(key), { ...ti, heartbeatAt: now });
     return true;
   }
