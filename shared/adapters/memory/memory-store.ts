@@ -37,24 +37,22 @@ import { CandidateIndex } from './candidate-index.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
-/**
- * Task instances and runs are copied on every read, which makes copying the simulator's hottest
- * path: these copy what can be shared by reference (numbers, strings) cheaply and deep-copy the rest.
- */
-function copyReason(reason: WaitReason): WaitReason {
-  return reason.kind === 'upstream_pending'
-    ? { kind: reason.kind, pending: [...reason.pending] }
-    : { ...reason };
+/** Deep-freezes plain data, so records can be handed out without copying and never changed by accident. */
+function freeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) freeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
-function copyTi(ti: TaskInstance): TaskInstance {
-  return {
-    ...ti,
-    holds: ti.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
-    waitReason: ti.waitReason === null ? null : copyReason(ti.waitReason),
-    result: ti.result === null || typeof ti.result !== 'object' ? ti.result : copy(ti.result),
-  };
-}
+/**
+ * Task instances and runs are stored frozen and replaced (never changed in place) on every write,
+ * so reads return them as they are: copying was the simulator's hottest path. Callers that try to
+ * change a record they read get a TypeError instead of silently changing the store.
+ */
+const copyTi = (ti: TaskInstance): TaskInstance => ti;
+const copyRun = (run: DagRun): DagRun => run;
 
 function copyDag(dag: DagRecord): DagRecord {
   return {
@@ -66,9 +64,6 @@ function copyDag(dag: DagRecord): DagRecord {
   };
 }
 
-function copyRun(run: DagRun): DagRun {
-  return { ...run, conf: Object.keys(run.conf).length === 0 ? {} : copy(run.conf) };
-}
 const runKey = (dagId: string, runId: string) => `${dagId}/${runId}`;
 
 /** Offset paging: cursors are opaque to callers. */
@@ -228,7 +223,7 @@ class MemoryStateStore implements StateStore {
 
   #putRun(run: DagRun): void {
     const key = runKey(run.dagId, run.runId);
-    this.#runs.set(key, run);
+    this.#runs.set(key, freeze(run));
     const ofDag = this.#unfinishedByDag.get(run.dagId) ?? new Set<string>();
     this.#unfinishedByDag.set(run.dagId, ofDag);
     if (isRunFinished(run.state)) {
@@ -283,7 +278,7 @@ class MemoryStateStore implements StateStore {
   /** Keeps the indexes (claim candidates, holders, due waits) in step with a TI's state. */
   #putTi(before: TaskInstance | null, after: TaskInstance): void {
     const id = tiKeyString(after);
-    this.#tis.set(id, after);
+    this.#tis.set(id, freeze(after));
     if (before?.state === 'scheduled') this.#candidates.remove(before);
     if (after.state === 'scheduled') this.#candidates.add(after);
     if (holdsSlot(after.state)) this.#holding.add(id);
@@ -325,7 +320,7 @@ class MemoryStateStore implements StateStore {
     for (const { key, reason } of reasons) {
       const ti = this.#tis.get(tiKeyString(key));
       if (ti)
-        this.#tis.set(tiKeyString(key), { ...ti, waitReason: reason === null ? null : copyReason(reason) });
+        this.#tis.set(tiKeyString(key), freeze({ ...ti, waitReason: reason === null ? null : copy(reason) }));
     }
   }
 
@@ -402,7 +397,7 @@ class MemoryStateStore implements StateStore {
   async heartbeat(key: TiKey, tryNumber: number, now: number) {
     const ti = this.#tis.get(tiKeyString(key));
     if (ti?.state !== 'running' || ti.tryNumber !== tryNumber) return false;
-    this.#tis.set(tiKeyString(key), { ...ti, heartbeatAt: now });
+    this.#tis.set(tiKeyString(key), freeze({ ...ti, heartbeatAt: now }));
     return true;
   }
 

@@ -152,9 +152,17 @@ function zoneClock(name: string): ZoneClock {
   return clock;
 }
 
-/** Whether `zone` is a valid IANA timezone name (e.g. `Europe/Paris`, `UTC`). */
+const validZones = new Map<string, boolean>();
+
+/** Whether `zone` is a valid IANA timezone name (e.g. `Europe/Paris`, `UTC`). Remembered: the lookup is slow. */
 function isValidTimezone(zone: string): boolean {
-  return typeof zone === 'string' && zone.trim() === zone && zone !== '' && IANAZone.isValidZone(zone);
+  if (typeof zone !== 'string') return false;
+  let valid = validZones.get(zone);
+  if (valid === undefined) {
+    valid = zone.trim() === zone && zone !== '' && IANAZone.isValidZone(zone);
+    if (validZones.size < 1000) validZones.set(zone, valid);
+  }
+  return valid;
 }
 
 export type { ZoneClock };
