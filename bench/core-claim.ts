@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { type ClaimCandidate, type ClaimSelection, type ClaimState, selectClaims } from '#core/claim.ts';
 import type { TaskInstance } from '#core/model.ts';
+import { mulberry32 } from '#simulator/timeline.ts';
 
 const CANDIDATES = 100_000;
 const POOLS = 50;
@@ -17,18 +18,6 @@ const TARGET_MS = 50;
 const SEED = 0x5eed;
 const DAY = 86_400_000;
 const FIRST_DATE = Date.parse('2026-01-01T00:00:00Z');
-
-/** mulberry32: small, fast and the same on every machine. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface DagShape {
   dagId: string;
@@ -84,7 +73,7 @@ function scheduledTi(
 
 /** A busy deployment: varied priorities and limits, some pools nearly full, a few missing. */
 function buildWorld(): { candidates: ClaimCandidate[]; state: ClaimState } {
-  const random = prng(SEED);
+  const random = mulberry32(SEED);
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const poolNames = Array.from({ length: POOLS }, (_, i) => (i === 0 ? 'default_pool' : `pool_${i}`));
   const pools: ClaimState['pools'] = new Map();
