@@ -7,7 +7,7 @@
  */
 import type { TiTransition } from './evaluate-run.ts';
 import type { DagManifest } from './manifest.ts';
-import type { DagRun, TaskInstance } from './model.ts';
+import { blankTry, type DagRun, type TaskInstance } from './model.ts';
 import { holdsSlot } from './states.ts';
 
 export interface ClearPlan {
@@ -58,19 +58,7 @@ function planClear(input: {
       set: {
         state: 'none',
         maxTries: ti.tryNumber + (retries.get(ti.taskId) ?? 0),
-        scheduledAt: null,
-        queuedAt: null,
-        startedAt: null,
-        endedAt: null,
-        heartbeatAt: null,
-        nextRetryAt: null,
-        rescheduleAt: null,
-        firstPokeAt: null,
-        dispatchAttempts: 0,
-        waitReason: null,
-        workerId: null,
-        error: null,
-        result: null,
+        ...blankTry(),
       },
     };
     if (holdsSlot(ti.state)) plan.endTries.push(transition);

@@ -199,6 +199,40 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   executorCapacity: { lambda: null, fargate: null },
 };
 
+/** The fields of a task instance that describe one try, as they are before any try starts (new or cleared). */
+function blankTry(): Pick<
+  TaskInstance,
+  | 'scheduledAt'
+  | 'queuedAt'
+  | 'startedAt'
+  | 'endedAt'
+  | 'heartbeatAt'
+  | 'nextRetryAt'
+  | 'rescheduleAt'
+  | 'firstPokeAt'
+  | 'dispatchAttempts'
+  | 'waitReason'
+  | 'workerId'
+  | 'error'
+  | 'result'
+> {
+  return {
+    scheduledAt: null,
+    queuedAt: null,
+    startedAt: null,
+    endedAt: null,
+    heartbeatAt: null,
+    nextRetryAt: null,
+    rescheduleAt: null,
+    firstPokeAt: null,
+    dispatchAttempts: 0,
+    waitReason: null,
+    workerId: null,
+    error: null,
+    result: null,
+  };
+}
+
 function tiKeyString(key: TiKey): string {
   return `${key.dagId}/${key.runId}/${key.taskId}/${key.mapIndex}`;
 }
@@ -221,4 +255,4 @@ function counterKeyString(key: CounterKey): string {
 }
 
 export type { DagManifest };
-export { counterKeyString, tiKeyString };
+export { blankTry, counterKeyString, tiKeyString };

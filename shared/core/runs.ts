@@ -4,7 +4,7 @@
  * instances of a new run.
  */
 import type { DagManifest } from './manifest.ts';
-import type { DagRecord, DagRun, TaskInstance } from './model.ts';
+import { blankTry, type DagRecord, type DagRun, type TaskInstance } from './model.ts';
 import type { RunType } from './states.ts';
 import { type Interval, type RunInfo, timetableFor } from './timetable.ts';
 
@@ -157,19 +157,7 @@ function makeTaskInstances(dag: DagManifest, run: DagRun): TaskInstance[] {
       logicalDate: run.logicalDate,
       dagVersion: run.dagVersion,
       holds: [],
-      scheduledAt: null,
-      queuedAt: null,
-      startedAt: null,
-      endedAt: null,
-      heartbeatAt: null,
-      nextRetryAt: null,
-      rescheduleAt: null,
-      firstPokeAt: null,
-      dispatchAttempts: 0,
-      waitReason: null,
-      workerId: null,
-      error: null,
-      result: null,
+      ...blankTry(),
     });
   }
   return instances;

@@ -1,7 +1,7 @@
 /** Valid records for tests, with overrides. Kept general: contract suites and service tests share them. */
 import { compileDag } from '#core/compile.ts';
 import type { DagManifest } from '#core/manifest.ts';
-import type { Backfill, DagRun, TaskInstance } from '#core/model.ts';
+import { type Backfill, blankTry, type DagRun, type TaskInstance } from '#core/model.ts';
 import { dag } from '#sdk/index.ts';
 
 const T0 = Date.parse('2026-01-05T00:00:00Z');
@@ -55,19 +55,8 @@ function ti(overrides: Partial<TaskInstance> = {}): TaskInstance {
     logicalDate: T0,
     dagVersion: 'v1',
     holds: [],
+    ...blankTry(),
     scheduledAt: T0,
-    queuedAt: null,
-    startedAt: null,
-    endedAt: null,
-    heartbeatAt: null,
-    nextRetryAt: null,
-    rescheduleAt: null,
-    firstPokeAt: null,
-    dispatchAttempts: 0,
-    waitReason: null,
-    workerId: null,
-    error: null,
-    result: null,
     ...overrides,
   };
 }
