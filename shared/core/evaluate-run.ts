@@ -13,6 +13,7 @@ import type { DagRun, TaskInstance, TiKey, WaitReason } from './model.ts';
 import { decideRunState, isDeadlocked } from './run-state.ts';
 import { holdsSlot, isFinished, type RunState, type TiState } from './states.ts';
 import { evaluateTriggerRule, type UpstreamCounts } from './trigger-rules.ts';
+import { sameWaitReason } from './wait-reasons.ts';
 
 export interface TiTransition {
   key: TiKey;
@@ -58,10 +59,6 @@ function countUpstream(
   return c;
 }
 
-function sameReason(a: WaitReason | null, b: WaitReason): boolean {
-  return a !== null && JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** dagrunTimeout: the run fails now; instances that hold no slot are skipped, queued/running ones finish on their own. */
 function timedOut(input: {
   dag: DagManifest;
@@ -100,7 +97,7 @@ function evaluateRun(input: {
     states.set(ti.taskId, set.state);
   };
   const wait = (ti: TaskInstance, reason: WaitReason) => {
-    if (!sameReason(ti.waitReason, reason)) waits.push({ key: keyOf(ti), reason });
+    if (!sameWaitReason(ti.waitReason, reason)) waits.push({ key: keyOf(ti), reason });
   };
 
   for (const task of dag.tasks) {

@@ -61,4 +61,20 @@ function describeWaitReason(reason: WaitReason, now?: number): string {
   }
 }
 
-export { describeWaitReason };
+/** Whether two wait reasons say the same thing (so an unchanged reason is not written again). */
+function sameWaitReason(a: WaitReason | null, b: WaitReason | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.kind !== b.kind) return false;
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const key of Object.keys(x)) {
+    const u = x[key];
+    const v = y[key];
+    if (Array.isArray(u) && Array.isArray(v)) {
+      if (u.length !== v.length || u.some((item, i) => item !== v[i])) return false;
+    } else if (u !== v) return false;
+  }
+  return Object.keys(x).length === Object.keys(y).length;
+}
+
+export { describeWaitReason, sameWaitReason };

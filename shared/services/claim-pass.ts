@@ -15,6 +15,7 @@ import {
   tiKeyString,
   type WaitReason,
 } from '#core/model.ts';
+import { sameWaitReason } from '#core/wait-reasons.ts';
 import type { ClaimRequest, DispatchMessage } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 
@@ -201,7 +202,7 @@ async function claimAndDispatch(
     const current = new Map(candidates.map((c) => [tiKeyString(c.ti), c.ti]));
     // Only changed reasons are written: a pass over a long backlog must not rewrite it.
     const changed = selection.waits.filter(
-      (w) => JSON.stringify(current.get(tiKeyString(w.key))?.waitReason ?? null) !== JSON.stringify(w.reason),
+      (w) => !sameWaitReason(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
     );
     await deps.store.setWaitReasons(changed);
     await applyClaims(deps, selection.claims, now, report);

@@ -93,3 +93,29 @@ describe('describeWaitReason', () => {
     expect(() => describeWaitReason({ kind: 'mystery' } as unknown as WaitReason)).toThrow(/mystery/);
   });
 });
+
+describe('sameWaitReason', () => {
+  it('compares reasons by what they say', async () => {
+    const { sameWaitReason } = await import('#core/wait-reasons.ts');
+    expect(
+      sameWaitReason(
+        { kind: 'upstream_pending', pending: ['a', 'b'] },
+        { kind: 'upstream_pending', pending: ['a', 'b'] },
+      ),
+    ).toBe(true);
+    expect(
+      sameWaitReason(
+        { kind: 'upstream_pending', pending: ['a'] },
+        { kind: 'upstream_pending', pending: ['a', 'b'] },
+      ),
+    ).toBe(false);
+    expect(
+      sameWaitReason(
+        { kind: 'pool_full', pool: 'p', used: 1, slots: 2, needs: 2 },
+        { kind: 'pool_full', pool: 'p', used: 2, slots: 2, needs: 2 },
+      ),
+    ).toBe(false);
+    expect(sameWaitReason(null, { kind: 'dag_paused' })).toBe(false);
+    expect(sameWaitReason(null, null)).toBe(true);
+  });
+});
