@@ -37,7 +37,11 @@ import { CandidateIndex } from './candidate-index.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
-/** Deep-freezes plain data, so records can be handed out without copying and never changed by accident. */
+/**
+ * Deep-freezes plain data, so records can be handed out without copying and never changed by
+ * accident. Writes copy the top level of what they are given; nested values a caller passes in
+ * (a result, a conf) are frozen in place.
+ */
 function freeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) freeze(inner);
@@ -200,7 +204,7 @@ class MemoryStateStore implements StateStore {
     const key = runKey(run.dagId, run.runId);
     const created = !this.#runs.has(key);
     if (created) {
-      this.#putRun(copy(run));
+      this.#putRun({ ...run });
       const dateKey = `${run.dagId}/${run.logicalDate}`;
       const previous = this.#runByLogicalDate.get(dateKey);
       if (!previous || this.#runs.get(previous)!.createdAt <= run.createdAt)
@@ -214,7 +218,7 @@ class MemoryStateStore implements StateStore {
     for (const ti of tis) {
       const id = tiKeyString(ti);
       if (this.#tis.has(id)) continue;
-      this.#putTi(null, copy(ti));
+      this.#putTi(null, { ...ti, holds: ti.holds.map((h) => ({ ...h })) });
       list.push(id);
     }
     this.#tisByRun.set(key, list);
@@ -269,7 +273,7 @@ class MemoryStateStore implements StateStore {
   ) {
     const run = this.#runs.get(runKey(dagId, runId));
     if (!run || run.state !== expect.state) return false;
-    this.#putRun({ ...run, ...copy(patch) });
+    this.#putRun({ ...run, ...patch });
     return true;
   }
 
@@ -305,7 +309,7 @@ class MemoryStateStore implements StateStore {
         lost.push(change.key);
         continue;
       }
-      const next = { ...ti, ...copy(change.set) };
+      const next = { ...ti, ...change.set };
       if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
       if (ti.holds.length > 0 && !holdsSlot(next.state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
@@ -320,7 +324,10 @@ class MemoryStateStore implements StateStore {
     for (const { key, reason } of reasons) {
       const ti = this.#tis.get(tiKeyString(key));
       if (ti)
-        this.#tis.set(tiKeyString(key), freeze({ ...ti, waitReason: reason === null ? null : copy(reason) }));
+        this.#tis.set(
+          tiKeyString(key),
+          freeze({ ...ti, waitReason: reason === null ? null : { ...reason } }),
+        );
     }
   }
 
@@ -374,7 +381,7 @@ class MemoryStateStore implements StateStore {
         ...ti,
         state: 'queued',
         queuedAt: request.queuedAt,
-        holds: request.holds.map((h) => ({ counter: copy(h.counter), amount: h.amount })),
+        holds: request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
       });
       result.claimed.push(request.key);
     }
@@ -406,7 +413,7 @@ class MemoryStateStore implements StateStore {
     if (!ti || ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
     assertTransition(ti.state, end.set.state, tiKeyString(ti));
     for (const hold of ti.holds) this.#add(hold.counter, -hold.amount);
-    this.#putTi(ti, { ...ti, ...copy(end.set), holds: [] });
+    this.#putTi(ti, { ...ti, ...end.set, holds: [] });
     return true;
   }
 
