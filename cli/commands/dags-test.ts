@@ -193,7 +193,8 @@ async function runDagTest(input: {
   else console.log(stateTable(tis, order, clock.now()));
   const took = formatDuration((final.endedAt ?? clock.now()) - (final.startedAt ?? final.createdAt));
   const verdict = final.state === 'success' ? pc.green('success') : pc.red(final.state);
-  console.log(`\nrun ${final.runId}: ${verdict} in ${took}${final.note ? ` (${final.note})` : ''}`);
+  const skipped = offset > 0 ? `, of which ${formatDuration(offset)} of waiting was skipped` : '';
+  console.log(`\nrun ${final.runId}: ${verdict} in ${took}${skipped}${final.note ? ` (${final.note})` : ''}`);
   return final.state;
 }
 
