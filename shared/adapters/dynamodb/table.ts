@@ -48,4 +48,28 @@ function keyAttributes(table: TableDefinition = TABLE): string[] {
   return [...names];
 }
 
-export { keyAttributes, TABLE };
+/** The CreateTable request for the definition: on-demand, every key a string, every index sparse. */
+function createTableInput(tableName: string, table: TableDefinition = TABLE) {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: keyAttributes(table).map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S' as const,
+    })),
+    KeySchema: [
+      { AttributeName: table.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: table.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: index.projection },
+    })),
+  };
+}
+
+export { createTableInput, keyAttributes, TABLE };
