@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { type ClaimCandidate, type ClaimSelection, type ClaimState, selectClaims } from '#core/claim.ts';
-import type { TaskInstance } from '#core/model.ts';
+import { blankTry, type TaskInstance } from '#core/model.ts';
 import { mulberry32 } from '#simulator/timeline.ts';
 
 const CANDIDATES = 100_000;
@@ -55,19 +55,8 @@ function scheduledTi(
     logicalDate: FIRST_DATE + run * DAY,
     dagVersion: 'v1',
     holds: [],
+    ...blankTry(),
     scheduledAt: FIRST_DATE + (run + 1) * DAY,
-    queuedAt: null,
-    startedAt: null,
-    endedAt: null,
-    heartbeatAt: null,
-    nextRetryAt: null,
-    rescheduleAt: null,
-    firstPokeAt: null,
-    dispatchAttempts: 0,
-    waitReason: null,
-    workerId: null,
-    error: null,
-    result: null,
   };
 }
 

@@ -1,6 +1,6 @@
 /** Builders shared by the claim tests: task instances, candidates and counter state. */
 import type { ClaimCandidate, ClaimState } from '#core/claim.ts';
-import { DEFAULT_POOL, type TaskInstance } from '#core/model.ts';
+import { blankTry, DEFAULT_POOL, type TaskInstance } from '#core/model.ts';
 
 const DAY = 86_400_000;
 /** R1's logical date (SEMANTICS.md §13: start_date 2016-01-01, daily runs). */
@@ -27,19 +27,8 @@ function makeTi(overrides: Partial<TaskInstance> = {}): TaskInstance {
     logicalDate: R1_DATE,
     dagVersion: 'v1',
     holds: [],
+    ...blankTry(),
     scheduledAt: R1_DATE,
-    queuedAt: null,
-    startedAt: null,
-    endedAt: null,
-    heartbeatAt: null,
-    nextRetryAt: null,
-    rescheduleAt: null,
-    firstPokeAt: null,
-    dispatchAttempts: 0,
-    waitReason: null,
-    workerId: null,
-    error: null,
-    result: null,
     ...overrides,
   };
 }
