@@ -21,6 +21,7 @@ import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
 import { run as runFactory, ti as tiFactory } from '../support/factories.ts';
+import { FaultyDynamoDbClient } from '../support/faulty-dynamodb.ts';
 
 const SCHEDULERS = 4;
 const WORKERS = 4;
@@ -77,10 +78,14 @@ class ObservedStore extends DynamoDbStateStore {
   }
 }
 
-function depsFor(store: DynamoDbStateStore, queue: DispatchMessage[]): ServiceDeps {
+function depsFor(store: DynamoDbStateStore, queue: DispatchMessage[], faulty = false): ServiceDeps {
+  // With faults, lost dispatches and dead tries are recovered by the sweep: short timeouts keep the test quick.
+  const timeouts = faulty
+    ? { taskQueuedTimeoutMs: 1_500, heartbeatTimeoutMs: 1_500, numStuckInQueuedRetries: 10 }
+    : {};
   return {
     store,
-    settings: { ...DEFAULT_SETTINGS, parallelism: PARALLELISM, maxTisPerQuery: 10 },
+    settings: { ...DEFAULT_SETTINGS, parallelism: PARALLELISM, maxTisPerQuery: 10, ...timeouts },
     logger: silentLogger,
     manifests: new ManifestCache(store),
     // Every message is delivered twice: consumers must be idempotent.
@@ -111,130 +116,173 @@ afterAll(async () => {
   c.destroy();
 });
 
+async function race(opts: { table: string; client: (seed: number) => DynamoDBClient; faulty: boolean }) {
+  const queue: DispatchMessage[] = [];
+  const setup = depsFor(new DynamoDbStateStore(opts.client(0), opts.table), queue);
+  for (const [name, slots] of Object.entries(POOLS)) {
+    await setup.store.putPool({ name, slots, description: '', includeDeferred: false });
+  }
+  const { dag: record } = await registerDag(setup, manifest, { now: Date.now(), fileloc: null });
+  await setup.store.updateDag('race', record.updatedAt, { paused: false, nextRun: null }, Date.now());
+  const runs: { runId: string }[] = [];
+  for (let i = 0; i < RUNS; i += 1)
+    runs.push(await triggerRun(setup, { dagId: 'race', now: Date.now() + i, runId: `manual__${i}` }));
+
+  claimedAt.clear();
+  const held: Held[] = [];
+  const starts = new Map<string, number>();
+  let done = false;
+  const deadline = Date.now() + 60_000;
+  const allFinished = async () =>
+    (await Promise.all(runs.map((r) => setup.store.getRun('race', r.runId)))).every(
+      (r) => r && isRunFinished(r.state),
+    );
+
+  const schedulers = Array.from({ length: SCHEDULERS }, async (_, s) => {
+    const deps = depsFor(new ObservedStore(opts.client(s + 1), opts.table), queue, opts.faulty);
+    while (!done && Date.now() < deadline) {
+      // A pass that fails (throttled, timed out) is simply followed by the next one, as Lambda would retry.
+      await schedulerPass(deps, { now: Date.now(), dagIds: [], sweep: opts.faulty }).catch(() => {});
+      if (await allFinished().catch(() => false)) done = true;
+    }
+  });
+  let failures = 0;
+  const workers = Array.from({ length: WORKERS }, async (_, w) => {
+    const deps = depsFor(new DynamoDbStateStore(opts.client(100 + w), opts.table), queue, opts.faulty);
+    while (!done && Date.now() < deadline) {
+      const message = queue.shift();
+      if (!message) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      const begun = await beginTry(deps, message, { now: Date.now(), workerId: `w${w}` }).catch(() => null);
+      if (begun?.kind !== 'started') continue;
+      const { ti } = begun.started;
+      const id = `${ti.runId}/${ti.taskId}#${ti.tryNumber}`;
+      starts.set(id, (starts.get(id) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, Math.random() * 15));
+      const fail = Math.random() < 0.25;
+      if (fail) failures += 1;
+      const releaseStamp = ++seq;
+      const outcome = fail ? { state: 'failed' as const, error: 'chaos' } : { state: 'success' as const };
+      const { ended } = await finishTry(deps, begun.started, outcome, Date.now()).catch(() => ({
+        ended: false,
+      }));
+      const from = claimedAt.get(id);
+      if (ended && from !== undefined) {
+        held.push({
+          id,
+          pool: ti.pool,
+          poolSlots: ti.poolSlots,
+          taskId: ti.taskId,
+          from,
+          to: releaseStamp,
+        });
+      }
+    }
+  });
+  await Promise.all([...schedulers, ...workers]);
+
+  // Every run finished, every try started exactly once.
+  expect(done).toBe(true);
+  expect([...starts.values()].every((n) => n === 1)).toBe(true);
+  expect(failures).toBeGreaterThan(0);
+  if (!opts.faulty) expect(held.length).toBe(starts.size);
+  // No limit exceeded at any instant, judged from the held intervals alone.
+  const peak = (filter: (h: Held) => boolean, weight: (h: Held) => number) => {
+    const events = held.filter(filter).flatMap((h) => [
+      { at: h.from, d: weight(h) },
+      { at: h.to, d: -weight(h) },
+    ]);
+    events.sort((a, b) => a.at - b.at || a.d - b.d);
+    let value = 0;
+    let max = 0;
+    for (const e of events) {
+      value += e.d;
+      max = Math.max(max, value);
+    }
+    return max;
+  };
+  expect(
+    peak(
+      () => true,
+      () => 1,
+    ),
+  ).toBeLessThanOrEqual(PARALLELISM);
+  expect(
+    peak(
+      (h) => h.pool === 'narrow',
+      (h) => h.poolSlots,
+    ),
+  ).toBeLessThanOrEqual(POOLS.narrow);
+  expect(
+    peak(
+      (h) => h.pool === 'wide',
+      (h) => h.poolSlots,
+    ),
+  ).toBeLessThanOrEqual(POOLS.wide);
+  expect(
+    peak(
+      () => true,
+      () => 1,
+    ),
+  ).toBeLessThanOrEqual(MAX_ACTIVE_TASKS);
+  expect(
+    peak(
+      (h) => h.taskId === 't5',
+      () => 1,
+    ),
+  ).toBeLessThanOrEqual(1);
+  // At rest every counter is zero.
+  const counters: CounterKey[] = [
+    { kind: 'global' },
+    { kind: 'pool', pool: 'narrow' },
+    { kind: 'pool', pool: 'wide' },
+    { kind: 'dag', dagId: 'race' },
+    { kind: 'task', dagId: 'race', taskId: 't5' },
+  ];
+  expect((await setup.store.readCounters(counters)).map((c) => c.used)).toEqual([0, 0, 0, 0, 0]);
+  expect((await setup.store.listHoldingTis()).items).toEqual([]);
+}
+
 describe('concurrent schedulers and workers on DynamoDB Local', () => {
   it('never exceed a limit, run every try once, and leave every counter at zero', async () => {
-    const queue: DispatchMessage[] = [];
-    const setup = depsFor(new DynamoDbStateStore(client(), table), queue);
-    for (const [name, slots] of Object.entries(POOLS)) {
-      await setup.store.putPool({ name, slots, description: '', includeDeferred: false });
-    }
-    const { dag: record } = await registerDag(setup, manifest, { now: Date.now(), fileloc: null });
-    await setup.store.updateDag('race', record.updatedAt, { paused: false, nextRun: null }, Date.now());
-    const runs: { runId: string }[] = [];
-    for (let i = 0; i < RUNS; i += 1)
-      runs.push(await triggerRun(setup, { dagId: 'race', now: Date.now() + i, runId: `manual__${i}` }));
+    await race({ table, client: () => client(), faulty: false });
+  });
 
-    const held: Held[] = [];
-    const starts = new Map<string, number>();
-    let done = false;
-    const deadline = Date.now() + 60_000;
-    const allFinished = async () =>
-      (await Promise.all(runs.map((r) => setup.store.getRun('race', r.runId)))).every(
-        (r) => r && isRunFinished(r.state),
+  it('keep those invariants through injected conflicts, throttling and time-outs after commit', async () => {
+    const faultTable = `${table}_faults`;
+    const c = client();
+    await c.send(new CreateTableCommand(createTableInput(faultTable)));
+    const clients: FaultyDynamoDbClient[] = [];
+    try {
+      await race({
+        table: faultTable,
+        faulty: true,
+        client: (seed) => {
+          if (seed === 0) return client();
+          const faulty = new FaultyDynamoDbClient(
+            {
+              endpoint,
+              region: 'us-east-1',
+              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+            },
+            { conflict: 0.1, throttle: 0.02, timeoutAfterCommit: 0.05 },
+            seed,
+          );
+          clients.push(faulty);
+          return faulty;
+        },
+      });
+      const injected = clients.reduce(
+        (sum, f) => sum + f.injected.conflict + f.injected.throttle + f.injected.timeoutAfterCommit,
+        0,
       );
-
-    const schedulers = Array.from({ length: SCHEDULERS }, async () => {
-      const deps = depsFor(new ObservedStore(client(), table), queue);
-      while (!done && Date.now() < deadline) {
-        await schedulerPass(deps, { now: Date.now(), dagIds: [] });
-        if (await allFinished()) done = true;
-      }
-    });
-    let failures = 0;
-    const workers = Array.from({ length: WORKERS }, async (_, w) => {
-      const deps = depsFor(new DynamoDbStateStore(client(), table), queue);
-      while (!done && Date.now() < deadline) {
-        const message = queue.shift();
-        if (!message) {
-          await new Promise((r) => setTimeout(r, 5));
-          continue;
-        }
-        const begun = await beginTry(deps, message, { now: Date.now(), workerId: `w${w}` });
-        if (begun.kind !== 'started') continue;
-        const { ti } = begun.started;
-        const id = `${ti.runId}/${ti.taskId}#${ti.tryNumber}`;
-        starts.set(id, (starts.get(id) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, Math.random() * 15));
-        const fail = Math.random() < 0.25;
-        if (fail) failures += 1;
-        const releaseStamp = ++seq;
-        const outcome = fail ? { state: 'failed' as const, error: 'chaos' } : { state: 'success' as const };
-        const { ended } = await finishTry(deps, begun.started, outcome, Date.now());
-        const from = claimedAt.get(id);
-        if (ended && from !== undefined) {
-          held.push({
-            id,
-            pool: ti.pool,
-            poolSlots: ti.poolSlots,
-            taskId: ti.taskId,
-            from,
-            to: releaseStamp,
-          });
-        }
-      }
-    });
-    await Promise.all([...schedulers, ...workers]);
-
-    // Every run finished, every try started exactly once.
-    expect(done).toBe(true);
-    expect([...starts.values()].every((n) => n === 1)).toBe(true);
-    expect(failures).toBeGreaterThan(0);
-    expect(held.length).toBe(starts.size);
-    // No limit exceeded at any instant, judged from the held intervals alone.
-    const peak = (filter: (h: Held) => boolean, weight: (h: Held) => number) => {
-      const events = held.filter(filter).flatMap((h) => [
-        { at: h.from, d: weight(h) },
-        { at: h.to, d: -weight(h) },
-      ]);
-      events.sort((a, b) => a.at - b.at || a.d - b.d);
-      let value = 0;
-      let max = 0;
-      for (const e of events) {
-        value += e.d;
-        max = Math.max(max, value);
-      }
-      return max;
-    };
-    expect(
-      peak(
-        () => true,
-        () => 1,
-      ),
-    ).toBeLessThanOrEqual(PARALLELISM);
-    expect(
-      peak(
-        (h) => h.pool === 'narrow',
-        (h) => h.poolSlots,
-      ),
-    ).toBeLessThanOrEqual(POOLS.narrow);
-    expect(
-      peak(
-        (h) => h.pool === 'wide',
-        (h) => h.poolSlots,
-      ),
-    ).toBeLessThanOrEqual(POOLS.wide);
-    expect(
-      peak(
-        () => true,
-        () => 1,
-      ),
-    ).toBeLessThanOrEqual(MAX_ACTIVE_TASKS);
-    expect(
-      peak(
-        (h) => h.taskId === 't5',
-        () => 1,
-      ),
-    ).toBeLessThanOrEqual(1);
-    // At rest every counter is zero.
-    const counters: CounterKey[] = [
-      { kind: 'global' },
-      { kind: 'pool', pool: 'narrow' },
-      { kind: 'pool', pool: 'wide' },
-      { kind: 'dag', dagId: 'race' },
-      { kind: 'task', dagId: 'race', taskId: 't5' },
-    ];
-    expect((await setup.store.readCounters(counters)).map((c) => c.used)).toEqual([0, 0, 0, 0, 0]);
-    expect((await setup.store.listHoldingTis()).items).toEqual([]);
+      expect(injected).toBeGreaterThan(10);
+    } finally {
+      await c.send(new DeleteTableCommand({ TableName: faultTable }));
+      c.destroy();
+    }
   });
 
   it('gives a 3-slot pool to exactly 3 of 24 instances when 8 clients claim different ones at once', async () => {

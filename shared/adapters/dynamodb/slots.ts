@@ -188,7 +188,7 @@ function chunks<T extends { request: ClaimRequest }>(requests: T[]): T[][] {
   return out;
 }
 
-/** Ends a try and lowers exactly its holds; false if the try already ended. */
+/** Ends a try and lowers exactly its holds; false if the try already ended. Conflicts are retried. */
 async function endTryTransaction(
   items: Items,
   current: TaskInstance,
@@ -199,19 +199,22 @@ async function endTryTransaction(
     tiPut(items, next, expect),
     ...current.holds.map((h) => counterLower(items, h.counter, h.amount)),
   ];
-  try {
-    await items.client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
-    return true;
-  } catch (error) {
-    const reasons = reasonsOf(error);
-    if (!reasons) throw error;
-    if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
-    const broken = current.holds.find((_, i) => reasons[i + 1]?.Code === 'ConditionalCheckFailed');
-    if (broken)
-      throw new Error(
-        `counter ${counterKeyString(broken.counter)} would go below zero: a slot was released twice`,
-      );
-    throw error;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await items.client.send(new TransactWriteItemsCommand({ TransactItems: actions }));
+      return true;
+    } catch (error) {
+      const reasons = reasonsOf(error);
+      if (!reasons) throw error;
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+      const broken = current.holds.find((_, i) => reasons[i + 1]?.Code === 'ConditionalCheckFailed');
+      if (broken)
+        throw new Error(
+          `counter ${counterKeyString(broken.counter)} would go below zero: a slot was released twice`,
+        );
+      if (attempt >= MAX_ATTEMPTS) throw error;
+      await sleep(Math.random() * 20 * 2 ** attempt);
+    }
   }
 }
 

@@ -1,0 +1,61 @@
+/**
+ * A DynamoDB client that misbehaves the ways the real service does: transaction conflicts,
+ * throttling, and time-outs that arrive after the write committed. Seeded, so a failure replays.
+ */
+import {
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mulberry32 } from '#simulator/timeline.ts';
+
+export interface Faults {
+  /** Probability that a transaction is cancelled with TransactionConflict before it is applied. */
+  conflict: number;
+  /** Probability that any request is throttled before it is applied. */
+  throttle: number;
+  /** Probability that a transaction is applied but its caller sees a time-out. */
+  timeoutAfterCommit: number;
+}
+
+class FaultyDynamoDbClient extends DynamoDBClient {
+  readonly injected = { conflict: 0, throttle: 0, timeoutAfterCommit: 0 };
+  readonly #faults: Faults;
+  readonly #random: () => number;
+
+  constructor(config: DynamoDBClientConfig, faults: Faults, seed: number) {
+    super(config);
+    this.#faults = faults;
+    this.#random = mulberry32(seed);
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is heavily overloaded; this wraps every form.
+  override async send(command: any, ...rest: any[]): Promise<any> {
+    const transaction = command instanceof TransactWriteItemsCommand;
+    if (this.#random() < this.#faults.throttle) {
+      this.injected.throttle += 1;
+      throw new ProvisionedThroughputExceededException({ message: 'injected throttling', $metadata: {} });
+    }
+    if (transaction && this.#random() < this.#faults.conflict) {
+      this.injected.conflict += 1;
+      const n = (command.input.TransactItems ?? []).length;
+      throw new TransactionCanceledException({
+        message: 'injected conflict',
+        $metadata: {},
+        CancellationReasons: Array.from({ length: n }, (_, i) => ({
+          Code: i === 0 ? 'TransactionConflict' : 'None',
+        })),
+      });
+    }
+    const result = await super.send(command, ...rest);
+    if (transaction && this.#random() < this.#faults.timeoutAfterCommit) {
+      this.injected.timeoutAfterCommit += 1;
+      throw Object.assign(new Error('injected time-out after commit'), { name: 'TimeoutError' });
+    }
+    return result;
+  }
+}
+
+export { FaultyDynamoDbClient };
