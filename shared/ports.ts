@@ -149,6 +149,8 @@ export interface StateStore {
   heartbeat(key: TiKey, tryNumber: number, now: number): Promise<boolean>;
   /** Ends a try and releases its holds in one atomic write; false if the try already ended. */
   endTry(end: TryEnd): Promise<boolean>;
+  /** Every counter that has ever been raised, with its value (the reconciler's view). */
+  listCounters(): Promise<CounterState[]>;
   /** Task instances in queued or running (sparse index), for the sweep and the reconciler. */
   listHoldingTis(opts?: PageRequest): Promise<Page<TaskInstance>>;
   /** Task instances in up_for_retry / up_for_reschedule whose time has come. */

@@ -16,6 +16,7 @@ import { isRunFinished } from '#core/states.ts';
 import type { DispatchMessage } from '#ports';
 import { dag } from '#sdk/index.ts';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
+import { reconcileCounters } from '#services/reconcile.ts';
 import { registerDag } from '#services/register-dag.ts';
 import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
@@ -243,6 +244,7 @@ async function race(opts: { table: string; client: (seed: number) => DynamoDBCli
   ];
   expect((await setup.store.readCounters(counters)).map((c) => c.used)).toEqual([0, 0, 0, 0, 0]);
   expect((await setup.store.listHoldingTis()).items).toEqual([]);
+  expect(await reconcileCounters(setup)).toEqual([]);
 }
 
 describe('concurrent schedulers and workers on DynamoDB Local', () => {

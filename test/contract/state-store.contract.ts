@@ -270,6 +270,15 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           ).toEqual([]);
         }));
 
+      it('lists every counter it raised, with its value', () =>
+        withStore(async (store) => {
+          const [a, b] = await scheduled(store, 2);
+          await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }]), claimOf(b!)]);
+          const counters = await store.listCounters();
+          const byKey = Object.fromEntries(counters.map((c) => [c.key.kind, c.used]));
+          expect(byKey).toEqual({ pool: 2, global: 1 });
+        }));
+
       it('lists holding instances and due waits', () =>
         withStore(async (store) => {
           const r = run();

@@ -441,6 +441,18 @@ class DynamoDbStateStore implements StateStore {
     return result;
   }
 
+  async listCounters(): Promise<CounterState[]> {
+    const items = await this.#items.queryAll({
+      IndexName: 'active',
+      KeyConditionExpression: 'activePk = :p',
+      ExpressionAttributeValues: { ':p': S('CTRS') },
+    });
+    return items.map((i) => ({
+      key: JSON.parse(i.counterKey!.S!) as CounterKey,
+      used: Number(i.used?.N ?? 0),
+    }));
+  }
+
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     const ti = await this.getTi(key);
     if (!ti || ti.state !== 'queued' || ti.tryNumber !== tryNumber) return false;

@@ -44,11 +44,16 @@ function counterRaise(
     Update: {
       TableName: items.table,
       Key: keyOf(keys.counter(counter)),
-      UpdateExpression: 'SET #type = :type, #v = :v ADD #used :n',
+      // The counter lists itself (activePk) with its key, so the reconciler can find every counter.
+      UpdateExpression:
+        'SET #type = :type, #v = :v, activePk = :list, activeSk = :id, #key = :key ADD #used :n',
       ...(max === null ? {} : { ConditionExpression: counterHasRoom }),
-      ExpressionAttributeNames: { '#used': 'used', '#type': 'type', '#v': 'v' },
+      ExpressionAttributeNames: { '#used': 'used', '#type': 'type', '#v': 'v', '#key': 'counterKey' },
       ExpressionAttributeValues: {
         ':n': N(amount),
+        ':list': S('CTRS'),
+        ':id': S(counterKeyString(counter)),
+        ':key': S(JSON.stringify(counter)),
         ':type': S('counter'),
         ':v': N(1),
         ...(max === null ? {} : { ':max': N(max) }),

@@ -417,6 +417,10 @@ class MemoryStateStore implements StateStore {
     return true;
   }
 
+  async listCounters(): Promise<CounterState[]> {
+    return [...this.#counters.values()].map((c) => ({ key: { ...c.key }, used: c.used }));
+  }
+
   async listHoldingTis(request?: PageRequest) {
     return page(
       [...this.#holding].sort().map((id) => this.#tis.get(id)!),
