@@ -4,6 +4,7 @@
  * `npm run bench -- claim simulate` runs only the named ones.
  */
 import { benchClaim } from './core-claim.ts';
+import { benchDynamoDbStore } from './dynamodb-store.ts';
 import { benchSimulateDay } from './simulate-day.ts';
 
 type Bench = () => Promise<Record<string, string | number>>;
@@ -11,6 +12,10 @@ type Bench = () => Promise<Record<string, string | number>>;
 const BENCHES: Record<string, { title: string; run: Bench }> = {
   claim: { title: 'core: claim selection, 1,000 of 100,000 scheduled task instances', run: benchClaim },
   simulate: { title: 'core: simulate one day of 1,000 hourly DAGs × 10 tasks', run: benchSimulateDay },
+  dynamodb: {
+    title: 'store: the life of a task instance on DynamoDB Local (write units, reads, claim rate)',
+    run: benchDynamoDbStore,
+  },
 };
 
 async function main(): Promise<void> {
