@@ -199,6 +199,42 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   executorCapacity: { lambda: null, fargate: null },
 };
 
+/**
+ * The DAG record after registering a version: a new DAG starts as its manifest says (paused on
+ * creation by default); a known DAG points at the new version and keeps its paused state and its
+ * scheduling bookkeeping. `updatedAt` always moves, even twice at one instant.
+ */
+function registeredDag(
+  existing: DagRecord | null,
+  manifest: DagManifest,
+  opts: { now: number; fileloc: string | null; warnings: string[] },
+): DagRecord {
+  if (existing) {
+    return {
+      ...existing,
+      currentVersion: manifest.hash,
+      active: true,
+      fileloc: opts.fileloc ?? existing.fileloc,
+      warnings: [...opts.warnings],
+      importError: null,
+      updatedAt: Math.max(opts.now, existing.updatedAt + 1),
+    };
+  }
+  return {
+    dagId: manifest.dagId,
+    currentVersion: manifest.hash,
+    paused: manifest.isPausedUponCreation,
+    active: true,
+    fileloc: opts.fileloc,
+    nextRun: null,
+    lastAutomatedInterval: null,
+    registeredAt: opts.now,
+    updatedAt: opts.now,
+    importError: null,
+    warnings: [...opts.warnings],
+  };
+}
+
 /** The fields of a task instance that describe one try, as they are before any try starts (new or cleared). */
 function blankTry(): Pick<
   TaskInstance,
@@ -255,4 +291,4 @@ function counterKeyString(key: CounterKey): string {
 }
 
 export type { DagManifest };
-export { blankTry, counterKeyString, tiKeyString };
+export { blankTry, counterKeyString, registeredDag, tiKeyString };

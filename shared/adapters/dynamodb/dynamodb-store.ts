@@ -19,6 +19,7 @@ import {
   DEFAULT_POOL_SLOTS,
   type ImportError,
   type Pool,
+  registeredDag,
   type TaskInstance,
   type TiKey,
   type WaitReason,
@@ -111,29 +112,7 @@ class DynamoDbStateStore implements StateStore {
     );
     for (;;) {
       const existing = await this.getDag(manifest.dagId);
-      const dag: DagRecord = existing
-        ? {
-            ...existing,
-            currentVersion: manifest.hash,
-            active: true,
-            fileloc: opts.fileloc ?? existing.fileloc,
-            warnings: opts.warnings,
-            importError: null,
-            updatedAt: Math.max(opts.now, existing.updatedAt + 1),
-          }
-        : {
-            dagId: manifest.dagId,
-            currentVersion: manifest.hash,
-            paused: manifest.isPausedUponCreation,
-            active: true,
-            fileloc: opts.fileloc,
-            nextRun: null,
-            lastAutomatedInterval: null,
-            registeredAt: opts.now,
-            updatedAt: opts.now,
-            importError: null,
-            warnings: opts.warnings,
-          };
+      const dag = registeredDag(existing, manifest, opts);
       const written = existing
         ? await this.#items.put(dagItem(dag), {
             expression: 'updatedAt = :u',

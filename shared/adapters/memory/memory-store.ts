@@ -16,6 +16,7 @@ import {
   DEFAULT_POOL_SLOTS,
   type ImportError,
   type Pool,
+  registeredDag,
   type TaskInstance,
   type TiKey,
   tiKeyString,
@@ -116,29 +117,7 @@ class MemoryStateStore implements StateStore {
     const newVersion = !this.#versions.has(versionKey);
     if (newVersion) this.#versions.set(versionKey, copy(manifest));
     const existing = this.#dags.get(manifest.dagId);
-    const dag: DagRecord = existing
-      ? {
-          ...existing,
-          currentVersion: manifest.hash,
-          active: true,
-          fileloc: opts.fileloc ?? existing.fileloc,
-          warnings: [...opts.warnings],
-          importError: null,
-          updatedAt: Math.max(opts.now, existing.updatedAt + 1),
-        }
-      : {
-          dagId: manifest.dagId,
-          currentVersion: manifest.hash,
-          paused: manifest.isPausedUponCreation,
-          active: true,
-          fileloc: opts.fileloc,
-          nextRun: null,
-          lastAutomatedInterval: null,
-          registeredAt: opts.now,
-          updatedAt: opts.now,
-          importError: null,
-          warnings: [...opts.warnings],
-        };
+    const dag = registeredDag(existing ?? null, manifest, opts);
     this.#dags.set(dag.dagId, dag);
     return { dag: copy(dag), newVersion };
   }
