@@ -1,28 +1,16 @@
 /**
  * The state-store contract: what every implementation of the `StateStore` port must do, written
- * against the port only. Each implementation's test file calls `describeStateStore` with a factory.
+ * against the port only. Each implementation's test file calls `describeStateStore` with a factory
+ * that makes a fresh, empty store per test. Claims and their indexes are in state-store-claims.contract.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#core/errors.ts';
-import type { CounterKey, TaskInstance } from '#core/model.ts';
-import type { ClaimRequest, StateStore } from '#ports';
+import type { WaitReason } from '#core/model.ts';
+import type { StateStore } from '#ports';
 import { backfill, manifest, run, T0, ti } from '../support/factories.ts';
+import { describeClaims } from './state-store-claims.contract.ts';
 
 type MakeStore = () => Promise<{ store: StateStore; cleanup: () => Promise<void> }>;
-
-const GLOBAL: CounterKey = { kind: 'global' };
-const POOL: CounterKey = { kind: 'pool', pool: 'default_pool' };
-
-function claimOf(
-  t: TaskInstance,
-  holds: ClaimRequest['holds'] = [{ counter: GLOBAL, amount: 1, limit: 10 }],
-): ClaimRequest {
-  return { key: t, tryNumber: t.tryNumber, holds, queuedAt: T0 + 1 };
-}
-
-async function used(store: StateStore, key: CounterKey): Promise<number> {
-  return (await store.readCounters([key]))[0]!.used;
-}
 
 function describeStateStore(name: string, makeStore: MakeStore): void {
   describe(`StateStore contract: ${name}`, () => {
@@ -68,6 +56,77 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(await store.updateDag('etl', fresh.updatedAt, { paused: true }, T0)).toBe(true);
         }));
 
+      it('keeps paused state and scheduling bookkeeping when a known DAG gets a new version', () =>
+        withStore(async (store) => {
+          const v1 = manifest('etl', ['a']);
+          const { dag } = await store.registerDagVersion(v1, {
+            now: T0,
+            fileloc: 'etl.ts',
+            warnings: ['old'],
+          });
+          expect(dag).toMatchObject({
+            paused: v1.isPausedUponCreation,
+            active: true,
+            nextRun: null,
+            lastAutomatedInterval: null,
+            importError: null,
+            warnings: ['old'],
+            registeredAt: T0,
+          });
+          const nextRun = {
+            logicalDate: T0,
+            dataIntervalStart: T0,
+            dataIntervalEnd: T0 + 1,
+            runAfter: T0 + 1,
+          };
+          const interval = { start: T0 - 1, end: T0 };
+          const patch = { paused: false, active: false, nextRun, lastAutomatedInterval: interval };
+          expect(await store.updateDag('etl', dag.updatedAt, patch, T0)).toBe(true);
+          const before = (await store.getDag('etl'))!;
+          const v2 = manifest('etl', ['a', 'b']);
+          const { dag: after } = await store.registerDagVersion(v2, {
+            now: T0,
+            fileloc: 'etl.ts',
+            warnings: [],
+          });
+          expect(after).toMatchObject({
+            currentVersion: v2.hash,
+            paused: false,
+            active: true,
+            nextRun,
+            lastAutomatedInterval: interval,
+            warnings: [],
+            registeredAt: T0,
+          });
+          // The lock moved although the clock did not: an update read before registering now loses.
+          expect(after.updatedAt).toBeGreaterThan(before.updatedAt);
+          expect(await store.updateDag('etl', before.updatedAt, { paused: true }, T0)).toBe(false);
+          expect(await store.getDag('etl')).toEqual(after);
+        }));
+
+      it('does not update a DAG that does not exist', () =>
+        withStore(async (store) => {
+          expect(await store.updateDag('ghost', T0, { paused: false }, T0)).toBe(false);
+          expect(await store.getDag('ghost')).toBeNull();
+        }));
+
+      it('lists DAGs page by page', () =>
+        withStore(async (store) => {
+          for (const id of ['c', 'a', 'b', 'd', 'e']) {
+            await store.registerDagVersion(manifest(id, ['x']), { now: T0, fileloc: null, warnings: [] });
+          }
+          const first = await store.listDags({ limit: 2 });
+          const rest = [];
+          let cursor = first.next;
+          while (cursor) {
+            const page = await store.listDags({ limit: 2, cursor });
+            rest.push(...page.items);
+            cursor = page.next;
+          }
+          expect(first.items).toHaveLength(2);
+          expect([...first.items, ...rest].map((d) => d.dagId).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+        }));
+
       it('lists unpaused DAGs whose next run is due, oldest first', () =>
         withStore(async (store) => {
           for (const [id, at] of [
@@ -84,6 +143,27 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
             await store.updateDag(id, dag.updatedAt, { paused: false, nextRun }, T0);
           }
           expect((await store.listDagsDue(T0 + 100, 10)).map((d) => d.dagId)).toEqual(['early', 'late']);
+          expect((await store.listDagsDue(T0 + 100, 1)).map((d) => d.dagId)).toEqual(['early']);
+          expect((await store.listDagsDue(T0 + 10, 10)).map((d) => d.dagId)).toEqual(['early', 'late']);
+        }));
+
+      it('leaves paused and inactive DAGs out of the due list', () =>
+        withStore(async (store) => {
+          const nextRun = { logicalDate: T0, dataIntervalStart: T0, dataIntervalEnd: T0, runAfter: T0 };
+          const patches = {
+            paused: { paused: true },
+            gone: { paused: false, active: false },
+            due: { paused: false },
+          };
+          for (const [id, patch] of Object.entries(patches)) {
+            const { dag } = await store.registerDagVersion(manifest(id, ['a']), {
+              now: T0,
+              fileloc: null,
+              warnings: [],
+            });
+            expect(await store.updateDag(id, dag.updatedAt, { ...patch, nextRun }, T0)).toBe(true);
+          }
+          expect((await store.listDagsDue(T0, 10)).map((d) => d.dagId)).toEqual(['due']);
         }));
     });
 
@@ -129,6 +209,55 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect((await store.getRun('etl', r.runId))?.state).toBe('running');
           expect((await store.listUnfinishedRuns()).items).toHaveLength(1);
         }));
+      it('finds the latest created run at a logical date', () =>
+        withStore(async (store) => {
+          await store.createRun(run({ runId: 'first', createdAt: T0 }), []);
+          await store.createRun(run({ runId: 'second', createdAt: T0 + 5 }), []);
+          await store.createRun(run({ runId: 'other_day', logicalDate: T0 + 86_400_000 }), []);
+          expect((await store.findRunByLogicalDate('etl', T0))?.runId).toBe('second');
+          expect(await store.findRunByLogicalDate('etl', T0 + 1)).toBeNull();
+          expect(await store.findRunByLogicalDate('other', T0)).toBeNull();
+        }));
+
+      it('filters runs by state and keeps only queued and running ones unfinished', () =>
+        withStore(async (store) => {
+          const states = ['queued', 'running', 'success', 'failed'] as const;
+          for (const [i, state] of states.entries()) {
+            await store.createRun(run({ logicalDate: T0 + i * 3_600_000, state }), []);
+          }
+          await store.createRun(run({ dagId: 'other', state: 'queued' }), []);
+          const finished = await store.listRuns('etl', { states: ['success', 'failed'] });
+          expect(finished.items.map((r) => r.state)).toEqual(['failed', 'success']);
+          const unfinished = await store.listUnfinishedRuns({ dagId: 'etl' });
+          expect(unfinished.items.map((r) => r.state).sort()).toEqual(['queued', 'running']);
+          expect((await store.listUnfinishedRuns()).items).toHaveLength(3);
+          expect(await store.getRun('etl', 'ghost')).toBeNull();
+          expect((await store.listRuns('ghost')).items).toEqual([]);
+        }));
+
+      it('pages the unfinished runs and drops a run from them once it finishes', () =>
+        withStore(async (store) => {
+          for (let i = 0; i < 7; i += 1) await store.createRun(run({ logicalDate: T0 + i * 3_600_000 }), []);
+          const seen = [];
+          let cursor: string | null = null;
+          do {
+            const page = await store.listUnfinishedRuns({ limit: 3, cursor });
+            expect(page.items.length).toBeLessThanOrEqual(3);
+            seen.push(...page.items);
+            cursor = page.next;
+          } while (cursor);
+          expect(new Set(seen.map((r) => r.runId)).size).toBe(7);
+          const done = seen[0]!;
+          expect(
+            await store.updateRun('etl', done.runId, { state: 'running' }, { state: 'success', endedAt: T0 }),
+          ).toBe(true);
+          const left = await store.listUnfinishedRuns({ dagId: 'etl' });
+          expect(left.items.map((r) => r.runId)).not.toContain(done.runId);
+          expect(left.items).toHaveLength(6);
+          expect(await store.updateRun('etl', 'ghost', { state: 'running' }, { state: 'failed' })).toBe(
+            false,
+          );
+        }));
     });
 
     describe('task instances', () => {
@@ -145,158 +274,53 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(result.lost).toHaveLength(1);
           expect((await store.getTi(a))?.state).toBe('scheduled');
         }));
-    });
 
-    describe('claims', () => {
-      async function scheduled(
-        store: StateStore,
-        n: number,
-        patch: (i: number) => Partial<TaskInstance> = () => ({}),
-      ) {
-        const r = run();
-        const tis = Array.from({ length: n }, (_, i) =>
-          ti({ runId: r.runId, taskId: `t${String(i).padStart(3, '0')}`, ...patch(i) }),
-        );
-        await store.createRun(r, tis);
-        return tis;
-      }
-
-      it('moves a scheduled instance to queued and raises its counters', () =>
-        withStore(async (store) => {
-          const [a] = await scheduled(store, 1);
-          const result = await store.claim([
-            claimOf(a!, [
-              { counter: GLOBAL, amount: 1, limit: 32 },
-              { counter: POOL, amount: 3, limit: 128 },
-            ]),
-          ]);
-          expect(result.claimed).toHaveLength(1);
-          expect((await store.getTi(a!))?.state).toBe('queued');
-          expect([await used(store, GLOBAL), await used(store, POOL)]).toEqual([1, 3]);
-        }));
-
-      it('loses a claim on a stale try without touching counters', () =>
-        withStore(async (store) => {
-          const [a] = await scheduled(store, 1);
-          const result = await store.claim([{ ...claimOf(a!), tryNumber: 7 }]);
-          expect(result.lost).toEqual([
-            { key: expect.objectContaining({ taskId: a!.taskId }), reason: 'ti_changed' },
-          ]);
-          expect(await used(store, GLOBAL)).toBe(0);
-        }));
-
-      it('gives the last slot to exactly one of two requests sharing a counter', () =>
-        withStore(async (store) => {
-          const [a, b] = await scheduled(store, 2);
-          const holds = [{ counter: POOL, amount: 1, limit: 1 }];
-          const result = await store.claim([claimOf(a!, holds), claimOf(b!, holds)]);
-          expect(result.claimed).toHaveLength(1);
-          expect(result.lost).toEqual([{ key: expect.anything(), reason: 'limit_reached', counter: POOL }]);
-          expect(await used(store, POOL)).toBe(1);
-        }));
-
-      it('raises an unlimited (-1) counter without limit', () =>
-        withStore(async (store) => {
-          const tis = await scheduled(store, 5);
-          const result = await store.claim(
-            tis.map((t) => claimOf(t, [{ counter: POOL, amount: 10, limit: -1 }])),
-          );
-          expect(result.claimed).toHaveLength(5);
-          expect(await used(store, POOL)).toBe(50);
-        }));
-
-      it('claims a batch of 100', () =>
-        withStore(async (store) => {
-          const tis = await scheduled(store, 100);
-          const result = await store.claim(
-            tis.map((t) => claimOf(t, [{ counter: GLOBAL, amount: 1, limit: 100 }])),
-          );
-          expect(result.claimed).toHaveLength(100);
-          expect(await used(store, GLOBAL)).toBe(100);
-        }));
-
-      it('starts a try once, heartbeats it while running, and releases its holds exactly once', () =>
-        withStore(async (store) => {
-          const [a] = await scheduled(store, 1);
-          await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }])]);
-          expect(await store.heartbeat(a!, 1, T0 + 2)).toBe(false);
-          expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w1' })).toBe(true);
-          expect(await store.startTry(a!, 1, { now: T0 + 3, workerId: 'w2' })).toBe(false);
-          expect(await store.heartbeat(a!, 1, T0 + 4)).toBe(true);
-          const end = {
-            key: a!,
-            expect: { state: 'running' as const, tryNumber: 1 },
-            set: { state: 'success' as const, endedAt: T0 + 5 },
-          };
-          expect(await store.endTry(end)).toBe(true);
-          expect(await store.endTry(end)).toBe(false);
-          expect(await used(store, POOL)).toBe(0);
-          expect((await store.getTi(a!))?.holds).toEqual([]);
-        }));
-
-      it('lists candidates in claim order, leaves out excluded DAGs and tasks, and pages', () =>
-        withStore(async (store) => {
-          await scheduled(store, 250, (i) => ({ priorityWeight: i % 7, logicalDate: T0 + (i % 3) }));
-          const seen: TaskInstance[] = [];
-          let cursor: string | null = null;
-          do {
-            const page = await store.listClaimCandidates({ pool: 'default_pool', limit: 40, cursor });
-            seen.push(...page.items);
-            cursor = page.next;
-          } while (cursor);
-          expect(seen).toHaveLength(250);
-          for (let i = 1; i < seen.length; i += 1) {
-            const [p, q] = [seen[i - 1]!, seen[i]!];
-            const ordered =
-              p.priorityWeight > q.priorityWeight ||
-              (p.priorityWeight === q.priorityWeight &&
-                (p.logicalDate < q.logicalDate || (p.logicalDate === q.logicalDate && p.taskId < q.taskId)));
-            expect(ordered).toBe(true);
-          }
-          const excluded = await store.listClaimCandidates({
-            pool: 'default_pool',
-            limit: 300,
-            exclude: { tasks: [{ dagId: 'etl', taskId: 't000' }] },
-          });
-          expect(excluded.items).toHaveLength(249);
-          expect(
-            (
-              await store.listClaimCandidates({
-                pool: 'default_pool',
-                limit: 10,
-                exclude: { dagIds: ['etl'] },
-              })
-            ).items,
-          ).toEqual([]);
-        }));
-
-      it('lists every counter it raised, with its value', () =>
-        withStore(async (store) => {
-          const [a, b] = await scheduled(store, 2);
-          await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }]), claimOf(b!)]);
-          const counters = await store.listCounters();
-          const byKey = Object.fromEntries(counters.map((c) => [c.key.kind, c.used]));
-          expect(byKey).toEqual({ pool: 2, global: 1 });
-        }));
-
-      it('lists holding instances and due waits', () =>
+      it('loses a change to a missing instance or a stale try, and applies the rest', () =>
         withStore(async (store) => {
           const r = run();
-          await store.createRun(r, [
-            ti({ runId: r.runId, taskId: 'q', state: 'scheduled' }),
-            ti({ runId: r.runId, taskId: 'retry_due', state: 'up_for_retry', nextRetryAt: T0 - 1 }),
-            ti({ runId: r.runId, taskId: 'retry_now', state: 'up_for_retry', nextRetryAt: T0 }),
-            ti({ runId: r.runId, taskId: 'poke_now', state: 'up_for_reschedule', rescheduleAt: T0 }),
+          const a = ti({ runId: r.runId, taskId: 'a', state: 'up_for_retry', tryNumber: 2 });
+          const b = ti({ runId: r.runId, taskId: 'b', state: 'none', tryNumber: 0 });
+          await store.createRun(r, [a, b]);
+          const result = await store.updateTis([
+            {
+              key: ti({ taskId: 'ghost' }),
+              expect: { state: 'none', tryNumber: 0 },
+              set: { state: 'skipped' },
+            },
+            {
+              key: a,
+              expect: { state: 'up_for_retry', tryNumber: 1 },
+              set: { state: 'scheduled', tryNumber: 2 },
+            },
+            {
+              key: b,
+              expect: { state: 'none', tryNumber: 0 },
+              set: { state: 'upstream_failed', endedAt: T0 },
+            },
           ]);
-          await store.claim([claimOf(ti({ runId: r.runId, taskId: 'q' }))]);
-          expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['q']);
-          // Retries are due strictly after their time; reschedules at it.
-          expect((await store.listDueWaits(T0, 10)).map((t) => t.taskId).sort()).toEqual([
-            'poke_now',
-            'retry_due',
-          ]);
+          expect(result.applied.map((k) => k.taskId)).toEqual(['b']);
+          expect(result.lost.map((k) => k.taskId)).toEqual(['ghost', 'a']);
+          expect(await store.getTi(a)).toMatchObject({ state: 'up_for_retry', tryNumber: 2 });
+          expect(await store.getTi(b)).toMatchObject({ state: 'upstream_failed', endedAt: T0 });
+        }));
+
+      it('records and clears wait reasons without conditions', () =>
+        withStore(async (store) => {
+          const r = run();
+          const a = ti({ runId: r.runId, taskId: 'a', state: 'none', tryNumber: 0 });
+          await store.createRun(r, [a]);
+          const reason: WaitReason = { kind: 'upstream_pending', pending: ['x', 'y'] };
+          await store.setWaitReasons([{ key: a, reason }]);
+          await store.setWaitReasons([{ key: a, reason }]);
+          expect((await store.getTi(a))?.waitReason).toEqual(reason);
+          expect((await store.listTis('etl', r.runId))[0]?.waitReason).toEqual(reason);
+          await store.setWaitReasons([{ key: a, reason: null }]);
+          expect((await store.getTi(a))?.waitReason).toBeNull();
+          expect((await store.getTi(a))?.state).toBe('none');
         }));
     });
+
+    describeClaims(withStore);
 
     describe('pools, backfills, import errors', () => {
       it('has a default_pool of 128 that cannot be deleted, and resizes below use', () =>
@@ -306,8 +330,13 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           await store.putPool({ name: 'gpu', slots: 4, description: '', includeDeferred: false });
           await store.putPool({ name: 'gpu', slots: 1, description: 'smaller', includeDeferred: false });
           expect((await store.getPool('gpu'))?.slots).toBe(1);
+          expect((await store.listPools()).map((p) => p.name).sort()).toEqual(['default_pool', 'gpu']);
           expect(await store.deletePool('gpu')).toBe(true);
           expect(await store.deletePool('gpu')).toBe(false);
+          expect(await store.getPool('gpu')).toBeNull();
+          await store.putPool({ name: 'default_pool', slots: 4, description: '', includeDeferred: false });
+          expect((await store.getPool('default_pool'))?.slots).toBe(4);
+          expect((await store.listPools()).map((p) => p.name)).toEqual(['default_pool']);
         }));
 
       it('creates a backfill once and updates it', () =>
@@ -316,6 +345,18 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(await store.createBackfill(backfill())).toEqual({ created: false });
           expect(await store.updateBackfill(backfill().backfillId, { completedAt: T0 + 1 })).toBe(true);
           expect((await store.listBackfills('etl'))[0]?.completedAt).toBe(T0 + 1);
+          expect(await store.updateBackfill('ghost', { cancelledAt: T0 })).toBe(false);
+          expect(await store.getBackfill('ghost')).toBeNull();
+        }));
+
+      it('lists the backfills of one DAG only', () =>
+        withStore(async (store) => {
+          await store.createBackfill(backfill({ backfillId: 'b1' }));
+          await store.createBackfill(backfill({ backfillId: 'b2', createdAt: T0 + 1 }));
+          await store.createBackfill(backfill({ backfillId: 'o1', dagId: 'other' }));
+          expect((await store.listBackfills('etl')).map((b) => b.backfillId).sort()).toEqual(['b1', 'b2']);
+          expect(await store.getBackfill('o1')).toEqual(backfill({ backfillId: 'o1', dagId: 'other' }));
+          expect(await store.listBackfills('none')).toEqual([]);
         }));
 
       it('records and clears import errors', () =>
@@ -323,6 +364,24 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           await store.recordImportError(null, { fileloc: 'bad.ts', message: 'boom', at: T0 });
           expect(await store.listImportErrors()).toEqual([{ fileloc: 'bad.ts', message: 'boom', at: T0 }]);
           await store.clearImportError('bad.ts');
+          expect(await store.listImportErrors()).toEqual([]);
+        }));
+
+      it('shows the latest import error of a DAG file on the DAG until it is cleared', () =>
+        withStore(async (store) => {
+          await store.registerDagVersion(manifest(), { now: T0, fileloc: 'etl.ts', warnings: [] });
+          await store.recordImportError('etl', { fileloc: 'etl.ts', message: 'first', at: T0 });
+          await store.recordImportError('etl', { fileloc: 'etl.ts', message: 'second', at: T0 + 1 });
+          expect(await store.listImportErrors()).toEqual([
+            { fileloc: 'etl.ts', message: 'second', at: T0 + 1 },
+          ]);
+          expect((await store.getDag('etl'))?.importError).toEqual({
+            fileloc: 'etl.ts',
+            message: 'second',
+            at: T0 + 1,
+          });
+          await store.clearImportError('etl.ts');
+          expect((await store.getDag('etl'))?.importError).toBeNull();
           expect(await store.listImportErrors()).toEqual([]);
         }));
     });

@@ -350,7 +350,15 @@ class MemoryStateStore implements StateStore {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
       }
-      const full = request.holds.find((h) => h.limit !== -1 && this.#used(h.counter) + h.amount > h.limit);
+      // A request naming one counter twice raises it by the sum, checked against each limit.
+      const raise = new Map<string, number>();
+      for (const h of request.holds) {
+        const id = counterKeyString(h.counter);
+        raise.set(id, (raise.get(id) ?? 0) + h.amount);
+      }
+      const full = request.holds.find(
+        (h) => h.limit !== -1 && this.#used(h.counter) + raise.get(counterKeyString(h.counter))! > h.limit,
+      );
       if (full) {
         result.lost.push({ key: request.key, reason: 'limit_reached', counter: full.counter });
         continue;
@@ -391,7 +399,21 @@ class MemoryStateStore implements StateStore {
     const ti = this.#tis.get(tiKeyString(end.key));
     if (!ti || ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
     assertTransition(ti.state, end.set.state, tiKeyString(ti));
-    for (const hold of ti.holds) this.#add(hold.counter, -hold.amount);
+    // Check every counter before lowering any, so a double release changes nothing.
+    const lower = new Map<string, { key: CounterKey; amount: number }>();
+    for (const hold of ti.holds) {
+      const id = counterKeyString(hold.counter);
+      lower.set(id, { key: hold.counter, amount: (lower.get(id)?.amount ?? 0) + hold.amount });
+    }
+    for (const [id, { amount }] of lower) {
+      const left = (this.#counters.get(id)?.used ?? 0) - amount;
+      if (left < 0) {
+        throw new Error(
+          `counter ${id} would go below zero (${left}) ending ${tiKeyString(ti)}: a slot was released twice`,
+        );
+      }
+    }
+    for (const { key, amount } of lower.values()) this.#add(key, -amount);
     this.#putTi(ti, { ...ti, ...end.set, holds: [] });
     return true;
   }

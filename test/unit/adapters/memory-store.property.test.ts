@@ -8,12 +8,13 @@ const POOLS = ['a', 'b'];
 const LIMITS: Record<string, number> = { global: 4, 'pool/a': 3, 'pool/b': 5 };
 
 type Step =
-  | { op: 'claim'; i: number }
+  | { op: 'claim'; is: number[] }
   | { op: 'start'; i: number }
   | { op: 'end'; i: number; state: 'success' | 'up_for_retry' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ op: fc.constant('claim' as const), i: fc.nat(11) }),
+  // A batch of one to four requests (possibly naming one instance twice) in one claim call.
+  fc.record({ op: fc.constant('claim' as const), is: fc.array(fc.nat(11), { minLength: 1, maxLength: 4 }) }),
   fc.record({ op: fc.constant('start' as const), i: fc.nat(11) }),
   fc.record({
     op: fc.constant('end' as const),
@@ -36,34 +37,47 @@ describe('MemoryStateStore under random claims, starts and ends', () => {
           );
           await store.createRun(r, tis);
           for (const s of steps) {
-            const t = tis[s.i]!;
-            const current = (await store.getTi(t))!;
             if (s.op === 'claim') {
-              const holds = [
-                { counter: { kind: 'global' } as CounterKey, amount: 1, limit: LIMITS.global! },
-                {
-                  counter: { kind: 'pool', pool: t.pool } as CounterKey,
-                  amount: t.poolSlots,
-                  limit: LIMITS[`pool/${t.pool}`]!,
-                },
-              ];
-              await store.claim([{ key: t, tryNumber: current.tryNumber, holds, queuedAt: T0 }]);
-            } else if (s.op === 'start') {
-              await store.startTry(t, current.tryNumber, { now: T0, workerId: 'w' });
+              const requests = await Promise.all(
+                s.is.map(async (i) => {
+                  const t = tis[i]!;
+                  const current = (await store.getTi(t))!;
+                  const holds = [
+                    { counter: { kind: 'global' } as CounterKey, amount: 1, limit: LIMITS.global! },
+                    {
+                      counter: { kind: 'pool', pool: t.pool } as CounterKey,
+                      amount: t.poolSlots,
+                      limit: LIMITS[`pool/${t.pool}`]!,
+                    },
+                  ];
+                  return { key: t, tryNumber: current.tryNumber, holds, queuedAt: T0 };
+                }),
+              );
+              const result = await store.claim(requests);
+              expect(result.claimed.length + result.lost.length).toBe(requests.length);
             } else {
-              await store.endTry({
-                key: t,
-                expect: { state: 'running', tryNumber: current.tryNumber },
-                set: { state: s.state },
-              });
-              if (s.state === 'up_for_retry') {
-                await store.updateTis([
-                  {
-                    key: t,
-                    expect: { state: 'up_for_retry', tryNumber: current.tryNumber },
-                    set: { state: 'scheduled', tryNumber: current.tryNumber + 1 },
-                  },
-                ]);
+              const t = tis[s.i]!;
+              const current = (await store.getTi(t))!;
+              if (s.op === 'start') {
+                await store.startTry(t, current.tryNumber, { now: T0, workerId: 'w' });
+              } else {
+                // Ends from queued (a stuck try: only to up_for_retry) or running, whichever it is in.
+                const from = current.state === 'queued' ? 'queued' : 'running';
+                const state = from === 'queued' ? 'up_for_retry' : s.state;
+                await store.endTry({
+                  key: t,
+                  expect: { state: from, tryNumber: current.tryNumber },
+                  set: { state },
+                });
+                if (state === 'up_for_retry') {
+                  await store.updateTis([
+                    {
+                      key: t,
+                      expect: { state: 'up_for_retry', tryNumber: current.tryNumber },
+                      set: { state: 'scheduled', tryNumber: current.tryNumber + 1 },
+                    },
+                  ]);
+                }
               }
             }
             // Invariant: counters = Σ holds of holding instances; no counter past its limit.

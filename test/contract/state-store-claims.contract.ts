@@ -1,0 +1,392 @@
+/**
+ * The claiming half of the state-store contract: claims, try starts and ends, counters, and the
+ * indexes the scheduler and the sweep read (claim candidates, holders, due waits).
+ */
+import { describe, expect, it } from 'vitest';
+import type { CounterKey, TaskInstance, TiKey } from '#core/model.ts';
+import type { ClaimRequest, StateStore } from '#ports';
+import { run, T0, ti } from '../support/factories.ts';
+
+type WithStore = (body: (store: StateStore) => Promise<void>) => Promise<void>;
+
+const GLOBAL: CounterKey = { kind: 'global' };
+const POOL: CounterKey = { kind: 'pool', pool: 'default_pool' };
+const DAG: CounterKey = { kind: 'dag', dagId: 'etl' };
+
+function claimOf(
+  t: TaskInstance,
+  holds: ClaimRequest['holds'] = [{ counter: GLOBAL, amount: 1, limit: 10 }],
+): ClaimRequest {
+  return { key: t, tryNumber: t.tryNumber, holds, queuedAt: T0 + 1 };
+}
+
+async function used(store: StateStore, key: CounterKey): Promise<number> {
+  return (await store.readCounters([key]))[0]!.used;
+}
+
+/** `n` scheduled instances of one new run (task ids t000, t001, …), each adjusted by `patch`. */
+async function scheduled(
+  store: StateStore,
+  n: number,
+  patch: (i: number) => Partial<TaskInstance> = () => ({}),
+  runId = run().runId,
+) {
+  const r = run({ runId });
+  const tis = Array.from({ length: n }, (_, i) =>
+    ti({ runId: r.runId, taskId: `t${String(i).padStart(3, '0')}`, ...patch(i) }),
+  );
+  await store.createRun(r, tis);
+  return tis;
+}
+
+const name = (k: TiKey) => `${k.runId}/${k.taskId}/${k.mapIndex}`;
+
+/** Reads every page of claim candidates of a pool. */
+async function allCandidates(store: StateStore, pool: string, limit: number): Promise<TaskInstance[]> {
+  const seen: TaskInstance[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listClaimCandidates({ pool, limit, cursor });
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    seen.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return seen;
+}
+
+function describeClaims(withStore: WithStore): void {
+  describe('claims', () => {
+    it('moves a scheduled instance to queued, records its holds and raises its counters', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        const result = await store.claim([
+          claimOf(a!, [
+            { counter: GLOBAL, amount: 1, limit: 32 },
+            { counter: POOL, amount: 3, limit: 128 },
+          ]),
+        ]);
+        expect(result).toEqual({ claimed: [expect.objectContaining({ taskId: 't000' })], lost: [] });
+        const after = (await store.getTi(a!))!;
+        expect(after).toMatchObject({ state: 'queued', queuedAt: T0 + 1, tryNumber: 1 });
+        expect(after.holds).toEqual([
+          { counter: GLOBAL, amount: 1 },
+          { counter: POOL, amount: 3 },
+        ]);
+        expect([await used(store, GLOBAL), await used(store, POOL)]).toEqual([1, 3]);
+      }));
+
+    it('loses a claim on a stale try, a missing or a non-scheduled instance without touching counters', () =>
+      withStore(async (store) => {
+        const [a, b] = await scheduled(store, 2, (i) => (i === 1 ? { state: 'none', tryNumber: 0 } : {}));
+        const ghost = ti({ taskId: 'ghost' });
+        const result = await store.claim([{ ...claimOf(a!), tryNumber: 7 }, claimOf(b!), claimOf(ghost)]);
+        expect(result.claimed).toEqual([]);
+        expect(result.lost.map((l) => [l.key.taskId, l.reason])).toEqual([
+          ['t000', 'ti_changed'],
+          ['t001', 'ti_changed'],
+          ['ghost', 'ti_changed'],
+        ]);
+        expect(await used(store, GLOBAL)).toBe(0);
+        expect((await store.getTi(a!))?.state).toBe('scheduled');
+      }));
+
+    it('reports the full counter and leaves the instance scheduled when a limit is reached', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        const result = await store.claim([
+          claimOf(a!, [
+            { counter: GLOBAL, amount: 1, limit: 10 },
+            { counter: DAG, amount: 1, limit: 0 },
+          ]),
+        ]);
+        expect(result.lost).toEqual([
+          { key: expect.objectContaining({ taskId: 't000' }), reason: 'limit_reached', counter: DAG },
+        ]);
+        expect((await store.getTi(a!))?.state).toBe('scheduled');
+        expect([await used(store, GLOBAL), await used(store, DAG)]).toEqual([0, 0]);
+      }));
+
+    it('gives the last slot to exactly one of two requests sharing a counter', () =>
+      withStore(async (store) => {
+        const [a, b] = await scheduled(store, 2);
+        const holds = [{ counter: POOL, amount: 1, limit: 1 }];
+        const result = await store.claim([claimOf(a!, holds), claimOf(b!, holds)]);
+        expect(result.claimed).toHaveLength(1);
+        expect(result.lost).toEqual([{ key: expect.anything(), reason: 'limit_reached', counter: POOL }]);
+        expect(await used(store, POOL)).toBe(1);
+        const states = [(await store.getTi(a!))!.state, (await store.getTi(b!))!.state].sort();
+        expect(states).toEqual(['queued', 'scheduled']);
+      }));
+
+    it('claims one instance once even when a batch names it twice', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        const result = await store.claim([claimOf(a!), claimOf(a!)]);
+        expect(result.claimed).toHaveLength(1);
+        expect(result.lost).toEqual([{ key: expect.anything(), reason: 'ti_changed' }]);
+        expect(await used(store, GLOBAL)).toBe(1);
+      }));
+
+    it('raises an unlimited (-1) counter without limit', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 5);
+        const result = await store.claim(
+          tis.map((t) => claimOf(t, [{ counter: POOL, amount: 10, limit: -1 }])),
+        );
+        expect(result.claimed).toHaveLength(5);
+        expect(await used(store, POOL)).toBe(50);
+      }));
+
+    it('claims a batch of 100', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 100);
+        const result = await store.claim(
+          tis.map((t) => claimOf(t, [{ counter: GLOBAL, amount: 1, limit: 100 }])),
+        );
+        expect(result.claimed).toHaveLength(100);
+        expect(await used(store, GLOBAL)).toBe(100);
+      }));
+
+    it('counts what earlier requests of a batch raised: 100 requests for 60 slots claim exactly 60', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 100);
+        const result = await store.claim(
+          tis.map((t) => claimOf(t, [{ counter: POOL, amount: 2, limit: 120 }])),
+        );
+        expect(result.claimed).toHaveLength(60);
+        expect(result.lost).toHaveLength(40);
+        for (const lost of result.lost)
+          expect(lost).toMatchObject({ reason: 'limit_reached', counter: POOL });
+        expect(await used(store, POOL)).toBe(120);
+      }));
+
+    it('starts a try once, heartbeats it while running, and releases its holds exactly once', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }])]);
+        expect(await store.heartbeat(a!, 1, T0 + 2)).toBe(false);
+        expect(await store.startTry(a!, 2, { now: T0 + 2, workerId: 'stale' })).toBe(false);
+        expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w1' })).toBe(true);
+        expect(await store.startTry(a!, 1, { now: T0 + 3, workerId: 'w2' })).toBe(false);
+        expect(await store.getTi(a!)).toMatchObject({ state: 'running', startedAt: T0 + 2, workerId: 'w1' });
+        expect(await store.heartbeat(a!, 1, T0 + 4)).toBe(true);
+        expect((await store.getTi(a!))?.heartbeatAt).toBe(T0 + 4);
+        const end = {
+          key: a!,
+          expect: { state: 'running' as const, tryNumber: 1 },
+          set: { state: 'success' as const, endedAt: T0 + 5 },
+        };
+        expect(await store.endTry({ ...end, expect: { state: 'running', tryNumber: 2 } })).toBe(false);
+        expect(await used(store, POOL)).toBe(2);
+        expect(await store.endTry(end)).toBe(true);
+        expect(await store.endTry(end)).toBe(false);
+        expect(await store.heartbeat(a!, 1, T0 + 6)).toBe(false);
+        expect(await used(store, POOL)).toBe(0);
+        expect(await store.getTi(a!)).toMatchObject({ state: 'success', endedAt: T0 + 5, holds: [] });
+      }));
+
+    it('ends a try still in queued (stuck) and releases its holds', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        await store.claim([claimOf(a!)]);
+        const end = {
+          key: a!,
+          expect: { state: 'queued' as const, tryNumber: 1 },
+          set: { state: 'scheduled' as const },
+        };
+        expect(await store.endTry(end)).toBe(true);
+        expect(await used(store, GLOBAL)).toBe(0);
+        expect((await store.getTi(a!))?.state).toBe('scheduled');
+      }));
+
+    it('leaves every counter at 0 once every claimed try has ended', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 30, (i) => ({ poolSlots: 1 + (i % 3) }));
+        const result = await store.claim(
+          tis.map((t) =>
+            claimOf(t, [
+              { counter: GLOBAL, amount: 1, limit: 32 },
+              { counter: POOL, amount: t.poolSlots, limit: 128 },
+              { counter: DAG, amount: 1, limit: 16 },
+              { counter: { kind: 'task', dagId: 'etl', taskId: t.taskId }, amount: 1, limit: 1 },
+            ]),
+          ),
+        );
+        expect(result.claimed).toHaveLength(16);
+        expect(await used(store, DAG)).toBe(16);
+        for (const [i, key] of result.claimed.entries()) {
+          if (i % 2 === 0) await store.startTry(key, 1, { now: T0 + 2, workerId: 'w' });
+          const state = i % 2 === 0 ? ('running' as const) : ('queued' as const);
+          const ended = await store.endTry({
+            key,
+            expect: { state, tryNumber: 1 },
+            set: { state: 'failed' },
+          });
+          expect(ended).toBe(true);
+        }
+        const counters = await store.listCounters();
+        expect(counters.length).toBeGreaterThanOrEqual(3);
+        for (const c of counters) expect(c).toMatchObject({ used: 0 });
+      }));
+
+    it('lists every counter it raised, with its value', () =>
+      withStore(async (store) => {
+        const [a, b] = await scheduled(store, 2);
+        await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }]), claimOf(b!)]);
+        const counters = await store.listCounters();
+        const byKey = Object.fromEntries(counters.map((c) => [c.key.kind, c.used]));
+        expect(byKey).toEqual({ pool: 2, global: 1 });
+        expect(await store.readCounters([{ kind: 'executor', executor: 'fargate' }])).toEqual([
+          { key: { kind: 'executor', executor: 'fargate' }, used: 0 },
+        ]);
+      }));
+  });
+
+  describe('claim candidates', () => {
+    it('lists candidates in claim order over pages, leaving out excluded DAGs and tasks', () =>
+      withStore(async (store) => {
+        await scheduled(store, 250, (i) => ({ priorityWeight: i % 7, logicalDate: T0 + (i % 3) }));
+        const seen = await allCandidates(store, 'default_pool', 40);
+        expect(seen).toHaveLength(250);
+        expect(new Set(seen.map(name)).size).toBe(250);
+        for (let i = 1; i < seen.length; i += 1) {
+          const [p, q] = [seen[i - 1]!, seen[i]!];
+          const ordered =
+            p.priorityWeight > q.priorityWeight ||
+            (p.priorityWeight === q.priorityWeight &&
+              (p.logicalDate < q.logicalDate || (p.logicalDate === q.logicalDate && p.taskId < q.taskId)));
+          expect(ordered).toBe(true);
+        }
+        const excluded = await store.listClaimCandidates({
+          pool: 'default_pool',
+          limit: 300,
+          exclude: { tasks: [{ dagId: 'etl', taskId: 't000' }] },
+        });
+        expect(excluded.items).toHaveLength(249);
+        expect(excluded.items.map((t) => t.taskId)).not.toContain('t000');
+        const none = await store.listClaimCandidates({
+          pool: 'default_pool',
+          limit: 10,
+          exclude: { dagIds: ['etl'] },
+        });
+        expect(none.items).toEqual([]);
+      }));
+
+    it('breaks ties by DAG, run, task and map index, comparing ids by code unit', () =>
+      withStore(async (store) => {
+        const r1 = run({ dagId: 'b', runId: 'r1' });
+        const r2 = run({ dagId: 'a', runId: 'r2' });
+        const r3 = run({ dagId: 'a', runId: 'R3' });
+        await store.createRun(r1, [ti({ dagId: 'b', runId: 'r1', taskId: 'x' })]);
+        await store.createRun(r2, [
+          ti({ dagId: 'a', runId: 'r2', taskId: 'y', mapIndex: 10 }),
+          ti({ dagId: 'a', runId: 'r2', taskId: 'y', mapIndex: 2 }),
+          ti({ dagId: 'a', runId: 'r2', taskId: 'Z' }),
+        ]);
+        await store.createRun(r3, [ti({ dagId: 'a', runId: 'R3', taskId: 'y' })]);
+        const seen = await allCandidates(store, 'default_pool', 2);
+        expect(seen.map((t) => `${t.dagId}/${name(t)}`)).toEqual([
+          'a/R3/y/-1',
+          'a/r2/Z/-1',
+          'a/r2/y/2',
+          'a/r2/y/10',
+          'b/r1/x/-1',
+        ]);
+      }));
+
+    it('lists only scheduled instances of the asked pool, with their current wait reason', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 6, (i) => ({
+          pool: i < 4 ? 'default_pool' : 'gpu',
+          state: i === 3 ? 'none' : 'scheduled',
+        }));
+        await store.claim([claimOf(tis[0]!)]);
+        const reason = { kind: 'pool_full', pool: 'default_pool', used: 1, slots: 1, needs: 1 } as const;
+        await store.setWaitReasons([{ key: tis[1]!, reason }]);
+        const page = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+        expect(page.items.map((t) => t.taskId)).toEqual(['t001', 't002']);
+        expect(page.items[0]?.waitReason).toEqual(reason);
+        expect(page.next).toBeNull();
+        const gpu = await store.listClaimCandidates({ pool: 'gpu', limit: 10 });
+        expect(gpu.items.map((t) => t.taskId)).toEqual(['t004', 't005']);
+        expect((await store.listClaimCandidates({ pool: 'nope', limit: 10 })).items).toEqual([]);
+      }));
+
+    it('continues after the cursor even when its item was claimed and new work arrived meanwhile', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 30, () => ({ priorityWeight: 5 }));
+        const first = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+        expect(first.items.map((t) => t.taskId)).toEqual(tis.slice(0, 10).map((t) => t.taskId));
+        await store.claim([claimOf(first.items.at(-1)!, [])]);
+        await scheduled(store, 3, () => ({ priorityWeight: 1 }), 'later');
+        const second = await store.listClaimCandidates({
+          pool: 'default_pool',
+          limit: 10,
+          cursor: first.next,
+        });
+        expect(second.items.map((t) => t.taskId)).toEqual(tis.slice(10, 20).map((t) => t.taskId));
+      }));
+  });
+
+  describe('holders and waits', () => {
+    it('lists queued and running instances page by page, and drops them when their try ends', () =>
+      withStore(async (store) => {
+        const tis = await scheduled(store, 25);
+        await store.claim(
+          tis.slice(0, 23).map((t) => claimOf(t, [{ counter: GLOBAL, amount: 1, limit: -1 }])),
+        );
+        await store.startTry(tis[0]!, 1, { now: T0 + 2, workerId: 'w' });
+        await store.endTry({
+          key: tis[1]!,
+          expect: { state: 'queued', tryNumber: 1 },
+          set: { state: 'failed' },
+        });
+        const seen: TaskInstance[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.listHoldingTis({ limit: 10, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(10);
+          seen.push(...page.items);
+          cursor = page.next;
+        } while (cursor);
+        expect(seen.map((t) => t.taskId).sort()).toEqual(
+          tis
+            .slice(0, 23)
+            .filter((_, i) => i !== 1)
+            .map((t) => t.taskId),
+        );
+        expect(seen.find((t) => t.taskId === 't000')?.state).toBe('running');
+      }));
+
+    it('lists due retries (strictly after their time) and reschedules (at their time), earliest first, up to a limit', () =>
+      withStore(async (store) => {
+        const r = run();
+        await store.createRun(r, [
+          ti({ runId: r.runId, taskId: 'q', state: 'scheduled' }),
+          ti({ runId: r.runId, taskId: 'retry_early', state: 'up_for_retry', nextRetryAt: T0 - 50 }),
+          ti({ runId: r.runId, taskId: 'retry_due', state: 'up_for_retry', nextRetryAt: T0 - 1 }),
+          ti({ runId: r.runId, taskId: 'retry_now', state: 'up_for_retry', nextRetryAt: T0 }),
+          ti({ runId: r.runId, taskId: 'poke_now', state: 'up_for_reschedule', rescheduleAt: T0 }),
+          ti({ runId: r.runId, taskId: 'poke_later', state: 'up_for_reschedule', rescheduleAt: T0 + 1 }),
+        ]);
+        await store.claim([claimOf(ti({ runId: r.runId, taskId: 'q' }))]);
+        expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['q']);
+        expect((await store.listDueWaits(T0, 10)).map((t) => t.taskId)).toEqual([
+          'retry_early',
+          'retry_due',
+          'poke_now',
+        ]);
+        expect((await store.listDueWaits(T0, 2)).map((t) => t.taskId)).toEqual(['retry_early', 'retry_due']);
+        await store.updateTis([
+          {
+            key: ti({ runId: r.runId, taskId: 'retry_early' }),
+            expect: { state: 'up_for_retry', tryNumber: 1 },
+            set: { state: 'scheduled', tryNumber: 2 },
+          },
+        ]);
+        expect((await store.listDueWaits(T0, 10)).map((t) => t.taskId)).toEqual(['retry_due', 'poke_now']);
+      }));
+  });
+}
+
+export { describeClaims };
