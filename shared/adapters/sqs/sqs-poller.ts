@@ -1,0 +1,223 @@
+/**
+ * Lambda's SQS event source, in process: for local runs, where no Lambda service polls the queues.
+ *
+ * `maxConcurrency` loops each long-poll the queue for up to `batchSize` messages and hand them to the
+ * handler, one batch per loop at a time (Lambda's "maximum concurrency"). What the handler returns
+ * is read as a Lambda with `ReportBatchItemFailures` would be:
+ * - nothing, or no `batchItemFailures`: the whole batch succeeded;
+ * - `batchItemFailures`: those messages failed, the rest succeeded;
+ * - a failure naming a message that is not in the batch, or a thrown error: the whole batch failed.
+ * Successes are deleted. Failures are made visible again after `retryDelaySeconds(receiveCount)`
+ * (Lambda leaves them hidden for the rest of the visibility timeout; locally, waiting minutes for a
+ * retry helps no one). A queue's redrive policy still moves a message to its DLQ after
+ * `maxReceiveCount` receives.
+ *
+ * `stop()` ends the long polls, lets batches already handed out finish (their deletes included),
+ * and resolves when nothing is left running.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Logger } from '#ports';
+
+/** One message as Lambda's SQS event hands it over (the fields Updraft uses). */
+interface SqsRecord {
+  messageId: string;
+  body: string;
+  receiptHandle: string;
+  attributes: { ApproximateReceiveCount: string };
+}
+
+interface SqsBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** Anything without a `batchItemFailures` list (nothing at all, say) means every record succeeded. */
+type SqsBatchHandler = (records: SqsRecord[]) => Promise<unknown>;
+
+interface SqsPollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  handler: SqsBatchHandler;
+  /** Messages per batch, 1 to 10 (one ReceiveMessage). @default 10 */
+  batchSize?: number;
+  /** Batches being handled at once. @default 2 (Lambda's minimum maximum concurrency) */
+  maxConcurrency?: number;
+  /** Overrides the queue's visibility timeout for received messages. @default the queue's */
+  visibilityTimeoutSeconds?: number;
+  /** Long-poll wait, 0 to 20. @default 20 */
+  waitTimeSeconds?: number;
+  /** When a failed message becomes visible again. @default 2^(receiveCount-1) s, at most 60 s */
+  retryDelaySeconds?: (receiveCount: number) => number;
+  logger?: Pick<Logger, 'warn' | 'error'>;
+}
+
+const consoleLogger: Pick<Logger, 'warn' | 'error'> = {
+  warn: (message, extra) => console.warn(message, extra ?? ''),
+  error: (message, extra) => console.error(message, extra ?? ''),
+};
+
+function defaultRetryDelay(receiveCount: number): number {
+  return Math.min(60, 2 ** Math.max(0, receiveCount - 1));
+}
+
+function toRecord(message: Message): SqsRecord {
+  return {
+    messageId: message.MessageId!,
+    body: message.Body ?? '',
+    receiptHandle: message.ReceiptHandle!,
+    attributes: { ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1' },
+  };
+}
+
+/** The ids of the failed records; all of them when a failure is not one of the batch's messages. */
+function failedIds(response: unknown, records: SqsRecord[]): Set<string> {
+  const failures = (response as Partial<SqsBatchResponse> | null | undefined)?.batchItemFailures;
+  if (!Array.isArray(failures)) return new Set();
+  const all = new Set(records.map((r) => r.messageId));
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id: unknown = failure?.itemIdentifier;
+    if (typeof id !== 'string' || !all.has(id)) return all;
+    failed.add(id);
+  }
+  return failed;
+}
+
+class SqsPoller {
+  readonly #options: SqsPollerOptions;
+  readonly #logger: Pick<Logger, 'warn' | 'error'>;
+  readonly #abort = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(options: SqsPollerOptions) {
+    const batchSize = options.batchSize ?? 10;
+    const wait = options.waitTimeSeconds ?? 20;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+      throw new RangeError(`batchSize must be a whole number from 1 to 10, got ${batchSize}`);
+    }
+    if (!Number.isInteger(wait) || wait < 0 || wait > 20) {
+      throw new RangeError(`waitTimeSeconds must be a whole number from 0 to 20, got ${wait}`);
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? consoleLogger;
+  }
+
+  /** Starts polling; calling it again while running does nothing. */
+  start(): void {
+    if (this.#loops.length > 0 || this.#abort.signal.aborted) return;
+    const n = Math.max(1, this.#options.maxConcurrency ?? 2);
+    this.#loops = Array.from({ length: n }, () => this.#loop());
+  }
+
+  /** Stops polling and resolves once every batch already received has been handled. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await Promise.all(this.#loops);
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let messages: Message[];
+      try {
+        messages = await this.#receive(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#logger.warn('SQS receive failed; polling again in 1 s', {
+          queueUrl: this.#options.queueUrl,
+          error: String(error),
+        });
+        await sleep(1_000, undefined, { signal }).catch(() => {});
+        continue;
+      }
+      if (messages.length > 0) await this.#handle(messages.map(toRecord));
+      else if ((this.#options.waitTimeSeconds ?? 20) === 0)
+        await sleep(50, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  async #receive(signal: AbortSignal): Promise<Message[]> {
+    const { client, queueUrl, batchSize, visibilityTimeoutSeconds, waitTimeSeconds } = this.#options;
+    const response = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: batchSize ?? 10,
+        WaitTimeSeconds: waitTimeSeconds ?? 20,
+        VisibilityTimeout: visibilityTimeoutSeconds,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+      { abortSignal: signal },
+    );
+    return response.Messages ?? [];
+  }
+
+  async #handle(records: SqsRecord[]): Promise<void> {
+    let failed: Set<string>;
+    try {
+      failed = failedIds(await this.#options.handler(records), records);
+    } catch (error) {
+      this.#logger.error('SQS batch handler threw; every message of the batch failed', {
+        queueUrl: this.#options.queueUrl,
+        error: String(error),
+      });
+      failed = new Set(records.map((r) => r.messageId));
+    }
+    const succeeded = records.filter((r) => !failed.has(r.messageId));
+    const retried = records.filter((r) => failed.has(r.messageId));
+    await Promise.all([this.#delete(succeeded), this.#release(retried)]);
+  }
+
+  async #delete(records: SqsRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      const response = await this.#options.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.#options.queueUrl,
+          Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      if (response.Failed?.length) {
+        this.#logger.warn('SQS delete failed for some messages; they will be delivered again', {
+          queueUrl: this.#options.queueUrl,
+          failed: response.Failed.map((f) => f.Code),
+        });
+      }
+    } catch (error) {
+      this.#logger.warn('SQS delete failed; the batch will be delivered again', {
+        queueUrl: this.#options.queueUrl,
+        error: String(error),
+      });
+    }
+  }
+
+  async #release(records: SqsRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const delay = this.#options.retryDelaySeconds ?? defaultRetryDelay;
+    try {
+      await this.#options.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.#options.queueUrl,
+          Entries: records.map((r, i) => ({
+            Id: String(i),
+            ReceiptHandle: r.receiptHandle,
+            VisibilityTimeout: Math.max(0, Math.round(delay(Number(r.attributes.ApproximateReceiveCount)))),
+          })),
+        }),
+      );
+    } catch (error) {
+      // The messages come back anyway, when their visibility timeout ends.
+      this.#logger.warn('SQS change of visibility failed', {
+        queueUrl: this.#options.queueUrl,
+        error: String(error),
+      });
+    }
+  }
+}
+
+export { type SqsBatchHandler, type SqsBatchResponse, SqsPoller, type SqsPollerOptions, type SqsRecord };
