@@ -10,7 +10,7 @@
  */
 import type { DagManifest, TaskManifest } from './manifest.ts';
 import type { DagRun, TaskInstance, TiKey, WaitReason } from './model.ts';
-import { decideRunState, isDeadlocked } from './run-state.ts';
+import { decideRunState } from './run-state.ts';
 import { holdsSlot, isFinished, type RunState, type TiState } from './states.ts';
 import { evaluateTriggerRule, type UpstreamCounts } from './trigger-rules.ts';
 import { sameWaitReason } from './wait-reasons.ts';
@@ -125,8 +125,9 @@ function evaluateRun(input: {
         break;
       }
       case 'up_for_retry':
-        // Strictly after the retry time (Airflow's NotInRetryPeriodDep).
-        if (ti.nextRetryAt !== null && ti.nextRetryAt < now) {
+        // Strictly after the retry time (Airflow's NotInRetryPeriodDep). A retry without a time
+        // (never written by Updraft) is due at once rather than stuck forever.
+        if (ti.nextRetryAt === null || ti.nextRetryAt < now) {
           move(ti, {
             state: 'scheduled',
             tryNumber: ti.tryNumber + 1,
@@ -134,14 +135,14 @@ function evaluateRun(input: {
             nextRetryAt: null,
             waitReason: null,
           });
-        } else if (ti.nextRetryAt !== null) {
+        } else {
           wait(ti, { kind: 'retry_at', at: ti.nextRetryAt });
         }
         break;
       case 'up_for_reschedule':
-        if (ti.rescheduleAt !== null && ti.rescheduleAt <= now) {
+        if (ti.rescheduleAt === null || ti.rescheduleAt <= now) {
           move(ti, { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null });
-        } else if (ti.rescheduleAt !== null) {
+        } else {
           wait(ti, { kind: 'reschedule_at', at: ti.rescheduleAt });
         }
         break;
@@ -150,12 +151,8 @@ function evaluateRun(input: {
     }
   }
 
-  const stuck = isDeadlocked(
-    dag,
-    tis.map((ti) => ({ taskId: ti.taskId, state: states.get(ti.taskId)! })),
-    transitions.length > 0,
-  );
-  const decision = decideRunState(dag, states, { stuck });
+  const after = tis.map((ti) => ({ taskId: ti.taskId, state: states.get(ti.taskId) ?? ti.state }));
+  const decision = decideRunState(dag, after, { changed: transitions.length > 0 });
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }
 

@@ -27,6 +27,8 @@ function backoffSeconds(input: {
   tryNumber: number;
 }) {
   const minBackoff = Math.max(1, Math.ceil((input.retryDelayMs / 1000) * 2 ** (input.tryNumber - 1)));
+  // min_backoff + jitter ≥ min_backoff: at or past the cap the hash cannot matter (and 2^try may be Infinity).
+  if (minBackoff >= MAX_RETRY_DELAY_MS / 1000) return MAX_RETRY_DELAY_MS / 1000;
   const key = `${input.dagId}#${input.taskId}#${pythonUtcString(input.logicalDate)}#${input.tryNumber}`;
   const hash = BigInt(`0x${createHash('sha1').update(key).digest('hex')}`);
   const jitter = Number(hash % BigInt(minBackoff));
@@ -34,8 +36,10 @@ function backoffSeconds(input: {
 }
 
 /**
- * When the next try may be scheduled: `endedAt + delay`, with exponential backoff and deterministic
- * jitter when `retryExponentialBackoff`, capped by `maxRetryDelayMs` and 24 h.
+ * When the next try may be scheduled (Airflow's `next_retry_datetime`): `endedAt + retryDelay`; with
+ * `retryExponentialBackoff`, exponential backoff with deterministic jitter, capped at 24 h and then by
+ * `maxRetryDelayMs`. As in Airflow, both caps belong to the backoff: a plain retryDelay is used as is
+ * (compileDag already rejects a retryDelay above maxRetryDelay).
  */
 function nextRetryAt(input: {
   task: Pick<TaskManifest, 'retryDelayMs' | 'retryExponentialBackoff' | 'maxRetryDelayMs' | 'taskId'>;
@@ -45,19 +49,17 @@ function nextRetryAt(input: {
   endedAt: number;
 }): number {
   const { task } = input;
-  let delayMs = task.retryDelayMs;
-  if (task.retryExponentialBackoff) {
-    delayMs =
-      backoffSeconds({
-        retryDelayMs: task.retryDelayMs,
-        dagId: input.dagId,
-        taskId: task.taskId,
-        logicalDate: input.logicalDate,
-        tryNumber: input.tryNumber,
-      }) * 1000;
-  }
-  if (task.maxRetryDelayMs !== null) delayMs = Math.min(delayMs, task.maxRetryDelayMs);
-  return input.endedAt + Math.min(delayMs, MAX_RETRY_DELAY_MS);
+  if (!task.retryExponentialBackoff) return input.endedAt + task.retryDelayMs;
+  const backoffMs =
+    backoffSeconds({
+      retryDelayMs: task.retryDelayMs,
+      dagId: input.dagId,
+      taskId: task.taskId,
+      logicalDate: input.logicalDate,
+      tryNumber: input.tryNumber,
+    }) * 1000;
+  // Python's `if task.max_retry_delay:`: a zero maxRetryDelay is no cap at all.
+  return input.endedAt + (task.maxRetryDelayMs ? Math.min(backoffMs, task.maxRetryDelayMs) : backoffMs);
 }
 
 export { isEligibleToRetry, nextRetryAt, pythonUtcString };

@@ -26,9 +26,16 @@ const WAIT: RuleVerdict = { passes: false, setState: null };
 const SKIP: RuleVerdict = { passes: false, setState: 'skipped' };
 const UPSTREAM_FAILED: RuleVerdict = { passes: false, setState: 'upstream_failed' };
 
+/**
+ * Whether a task instance may run given its direct upstream, and the state it takes instead when
+ * it never can (scheduler mode, `flag_upstream_failed=True`). `always` and tasks without upstream
+ * pass at once. A removed upstream counts as finished but never as a success, so `all_success`,
+ * `none_failed` and `all_failed` wait on it forever (the run then ends as deadlocked, as in Airflow).
+ */
 function evaluateTriggerRule(rule: TriggerRule, c: UpstreamCounts): RuleVerdict {
   if (c.upstream === 0 || rule === 'always') return PASS;
-  const done = c.success + c.failed + c.skipped + c.upstreamFailed + c.removed >= c.upstream;
+  const finished = c.success + c.failed + c.skipped + c.upstreamFailed + c.removed;
+  const done = finished >= c.upstream;
   const failures = c.failed + c.upstreamFailed;
   switch (rule) {
     case 'all_success':
@@ -45,7 +52,7 @@ function evaluateTriggerRule(rule: TriggerRule, c: UpstreamCounts): RuleVerdict 
       return c.skipped >= c.upstream ? PASS : WAIT;
     case 'one_success':
       if (c.success > 0) return PASS;
-      if (done) return c.skipped === c.upstream ? SKIP : UPSTREAM_FAILED;
+      if (done) return finished === c.skipped ? SKIP : UPSTREAM_FAILED;
       return WAIT;
     case 'one_failed':
       if (failures > 0) return PASS;
