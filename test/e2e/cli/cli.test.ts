@@ -14,7 +14,7 @@ async function updraft(...args: string[]): Promise<{ code: number; stdout: strin
   try {
     const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', TSX_DISABLE_CACHE: '1' },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -23,7 +23,7 @@ async function updraft(...args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
-describe.concurrent('updraft CLI', () => {
+describe('updraft CLI', () => {
   it('validates good DAGs with exit 0', async () => {
     const result = await updraft('dags', 'validate', join(FIXTURES, 'cli/ok.ts'));
     expect(result).toMatchObject({ code: 0, stdout: '1 DAG OK\n' });
@@ -122,7 +122,7 @@ describe.concurrent('updraft CLI', () => {
       '--out',
       out,
     );
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(await readFile(out, 'utf8')) as SimReport;
     expect(report.violations).toEqual([]);
     expect(report.runs.length).toBeGreaterThan(0);
