@@ -3,8 +3,11 @@
  * the failed ones. A cleared instance goes back to `none` with a fresh retry budget
  * (maxTries = tryNumber + retries, tryNumber unchanged). A queued or running instance has its try
  * ended instead, which releases its slots: the worker's own end of that try then loses its
- * condition and its result is discarded. A finished run goes back to queued.
+ * condition and its result is discarded. A finished run goes back to queued (clearNumber + 1) when
+ * anything in it was cleared; a queued or running run is left as it is.
  */
+
+import { InputError } from './errors.ts';
 import type { TiTransition } from './evaluate-run.ts';
 import type { DagManifest } from './manifest.ts';
 import { blankTry, type DagRun, type TaskInstance } from './model.ts';
@@ -21,9 +24,15 @@ export interface ClearPlan {
 
 /** The task ids to clear: the given ones and, with `downstream`, every task transitively after them. */
 function selection(dag: DagManifest, taskIds: string[], downstream: boolean): Set<string> {
+  const byId = new Map(dag.tasks.map((t) => [t.taskId, t]));
+  const unknown = taskIds.filter((id) => !byId.has(id));
+  if (unknown.length > 0)
+    throw new InputError(
+      'taskIds',
+      `no task ${unknown.join(', ')} in DAG ${dag.dagId} (version ${dag.hash})`,
+    );
   const chosen = new Set(taskIds);
   if (!downstream) return chosen;
-  const byId = new Map(dag.tasks.map((t) => [t.taskId, t]));
   const stack = [...taskIds];
   while (stack.length > 0) {
     for (const down of byId.get(stack.pop()!)?.downstream ?? []) {

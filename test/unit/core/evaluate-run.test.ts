@@ -1,76 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { planClear } from '#core/clear.ts';
 import { compileDag } from '#core/compile.ts';
 import { evaluateRun } from '#core/evaluate-run.ts';
-import type { DagManifest } from '#core/manifest.ts';
-import type { DagRun, TaskInstance } from '#core/model.ts';
-import { makeTaskInstances } from '#core/runs.ts';
-import type { TiState } from '#core/states.ts';
-import { canTransition } from '#core/transitions.ts';
 import { dag } from '#sdk/index.ts';
+import { chain, diamond, NOW, noop, runOf, statesAfter, world } from './run-fixtures.ts';
 
-const NOW = Date.parse('2026-01-05T12:00:00Z');
-const noop = async () => null;
-
-function runOf(manifest: DagManifest, patch: Partial<DagRun> = {}): DagRun {
-  return {
-    dagId: manifest.dagId,
-    runId: 'manual__1',
-    runType: 'manual',
-    state: 'running',
-    logicalDate: NOW - 3_600_000,
-    dataIntervalStart: NOW - 3_600_000,
-    dataIntervalEnd: NOW,
-    runAfter: NOW - 3_600_000,
-    dagVersion: manifest.hash,
-    conf: {},
-    backfillId: null,
-    backfillOrdinal: null,
-    createdAt: NOW - 3_600_000,
-    startedAt: NOW - 3_600_000,
-    endedAt: null,
-    clearNumber: 0,
-    note: null,
-    ...patch,
-  };
-}
-
-/** Instances of a run with some states set: `{ a: 'failed' }`. */
-function world(
-  manifest: DagManifest,
-  states: Record<string, TiState | Partial<TaskInstance>> = {},
-  run = runOf(manifest),
-) {
-  const tis = makeTaskInstances(manifest, run).map((ti) => {
-    const s = states[ti.taskId];
-    if (s === undefined) return ti;
-    return typeof s === 'string' ? { ...ti, state: s, tryNumber: s === 'none' ? 0 : 1 } : { ...ti, ...s };
-  });
-  return { dag: manifest, run, tis, now: NOW };
-}
-
-function statesAfter(evaluation: ReturnType<typeof evaluateRun>, tis: TaskInstance[]) {
-  const states = Object.fromEntries(tis.map((ti) => [ti.taskId, ti.state as string]));
-  for (const t of evaluation.transitions) states[t.key.taskId] = t.set.state;
-  return states;
-}
-
-const chain = compileDag(
-  dag('chain', {}, (d) => void d.chain(d.task('a', noop), d.task('b', noop), d.task('c', noop))),
-);
-const diamond = compileDag(
-  dag('diamond', {}, (d) => {
-    d.chain(d.task('start', noop), [d.task('left', noop), d.task('right', noop)], d.task('join', noop));
-    d.task('cleanup', { triggerRule: 'all_done' }, noop).after('join');
-  }),
-);
+const moves = (e: ReturnType<typeof evaluateRun>) => e.transitions.map((t) => [t.key.taskId, t.set.state]);
 
 describe('evaluateRun', () => {
   it('schedules the roots of a new run and says what the others wait for', () => {
-    const w = world(chain);
-    const e = evaluateRun(w);
-    expect(e.transitions.map((t) => [t.key.taskId, t.set.state, t.set.tryNumber])).toEqual([
-      ['a', 'scheduled', 1],
+    const e = evaluateRun(world(chain));
+    expect(e.transitions).toEqual([
+      {
+        key: { dagId: 'chain', runId: 'manual__1', taskId: 'a', mapIndex: -1 },
+        expect: { state: 'none', tryNumber: 0 },
+        set: { state: 'scheduled', tryNumber: 1, scheduledAt: NOW, waitReason: null },
+      },
     ]);
     expect(e.waits.map((x) => [x.key.taskId, x.reason])).toEqual([
       ['b', { kind: 'upstream_pending', pending: ['a'] }],
@@ -79,14 +23,33 @@ describe('evaluateRun', () => {
     expect(e.finish).toBeNull();
   });
 
+  it('lists only the direct upstream tasks that have not finished as pending', () => {
+    const e = evaluateRun(world(diamond, { start: 'success', left: 'success', right: 'running' }));
+    expect(e.waits.map((x) => [x.key.taskId, x.reason])).toEqual([
+      ['join', { kind: 'upstream_pending', pending: ['right'] }],
+      ['cleanup', { kind: 'upstream_pending', pending: ['join'] }],
+    ]);
+  });
+
   it('fails fast: a failed root marks the whole chain upstream_failed in one evaluation and fails the run', () => {
     const w = world(chain, { a: 'failed' });
     const e = evaluateRun(w);
     expect(statesAfter(e, w.tis)).toEqual({ a: 'failed', b: 'upstream_failed', c: 'upstream_failed' });
+    expect(e.transitions[0]).toMatchObject({
+      expect: { state: 'none', tryNumber: 0 },
+      set: { state: 'upstream_failed', endedAt: NOW },
+    });
     expect(e.finish).toEqual({ state: 'failed', note: null });
   });
 
-  it('runs an all_done cleanup after a failure, and the run fails on its failed leaf path', () => {
+  it('fails fast before every upstream has finished', () => {
+    const w = world(diamond, { start: 'success', left: 'failed', right: 'running' });
+    const e = evaluateRun(w);
+    expect(statesAfter(e, w.tis)).toMatchObject({ join: 'upstream_failed', cleanup: 'scheduled' });
+    expect(e.finish).toBeNull();
+  });
+
+  it('runs an all_done cleanup after a failure; a non-leaf failure does not fail the run', () => {
     const w = world(diamond, { start: 'success', left: 'failed', right: 'success' });
     const e = evaluateRun(w);
     expect(statesAfter(e, w.tis)).toMatchObject({ join: 'upstream_failed', cleanup: 'scheduled' });
@@ -98,74 +61,193 @@ describe('evaluateRun', () => {
       join: 'upstream_failed',
       cleanup: 'success',
     });
-    // The only leaf (cleanup) succeeded: a non-leaf failure does not fail the run (Airflow's leaf rule).
     expect(evaluateRun(done).finish).toEqual({ state: 'success', note: null });
+    expect(
+      evaluateRun({ ...done, tis: done.tis.map((t) => ({ ...t, state: 'failed' as const })) }).finish,
+    ).toEqual({ state: 'failed', note: null });
   });
 
-  it('cascades skips through branches and succeeds when every leaf is skipped', () => {
+  it('cascades skips through a chain and succeeds when every leaf is skipped', () => {
     const w = world(chain, { a: 'skipped' });
     const e = evaluateRun(w);
     expect(statesAfter(e, w.tis)).toEqual({ a: 'skipped', b: 'skipped', c: 'skipped' });
     expect(e.finish).toEqual({ state: 'success', note: null });
   });
 
-  it('succeeds empty tasks without dispatching them, in the same evaluation as their downstream', () => {
-    const m = compileDag(dag('e', {}, (d) => void d.empty('gate').before(d.task('work', noop))));
-    const e = evaluateRun(world(m));
-    expect(e.transitions.map((t) => [t.key.taskId, t.set.state])).toEqual([
-      ['gate', 'success'],
-      ['work', 'scheduled'],
-    ]);
+  it('skips a join behind a skipped branch, but none_failed_min_one_success joins it', () => {
+    const w = world(diamond, { start: 'success', left: 'skipped', right: 'success' });
+    expect(statesAfter(evaluateRun(w), w.tis)).toMatchObject({ join: 'skipped', cleanup: 'scheduled' });
+    const branchy = compileDag(
+      dag('branchy', {}, (d) => {
+        d.chain(d.task('pick', noop), [d.task('x', noop), d.task('y', noop)]);
+        d.task('join', { triggerRule: 'none_failed_min_one_success' }, noop).after('x', 'y');
+        d.task('after', noop).after('join');
+      }),
+    );
+    const b = world(branchy, { pick: 'success', x: 'skipped', y: 'success' });
+    expect(statesAfter(evaluateRun(b), b.tis)).toMatchObject({ join: 'scheduled', after: 'none' });
+    const allSkipped = world(branchy, { pick: 'success', x: 'skipped', y: 'skipped' });
+    const e = evaluateRun(allSkipped);
+    expect(statesAfter(e, allSkipped.tis)).toMatchObject({ join: 'skipped', after: 'skipped' });
+    expect(e.finish).toEqual({ state: 'success', note: null });
   });
 
-  it('schedules a retry only strictly after its retry time', () => {
+  it('succeeds empty tasks without dispatching them, and their downstream runs in the same evaluation', () => {
+    const m = compileDag(
+      dag('e', {}, (d) => void d.chain(d.empty('gate'), d.empty('gate2'), d.task('work', noop))),
+    );
+    const e = evaluateRun(world(m));
+    expect(moves(e)).toEqual([
+      ['gate', 'success'],
+      ['gate2', 'success'],
+      ['work', 'scheduled'],
+    ]);
+    expect(e.transitions[0]?.set).toEqual({
+      state: 'success',
+      tryNumber: 1,
+      startedAt: NOW,
+      endedAt: NOW,
+      waitReason: null,
+    });
+  });
+
+  it('marks an empty task behind a failure upstream_failed, not success', () => {
+    const m = compileDag(dag('e', {}, (d) => void d.chain(d.task('work', noop), d.empty('done'))));
+    const e = evaluateRun(world(m, { work: 'failed' }));
+    expect(moves(e)).toEqual([['done', 'upstream_failed']]);
+    expect(e.finish).toEqual({ state: 'failed', note: null });
+  });
+
+  it('finishes a run of only empty tasks in one evaluation', () => {
+    const m = compileDag(dag('e', {}, (d) => void d.chain(d.empty('a'), d.empty('b'))));
+    expect(evaluateRun(world(m)).finish).toEqual({ state: 'success', note: null });
+  });
+
+  it('schedules a retry only strictly after its retry time, with the next try number', () => {
     const at = (nextRetryAt: number) =>
       world(chain, { a: { state: 'up_for_retry', tryNumber: 1, nextRetryAt } });
-    expect(evaluateRun(at(NOW)).transitions).toEqual([]);
-    expect(evaluateRun(at(NOW)).waits[0]?.reason).toEqual({ kind: 'retry_at', at: NOW });
+    const notDue = evaluateRun(at(NOW));
+    expect(notDue.transitions).toEqual([]);
+    expect(notDue.waits[0]).toMatchObject({ key: { taskId: 'a' }, reason: { kind: 'retry_at', at: NOW } });
+    expect(notDue.finish).toBeNull();
     const due = evaluateRun(at(NOW - 1)).transitions[0];
-    expect(due?.set).toMatchObject({ state: 'scheduled', tryNumber: 2 });
+    expect(due?.set).toMatchObject({ state: 'scheduled', tryNumber: 2, scheduledAt: NOW, nextRetryAt: null });
     expect(due?.expect).toEqual({ state: 'up_for_retry', tryNumber: 1 });
   });
 
-  it('reschedules a sensor at its poke time without a new try number', () => {
-    const w = world(chain, { a: { state: 'up_for_reschedule', tryNumber: 1, rescheduleAt: NOW } });
-    expect(evaluateRun(w).transitions[0]?.set).toMatchObject({ state: 'scheduled', scheduledAt: NOW });
-    expect(evaluateRun(w).transitions[0]?.set.tryNumber).toBeUndefined();
+  it('reschedules a sensor from its poke time on (inclusive) without a new try number', () => {
+    const at = (rescheduleAt: number) =>
+      world(chain, { a: { state: 'up_for_reschedule', tryNumber: 1, rescheduleAt } });
+    const early = evaluateRun(at(NOW + 1));
+    expect(early.transitions).toEqual([]);
+    expect(early.waits[0]?.reason).toEqual({ kind: 'reschedule_at', at: NOW + 1 });
+    const due = evaluateRun(at(NOW)).transitions[0];
+    expect(due?.set).toMatchObject({ state: 'scheduled', scheduledAt: NOW, rescheduleAt: null });
+    expect(due?.set.tryNumber).toBeUndefined();
+    expect(due?.expect).toEqual({ state: 'up_for_reschedule', tryNumber: 1 });
+  });
+
+  it('does not let a task without an instance in this run block its downstream', () => {
+    // left's endDate is before the run's logical date, so the run has no instance of it.
+    const m = compileDag(
+      dag('dated', {}, (d) => {
+        d.chain(d.task('start', noop), [
+          d.task('left', { endDate: '2020-01-01' }, noop),
+          d.task('right', noop),
+        ]);
+        d.task('join', noop).after('left', 'right');
+      }),
+    );
+    const w = world(m, { start: 'success', right: 'success' });
+    expect(w.tis.map((t) => t.taskId)).not.toContain('left');
+    expect(moves(evaluateRun(w))).toEqual([['join', 'scheduled']]);
   });
 
   it('fails a run whose remaining tasks can never run as deadlocked', () => {
     // b needs all of its upstream to succeed, but a was removed: nothing can ever change.
-    const w = world(chain, { a: 'removed' });
-    const e = evaluateRun(w);
+    const e = evaluateRun(world(chain, { a: 'removed' }));
+    expect(e.transitions).toEqual([]);
     expect(e.finish).toEqual({ state: 'failed', note: 'all_tasks_deadlocked' });
   });
 
-  it('fails a run past its dagrunTimeout and skips what holds no slot, leaving running work alone', () => {
+  it('is not deadlocked while a retry is pending', () => {
+    const w = world(chain, {
+      a: 'removed',
+      b: { state: 'up_for_retry', tryNumber: 1, nextRetryAt: NOW + 60_000 },
+    });
+    expect(evaluateRun(w).finish).toBeNull();
+  });
+
+  it('fails a run past its dagrunTimeout and skips what holds no slot, leaving queued and running work alone', () => {
     const m = compileDag(
-      dag(
-        'slow',
-        { dagrunTimeout: '30m' },
-        (d) => void d.chain(d.task('a', noop), d.task('b', noop), d.task('c', noop)),
-      ),
+      dag('slow', { dagrunTimeout: '30m' }, (d) => {
+        d.chain(d.task('a', noop), d.task('b', noop), d.task('c', noop));
+        d.chain(d.task('q', noop), d.task('r', noop), d.task('s', noop));
+      }),
     );
-    const w = world(m, { a: 'running', b: 'none' }, runOf(m, { startedAt: NOW - 31 * 60_000 }));
-    const e = evaluateRun(w);
+    const states = {
+      a: 'running',
+      q: 'queued',
+      r: { state: 'up_for_retry', tryNumber: 1, nextRetryAt: NOW - 5 },
+      s: 'scheduled',
+    } as const;
+    const late = world(m, states, runOf(m, { startedAt: NOW - 30 * 60_000 - 1 }));
+    const e = evaluateRun(late);
     expect(e.finish).toEqual({ state: 'failed', note: 'dagrun_timeout' });
-    expect(e.transitions.map((t) => [t.key.taskId, t.set.state])).toEqual([
+    expect(moves(e).sort()).toEqual([
       ['b', 'skipped'],
       ['c', 'skipped'],
+      ['r', 'skipped'],
+      ['s', 'skipped'],
     ]);
+    expect(e.transitions.find((t) => t.key.taskId === 'r')?.expect).toEqual({
+      state: 'up_for_retry',
+      tryNumber: 1,
+    });
+    const onTime = evaluateRun(world(m, states, runOf(m, { startedAt: NOW - 30 * 60_000 })));
+    expect(onTime.finish).toBeNull();
   });
 
   it('does not rewrite a wait reason that has not changed', () => {
     const w = world(chain, {
       b: { state: 'none', waitReason: { kind: 'upstream_pending', pending: ['a'] } },
+      c: { state: 'none', waitReason: { kind: 'upstream_pending', pending: ['a'] } },
     });
-    expect(evaluateRun(w).waits.map((x) => x.key.taskId)).toEqual(['c']);
+    expect(evaluateRun(w).waits.map((x) => [x.key.taskId, x.reason])).toEqual([
+      ['c', { kind: 'upstream_pending', pending: ['b'] }],
+    ]);
+    const retry = world(chain, {
+      a: {
+        state: 'up_for_retry',
+        tryNumber: 1,
+        nextRetryAt: NOW + 5,
+        waitReason: { kind: 'retry_at', at: NOW + 5 },
+      },
+    });
+    expect(evaluateRun(retry).waits.map((x) => x.key.taskId)).toEqual(['b', 'c']);
   });
 
-  it('evaluates a 1,000-task run quickly', () => {
+  it('leaves scheduled, queued and running instances to the claim pass and the workers', () => {
+    const e = evaluateRun(world(diamond, { start: 'success', left: 'queued', right: 'running' }));
+    expect(e.transitions).toEqual([]);
+    expect(e.waits.map((x) => x.key.taskId)).toEqual(['join', 'cleanup']);
+    expect(e.finish).toBeNull();
+  });
+});
+
+describe('evaluateRun on 1,000 tasks', () => {
+  function fastest(run: () => void): number {
+    run(); // warm up
+    let best = Infinity;
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      run();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  }
+
+  it('schedules a 1,000-task fan-out in under 20 ms', () => {
     const big = compileDag(
       dag('big', {}, (d) => {
         const root = d.task('root', noop);
@@ -173,85 +255,22 @@ describe('evaluateRun', () => {
       }),
     );
     const w = world(big, { root: 'success' });
-    const started = performance.now();
+    expect(evaluateRun(w).transitions).toHaveLength(999);
+    expect(fastest(() => evaluateRun(w))).toBeLessThan(20);
+  });
+
+  it('cascades upstream_failed down a 1,000-task chain in one evaluation, in under 20 ms', () => {
+    const long = compileDag(
+      dag('long', {}, (d) => {
+        let prev = d.task('t0', noop);
+        for (let i = 1; i < 1000; i += 1) prev = prev.before(d.task(`t${i}`, noop));
+      }),
+    );
+    const w = world(long, { t0: 'failed' });
     const e = evaluateRun(w);
-    expect(performance.now() - started).toBeLessThan(100);
     expect(e.transitions).toHaveLength(999);
+    expect(e.transitions.every((t) => t.set.state === 'upstream_failed')).toBe(true);
+    expect(e.finish).toEqual({ state: 'failed', note: null });
+    expect(fastest(() => evaluateRun(w))).toBeLessThan(20);
   });
-});
-
-describe('planClear', () => {
-  const finished = runOf(diamond, { state: 'failed', endedAt: NOW });
-  const tis = world(
-    diamond,
-    { start: 'success', left: 'failed', right: 'success', join: 'upstream_failed', cleanup: 'success' },
-    finished,
-  ).tis;
-
-  it('clears a task with everything downstream of it and re-queues the finished run', () => {
-    const plan = planClear({
-      dag: diamond,
-      run: finished,
-      tis,
-      taskIds: ['left'],
-      downstream: true,
-      onlyFailed: false,
-      now: NOW,
-    });
-    expect(plan.transitions.map((t) => t.key.taskId).sort()).toEqual(['cleanup', 'join', 'left']);
-    expect(plan.transitions[0]?.set).toMatchObject({ state: 'none', maxTries: 1, error: null });
-    expect(plan.run).toEqual({
-      expect: 'failed',
-      set: expect.objectContaining({ state: 'queued', clearNumber: 1 }),
-    });
-  });
-
-  it('clears only the failed ones when asked', () => {
-    const plan = planClear({
-      dag: diamond,
-      run: finished,
-      tis,
-      taskIds: diamond.tasks.map((t) => t.taskId),
-      downstream: false,
-      onlyFailed: true,
-      now: NOW,
-    });
-    expect(plan.transitions.map((t) => t.key.taskId).sort()).toEqual(['join', 'left']);
-  });
-
-  it('ends the try of a running instance instead of rewriting it, and leaves a running run alone', () => {
-    const running = runOf(diamond);
-    const live = world(diamond, { start: 'running' }, running).tis;
-    const plan = planClear({
-      dag: diamond,
-      run: running,
-      tis: live,
-      taskIds: ['start'],
-      downstream: false,
-      onlyFailed: false,
-      now: NOW,
-    });
-    expect(plan.endTries.map((t) => t.key.taskId)).toEqual(['start']);
-    expect(plan.transitions).toEqual([]);
-    expect(plan.run).toBeNull();
-  });
-});
-
-describe('task-instance transitions', () => {
-  it.each([
-    ['none', 'scheduled'],
-    ['scheduled', 'queued'],
-    ['queued', 'running'],
-    ['queued', 'scheduled'],
-    ['running', 'up_for_reschedule'],
-    ['up_for_retry', 'scheduled'],
-    ['success', 'none'],
-  ] as [TiState, TiState][])('allows %s → %s', (from, to) => expect(canTransition(from, to)).toBe(true));
-
-  it.each([
-    ['success', 'running'],
-    ['none', 'running'],
-    ['scheduled', 'running'],
-    ['failed', 'scheduled'],
-  ] as [TiState, TiState][])('refuses %s → %s', (from, to) => expect(canTransition(from, to)).toBe(false));
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TriggerRule } from '#core/manifest.ts';
+import { TRIGGER_RULES, type TriggerRule } from '#core/manifest.ts';
 import { evaluateTriggerRule } from '#core/trigger-rules.ts';
 
 /** Airflow's test_check_task_dependencies: 5 direct upstream tasks; counts of finished ones S,K,F,UF,R. */
@@ -67,8 +67,42 @@ describe('evaluateTriggerRule', () => {
     },
   );
 
-  it('passes every rule for a task without upstream', () => {
+  it.each(TRIGGER_RULES)('passes %s for a task without upstream', (rule) => {
     const none = { upstream: 0, success: 0, skipped: 0, failed: 0, upstreamFailed: 0, removed: 0 };
-    expect(evaluateTriggerRule('all_failed', none)).toEqual({ passes: true, setState: null });
+    expect(evaluateTriggerRule(rule, none)).toEqual({ passes: true, setState: null });
+  });
+
+  it('passes always at once, before any upstream finished, and whatever they ended as', () => {
+    expect(evaluateTriggerRule('always', counts(0, 0, 0, 0))).toEqual({ passes: true, setState: null });
+    expect(evaluateTriggerRule('always', counts(0, 0, 2, 3))).toEqual({ passes: true, setState: null });
+  });
+
+  it('waits on everything while no upstream has finished', () => {
+    for (const rule of TRIGGER_RULES.filter((r) => r !== 'always'))
+      expect(evaluateTriggerRule(rule, counts(0, 0, 0, 0))).toEqual({ passes: false, setState: null });
+  });
+
+  it.each([
+    { rule: 'all_success', c: counts(4, 0, 0, 0, 1), expected: { passes: false, setState: null } },
+    { rule: 'none_failed', c: counts(4, 0, 0, 0, 1), expected: { passes: false, setState: null } },
+    { rule: 'all_done', c: counts(4, 0, 0, 0, 1), expected: { passes: true, setState: null } },
+    {
+      rule: 'one_success',
+      c: counts(0, 4, 0, 0, 1),
+      expected: { passes: false, setState: 'upstream_failed' },
+    },
+    { rule: 'all_failed', c: counts(0, 0, 2, 3), expected: { passes: true, setState: null } },
+    { rule: 'one_failed', c: counts(0, 0, 0, 1), expected: { passes: true, setState: null } },
+    { rule: 'all_skipped', c: counts(0, 1, 0, 1), expected: { passes: false, setState: 'skipped' } },
+    { rule: 'none_skipped', c: counts(0, 0, 5, 0), expected: { passes: true, setState: null } },
+  ] as { rule: TriggerRule; c: ReturnType<typeof counts>; expected: unknown }[])(
+    'edge: $rule with S,K,F,UF,R = $c.success,$c.skipped,$c.failed,$c.upstreamFailed,$c.removed',
+    ({ rule, c, expected }) => {
+      expect(evaluateTriggerRule(rule, c)).toEqual(expected);
+    },
+  );
+
+  it('refuses a rule it does not know instead of guessing', () => {
+    expect(() => evaluateTriggerRule('dummy' as TriggerRule, counts(5, 0, 0, 0))).toThrow(/trigger rule/);
   });
 });
