@@ -59,7 +59,13 @@ function countUpstream(
   return c;
 }
 
-/** dagrunTimeout: the run fails now; instances that hold no slot are skipped, queued/running ones finish on their own. */
+/**
+ * dagrunTimeout (a run started before `now − timeout`): the run fails now with note
+ * `dagrun_timeout`, and every unfinished instance that holds no slot (none, scheduled, up_for_retry,
+ * up_for_reschedule) is skipped. Airflow skips queued and running ones too and kills their tasks;
+ * Updraft cannot take a try away from its worker, so queued/running instances finish on their own
+ * and release their slots when their try ends (a queued one's worker finds the run finished).
+ */
 function timedOut(input: {
   dag: DagManifest;
   run: DagRun;
