@@ -1,17 +1,14 @@
-/** Starts one DynamoDB Local for the whole test run and hands its endpoint to the tests. */
+/**
+ * Starts one DynamoDB Local (in memory, on a free port) for the whole test run and hands its endpoint
+ * to the tests as `inject('ddbEndpoint')`. Tests create their own tables (test/support/ddb.ts).
+ */
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../cli/dev/dynamodb-local.ts';
+import { startDynamoDbLocal } from '../../scripts/dynamodb-local.ts';
 
 export default async function setup(project: TestProject) {
-  const ddb = await startDynamoDbLocal();
+  const ddb = await startDynamoDbLocal({ inMemory: true });
   project.provide('ddbEndpoint', ddb.endpoint);
   return async () => {
     await ddb.stop();
   };
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    ddbEndpoint: string;
-  }
 }
