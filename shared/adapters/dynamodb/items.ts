@@ -1,54 +1,46 @@
 /**
- * Reading and writing items: every item carries its type and schema version, records are stored as
- * JSON in `data`, and an item this code does not understand is an error naming its key — never
- * silently overwritten.
+ * Reading and writing single items, with the SDK's errors translated: a failed condition is `false`
+ * (losing a race is normal), an item of an unknown schema version is an `UnknownItemError`, and no
+ * write ever replaces such an item (every put and update carries `knownVersion`).
  */
 import {
-  type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { UnknownItemError } from '#core/errors.ts';
-import { ITEM_VERSION } from './keys.ts';
+import { absentOrKnown, both, expression, knownVersion } from './conditions.ts';
+import {
+  checkItem,
+  decodeCursor,
+  encodeCursor,
+  ITEM_VERSION,
+  type Item,
+  type Key,
+  keyOf,
+  N,
+} from './marshal.ts';
 
-export type Item = Record<string, AttributeValue>;
-export type Key = { pk: string; sk: string };
-
-const S = (value: string): AttributeValue => ({ S: value });
-const N = (value: number): AttributeValue => ({ N: String(value) });
-
-function keyOf(key: Key): Item {
-  return { pk: S(key.pk), sk: S(key.sk) };
+export interface Condition {
+  condition?: string;
+  values?: Item;
 }
 
-/** A whole item: key, type, version, the record as JSON, and extra attributes (null ones left out). */
-function itemOf(
-  key: Key,
-  type: string,
-  data: unknown,
-  extra: Record<string, string | number | null> = {},
-): Item {
-  const item: Item = { ...keyOf(key), type: S(type), v: N(ITEM_VERSION), data: S(JSON.stringify(data)) };
-  for (const [name, value] of Object.entries(extra)) {
-    if (value === null) continue;
-    item[name] = typeof value === 'number' ? N(value) : S(value);
-  }
-  return item;
-}
+export type QueryInput = Omit<
+  QueryCommandInput,
+  'TableName' | 'ExclusiveStartKey' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
 
-/** The record inside an item, after checking that this code understands it. */
-function recordOf<T>(item: Item, type: string): T {
-  const key = `${item.pk?.S}/${item.sk?.S}`;
-  if (item.v?.N !== String(ITEM_VERSION) || item.type?.S !== type || item.data?.S === undefined) {
-    throw new UnknownItemError(
-      `item ${key} has type ${item.type?.S ?? '?'} version ${item.v?.N ?? '?'}: this Updraft reads ${type} version ${ITEM_VERSION} (was it written by a newer version?)`,
-    );
-  }
-  return JSON.parse(item.data.S) as T;
+/** A failed condition whose old item (ALL_OLD) is of an unknown version is an error, not a lost race. */
+function lostOrUnknown(error: unknown): false {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  if (error.Item) checkItem(error.Item);
+  return false;
 }
 
 class Items {
@@ -64,51 +56,113 @@ class Items {
     return out.Item ?? null;
   }
 
-  /** A conditional put; false when the condition did not hold. */
-  async put(
-    item: Item,
-    condition?: { expression: string; names?: Record<string, string>; values?: Item },
-  ): Promise<boolean> {
+  /** Strongly consistent reads of many keys (missing ones are absent from the result), any order. */
+  async getMany(keys: Key[]): Promise<Item[]> {
+    const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+    const out: Item[] = [];
+    for (let i = 0; i < unique.length; i += 100) {
+      let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
+        [this.table]: { Keys: unique.slice(i, i + 100).map(keyOf), ConsistentRead: true },
+      };
+      for (let attempt = 0; request && Object.keys(request).length > 0; attempt += 1) {
+        if (attempt > 0)
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
+        const page = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
+        out.push(...(page.Responses?.[this.table] ?? []));
+        request = page.UnprocessedKeys as typeof request;
+      }
+    }
+    return out;
+  }
+
+  /** A put that may create the item or replace one of this version, under an extra condition; false if lost. */
+  async put(item: Item, extra: Condition = {}): Promise<boolean> {
+    const condition = extra.condition ? both(absentOrKnown, extra.condition) : absentOrKnown;
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: item,
-          ConditionExpression: condition?.expression,
-          ExpressionAttributeNames: condition?.names,
-          ExpressionAttributeValues: condition?.values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expression({ condition }, { ':v': N(ITEM_VERSION), ...extra.values }),
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      return lostOrUnknown(error);
+    }
+  }
+
+  /**
+   * An update of an existing item of this version (`upsert`: or a new one) under an extra
+   * condition; false if the condition did not hold.
+   */
+  async update(key: Key, update: string, extra: Condition & { upsert?: boolean } = {}): Promise<boolean> {
+    const guard = extra.upsert ? absentOrKnown : knownVersion;
+    const condition = extra.condition ? both(guard, extra.condition) : guard;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: keyOf(key),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expression({ update, condition }, { ':v': N(ITEM_VERSION), ...extra.values }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      return lostOrUnknown(error);
+    }
+  }
+
+  /** Deletes an item of this version under an extra condition; false if absent or lost. */
+  async delete(key: Key, extra: Condition = {}): Promise<boolean> {
+    const condition = extra.condition ? both(knownVersion, extra.condition) : knownVersion;
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: keyOf(key),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expression({ condition }, { ':v': N(ITEM_VERSION), ...extra.values }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      return lostOrUnknown(error);
     }
   }
 
   /** One page of a query; the cursor is the encoded LastEvaluatedKey. */
-  async query(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>, cursor?: string | null) {
+  async query(
+    input: QueryInput & { KeyConditionExpression: string; FilterExpression?: string },
+    values: Item,
+    cursor?: string | null,
+  ): Promise<{ items: Item[]; next: string | null }> {
+    const { KeyConditionExpression, FilterExpression, ...rest } = input;
+    // A query's filter is built like a condition but sent as FilterExpression.
+    const { ConditionExpression: _, ...parts } = expression(
+      { keyCondition: KeyConditionExpression, condition: FilterExpression },
+      values,
+    );
     const out = await this.client.send(
       new QueryCommand({
-        ...input,
+        ...rest,
+        ...parts,
+        ...(FilterExpression && { FilterExpression }),
         TableName: this.table,
-        ExclusiveStartKey: cursor
-          ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item)
-          : undefined,
+        ExclusiveStartKey: decodeCursor(cursor),
       }),
     );
-    const next = out.LastEvaluatedKey
-      ? Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url')
-      : null;
-    return { items: out.Items ?? [], next };
+    return { items: out.Items ?? [], next: encodeCursor(out.LastEvaluatedKey) };
   }
 
-  /** Every item of a query, page after page. */
-  async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Item[]> {
+  /** Every item of a query, page after page (only for partitions known to be small). */
+  async queryAll(input: QueryInput & { KeyConditionExpression: string }, values: Item): Promise<Item[]> {
     const out: Item[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: Item[]; next: string | null } = await this.query(input, cursor);
+      const page: { items: Item[]; next: string | null } = await this.query(input, values, cursor);
       out.push(...page.items);
       cursor = page.next;
     } while (cursor);
@@ -116,4 +170,4 @@ class Items {
   }
 }
 
-export { Items, itemOf, keyOf, N, recordOf, S };
+export { Items, lostOrUnknown };

@@ -1,31 +1,50 @@
 /**
- * Item keys and index keys of the single table (docs/state-store.md). Records are stored whole as
- * JSON in `data`; the attributes conditions and indexes need are stored beside it.
+ * Item keys and index keys of the single table (docs/state-store.md). Sort keys that carry numbers
+ * are zero-padded so string order is numeric order.
  */
 import { type CounterKey, counterKeyString, type TaskInstance, type TiKey } from '#core/model.ts';
 
-/** Schema version of every item this code writes. */
-const ITEM_VERSION = 1;
-
+/** Zero-padded non-negative integer (negative values clamp to 0: callers offset signed ones). */
 const pad = (n: number, width = 15) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
+
+/** Priority weights are 32-bit (Airflow clamps them too); inverted so higher sorts first. */
+const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+/** Logical dates are offset by 10^14 ms (about 3,170 years) so dates before 1970 still sort in order. */
+const DATE_OFFSET = 1e14;
 
 const keys = {
   dag: (dagId: string) => ({ pk: `DAG#${dagId}`, sk: 'DAG' }),
   version: (dagId: string, hash: string) => ({ pk: `DAG#${dagId}`, sk: `VER#${hash}` }),
+  versionPart: (dagId: string, hash: string, part: number) => ({
+    pk: `DAG#${dagId}`,
+    sk: `VER#${hash}#PART#${pad(part, 4)}`,
+  }),
   run: (dagId: string, runId: string) => ({ pk: `RUN#${dagId}#${runId}`, sk: 'RUN' }),
   ti: (key: TiKey) => ({ pk: `RUN#${key.dagId}#${key.runId}`, sk: `TI#${key.taskId}#${key.mapIndex}` }),
   counter: (key: CounterKey) => ({ pk: `CTR#${counterKeyString(key)}`, sk: 'CTR' }),
   pool: (name: string) => ({ pk: `POOL#${name}`, sk: 'POOL' }),
   backfill: (id: string) => ({ pk: `BACKFILL#${id}`, sk: 'BACKFILL' }),
   importError: (fileloc: string) => ({ pk: `IMPORTERR#${fileloc}`, sk: 'ERR' }),
+  /** The parking groups of a pool (parking.ts): one item per counter that parked instances wait on. */
+  parkGroup: (pool: string, counter: CounterKey) => ({ pk: `PARKS#${pool}`, sk: counterKeyString(counter) }),
 };
 
-/** Claim order as one sortable string: priority desc, logical date asc, then the ids asc. */
-function claimSortKey(ti: TaskInstance): string {
-  const priority = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, ti.priorityWeight));
+/** Partition of the `claim` index holding a pool's claimable instances. */
+const claimPartition = (pool: string) => `POOL#${pool}`;
+/** Partition of the `claim` index holding a pool's instances parked on one counter. */
+const parkPartition = (pool: string, counter: CounterKey) => `PARKED#${pool}#${counterKeyString(counter)}`;
+
+/**
+ * Claim order as one sortable string: priority desc (inverted, so negative weights work), logical
+ * date asc, then dagId, runId, taskId, mapIndex asc. Ids are `[A-Za-z0-9_.-]`, all above `#`, so a
+ * shorter id sorts before its extensions exactly as JavaScript compares them.
+ */
+function claimSortKey(ti: Pick<TaskInstance, keyof TiKey | 'priorityWeight' | 'logicalDate'>): string {
+  const priority = Math.max(INT32_MIN, Math.min(INT32_MAX, Math.trunc(ti.priorityWeight)));
   return [
-    pad(2 ** 31 - 1 - priority, 10),
-    pad(ti.logicalDate),
+    pad(INT32_MAX - priority, 10),
+    pad(ti.logicalDate + DATE_OFFSET),
     ti.dagId,
     ti.runId,
     ti.taskId,
@@ -37,14 +56,19 @@ function tiId(key: TiKey): string {
   return `${key.dagId}#${key.runId}#${key.taskId}#${key.mapIndex}`;
 }
 
-/** The index attributes a task instance has in its state (absent ones are removed). */
+/** The `holding` index key of a queued or running instance. */
+function holdingKeys(key: TiKey) {
+  return { holdPk: 'HOLD', holdSk: tiId(key) };
+}
+
+/** The index attributes a task instance has in its state (null ones are absent: sparse indexes). */
 function tiIndexes(ti: TaskInstance): Record<string, string | null> {
   const scheduled = ti.state === 'scheduled';
   const holding = ti.state === 'queued' || ti.state === 'running';
   const due =
     ti.state === 'up_for_retry' ? ti.nextRetryAt : ti.state === 'up_for_reschedule' ? ti.rescheduleAt : null;
   return {
-    claimPk: scheduled ? `POOL#${ti.pool}` : null,
+    claimPk: scheduled ? claimPartition(ti.pool) : null,
     claimSk: scheduled ? claimSortKey(ti) : null,
     holdPk: holding ? 'HOLD' : null,
     holdSk: holding ? tiId(ti) : null,
@@ -53,4 +77,4 @@ function tiIndexes(ti: TaskInstance): Record<string, string | null> {
   };
 }
 
-export { claimSortKey, ITEM_VERSION, keys, pad, tiIndexes };
+export { claimPartition, claimSortKey, holdingKeys, keys, pad, parkPartition, tiId, tiIndexes };

@@ -2,6 +2,12 @@
  * THE definition of Updraft's one DynamoDB table, as plain data: the tests, `updraft dev` and the CDK
  * stack all create it from here, so they cannot drift. Design and access patterns: docs/state-store.md.
  */
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 
 export interface IndexDefinition {
   name: string;
@@ -24,7 +30,10 @@ const TABLE: TableDefinition = {
   partitionKey: 'pk',
   sortKey: 'sk',
   globalSecondaryIndexes: [
-    /** Scheduled task instances per pool in claim order (claimable work only). */
+    /**
+     * Scheduled task instances per pool in claim order (claimable work only); the same index holds,
+     * under other partition keys, the instances parked while a DAG or task limit blocks them.
+     */
     { name: 'claim', partitionKey: 'claimPk', sortKey: 'claimSk', projection: 'ALL' },
     /** Queued and running task instances (slot holders), for the sweep and the reconciler. */
     { name: 'holding', partitionKey: 'holdPk', sortKey: 'holdSk', projection: 'ALL' },
@@ -72,4 +81,16 @@ function createTableInput(tableName: string, table: TableDefinition = TABLE) {
   };
 }
 
-export { createTableInput, keyAttributes, TABLE };
+/** Creates the table, waits until it is active, and turns on expiry of finished history. */
+async function createTable(client: DynamoDBClient, tableName: string, table: TableDefinition = TABLE) {
+  await client.send(new CreateTableCommand(createTableInput(tableName, table)));
+  await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+    }),
+  );
+}
+
+export { createTable, createTableInput, keyAttributes, TABLE };

@@ -1,0 +1,181 @@
+/**
+ * Task-instance writes after the claim: starting, heartbeating and ending a try, conditional
+ * changes, and advisory wait reasons. Each is conditional on the state and try the writer read;
+ * a lost condition is `false` (a duplicate delivery or a stale try), never an exception.
+ *
+ *   end of a try (one transaction):
+ *     TI        state/try as read → new state, holds cleared        if #state = :expectedState AND #tryNumber = :expectedTry
+ *     counter A ADD −Σ(A)                                           if #used >= Σ(A)   (failing = double release: a bug)
+ *     counter B ADD −Σ(B)                                           …
+ */
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { type CounterKey, counterKeyString, type TiKey, tiKeyString, type WaitReason } from '#core/model.ts';
+import { holdsSlot } from '#core/states.ts';
+import { assertTransition } from '#core/transitions.ts';
+import type { TiChange, TryEnd } from '#ports';
+import {
+  both,
+  counterCanLower,
+  expression,
+  itemPresent,
+  knownVersion,
+  tiStillAsRead,
+  updateExpression,
+} from './conditions.ts';
+import { tiItem, tiOf } from './entities.ts';
+import type { Items } from './items.ts';
+import { keys } from './keys.ts';
+import { ITEM_VERSION, keyOf, N, S } from './marshal.ts';
+import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
+
+const asRead = (state: string, tryNumber: number) => ({
+  condition: tiStillAsRead,
+  values: { ':expectedState': S(state), ':expectedTry': N(tryNumber) },
+});
+
+/** queued(try) → running: one UpdateItem of the hot attributes, no read. */
+function startTry(items: Items, key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
+  const expect = asRead('queued', tryNumber);
+  return items.update(
+    keys.ti(key),
+    'SET #state = :running, #startedAt = :now, #heartbeatAt = :now, #workerId = :workerId',
+    {
+      ...expect,
+      values: {
+        ...expect.values,
+        ':running': S('running'),
+        ':now': N(opts.now),
+        ':workerId': S(opts.workerId),
+      },
+    },
+  );
+}
+
+function heartbeat(items: Items, key: TiKey, tryNumber: number, now: number) {
+  const expect = asRead('running', tryNumber);
+  return items.update(keys.ti(key), 'SET #heartbeatAt = :now', {
+    ...expect,
+    values: { ...expect.values, ':now': N(now) },
+  });
+}
+
+/** A counter lowered by what a try held, never below zero. */
+const lowerUpdate = 'ADD #used :minus';
+const lowerCondition = both(knownVersion, counterCanLower);
+
+function lowerAction(table: string, counter: CounterKey, amount: number): TransactWriteItem {
+  return {
+    Update: {
+      TableName: table,
+      Key: keyOf(keys.counter(counter)),
+      ...updateExpression(lowerUpdate, lowerCondition, {
+        ':minus': N(-amount),
+        ':amount': N(amount),
+        ':v': N(ITEM_VERSION),
+      }),
+    },
+  };
+}
+
+/** Ends a try and lowers exactly its holds (summed per counter), atomically; false if the try already ended. */
+async function endTry(items: Items, end: TryEnd): Promise<boolean> {
+  const item = await items.get(keys.ti(end.key));
+  if (!item) return false;
+  const ti = tiOf(item);
+  if (ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
+  assertTransition(ti.state, end.set.state, tiKeyString(ti));
+  const lower = new Map<string, { counter: CounterKey; amount: number }>();
+  for (const hold of ti.holds) {
+    const id = counterKeyString(hold.counter);
+    lower.set(id, { counter: hold.counter, amount: (lower.get(id)?.amount ?? 0) + hold.amount });
+  }
+  const counters = [...lower.values()];
+  const expect = asRead(end.expect.state, end.expect.tryNumber);
+  const actions = [
+    {
+      Put: {
+        TableName: items.table,
+        Item: tiItem({ ...ti, ...end.set, holds: [] }),
+        ...expression(
+          { condition: both(knownVersion, expect.condition) },
+          { ':v': N(ITEM_VERSION), ...expect.values },
+        ),
+      },
+    },
+    ...counters.map((c) => lowerAction(items.table, c.counter, c.amount)),
+  ].map(withOldItems);
+  const token = newToken();
+  for (let attempt = 1; ; attempt += 1) {
+    const outcome = await transact(items.client, actions, token);
+    if (outcome.kind === 'committed') return true;
+    if (outcome.kind === 'cancelled') {
+      if (outcome.reasons[0]?.code === 'ConditionalCheckFailed') return false;
+      const broken = counters.find((_, i) => outcome.reasons[i + 1]?.code === 'ConditionalCheckFailed');
+      throw new Error(
+        `counter ${broken ? counterKeyString(broken.counter) : '?'} would go below zero ending ` +
+          `${tiKeyString(ti)} (or it was written by another version): a slot was released twice`,
+      );
+    }
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`ending the try of ${tiKeyString(ti)}: ${outcome.why}`);
+    await backoff(attempt);
+  }
+}
+
+/** Each change under its own condition; a change may not end a try that holds slots (that is endTry). */
+async function updateTis(items: Items, changes: TiChange[]): Promise<{ applied: TiKey[]; lost: TiKey[] }> {
+  const ids = new Set(changes.map((c) => tiKeyString(c.key)));
+  if (ids.size < changes.length) {
+    // One instance changed twice: in order, each change reading what the previous one wrote.
+    const applied: TiKey[] = [];
+    const lost: TiKey[] = [];
+    for (const change of changes) {
+      const out = await updateTis(items, [change]);
+      applied.push(...out.applied);
+      lost.push(...out.lost);
+    }
+    return { applied, lost };
+  }
+  const read = new Map(
+    (await items.getMany(changes.map((c) => keys.ti(c.key)))).map((item) => [
+      `${item.pk?.S}/${item.sk?.S}`,
+      item,
+    ]),
+  );
+  const outcomes = await Promise.all(
+    changes.map(async (change) => {
+      const key = keys.ti(change.key);
+      const item = read.get(`${key.pk}/${key.sk}`);
+      if (!item) return false;
+      const ti = tiOf(item);
+      if (ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) return false;
+      const next = { ...ti, ...change.set };
+      if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
+      if (ti.holds.length > 0 && !holdsSlot(next.state)) {
+        throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
+      }
+      return items.put(tiItem(next), asRead(change.expect.state, change.expect.tryNumber));
+    }),
+  );
+  return {
+    applied: changes.filter((_, i) => outcomes[i]).map((c) => c.key),
+    lost: changes.filter((_, i) => !outcomes[i]).map((c) => c.key),
+  };
+}
+
+/** Advisory, last writer wins: one UpdateItem each, skipping instances that no longer exist. */
+async function setWaitReasons(items: Items, reasons: { key: TiKey; reason: WaitReason | null }[]) {
+  for (let i = 0; i < reasons.length; i += 25) {
+    await Promise.all(
+      reasons.slice(i, i + 25).map(({ key, reason }) =>
+        reason === null
+          ? items.update(keys.ti(key), 'REMOVE #waitReason', { condition: itemPresent })
+          : items.update(keys.ti(key), 'SET #waitReason = :reason', {
+              condition: itemPresent,
+              values: { ':reason': S(JSON.stringify(reason)) },
+            }),
+      ),
+    );
+  }
+}
+
+export { endTry, heartbeat, lowerCondition, lowerUpdate, setWaitReasons, startTry, updateTis };
