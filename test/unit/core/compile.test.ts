@@ -248,15 +248,12 @@ describe('compileDag', () => {
     });
     for (const def of [chain, fan]) {
       compileDag(def); // warm up
-      // The fastest of several runs: other test files share the CPU, and they only ever add time.
-      const fastest = Math.min(
-        ...Array.from({ length: 7 }, () => {
-          const started = performance.now();
-          compileDag(def);
-          return performance.now() - started;
-        }),
-      );
-      expect(fastest).toBeLessThan(100);
+      const timings = Array.from({ length: 5 }, () => {
+        const started = performance.now();
+        compileDag(def);
+        return performance.now() - started;
+      }).sort((a, b) => a - b);
+      expect(timings[2]).toBeLessThan(100);
     }
     const downstreamWeights = Array.from({ length: 999 }, (_, i) => (i + 1) % 5).reduce((a, b) => a + b, 0);
     expect(compileDag(chain).tasks[0]?.priorityWeightTotal).toBe(1 + downstreamWeights);
