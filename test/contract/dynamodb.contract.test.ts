@@ -1,13 +1,24 @@
-/** The state-store contract on the DynamoDB store, on DynamoDB Local: a fresh table per test. */
-import { afterAll } from 'vitest';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
-import { freshTable, localDdbClient } from '../support/ddb.ts';
+import { createTableInput } from '#adapters/dynamodb/table.ts';
 import { describeStateStore } from './state-store.contract.ts';
 
-const client = localDdbClient();
-afterAll(() => client.destroy());
+const client = new DynamoDBClient({
+  endpoint: inject('ddbEndpoint'),
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+let n = 0;
 
 describeStateStore('DynamoDB Local', async () => {
-  const { name, drop } = await freshTable(client, 'contract');
-  return { store: new DynamoDbStateStore(client, name), cleanup: drop };
+  // A fresh table per test, deleted afterwards.
+  const table = `contract_${process.pid}_${Date.now()}_${n++}`;
+  await client.send(new CreateTableCommand(createTableInput(table)));
+  return {
+    store: new DynamoDbStateStore(client, table),
+    cleanup: async () => {
+      await client.send(new DeleteTableCommand({ TableName: table }));
+    },
+  };
 });

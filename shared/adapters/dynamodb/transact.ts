@@ -69,9 +69,9 @@ async function transact(
   }
 }
 
-/** Full-jitter exponential backoff: up to 20 ms, 40 ms, … 1 s (about 1 s in all on average over 8 attempts). */
+/** Full-jitter exponential backoff: up to 20 ms, 40 ms, … 2.5 s. */
 function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(1_000, 10 * 2 ** attempt);
+  const ceiling = 20 * 2 ** Math.min(attempt, 7);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
