@@ -61,6 +61,17 @@ function ti(overrides: Partial<TaskInstance> = {}): TaskInstance {
   };
 }
 
+/** A task instance of `r`: same DAG, run, logical date and DAG version, with overrides. */
+function tiOf(r: DagRun, overrides: Partial<TaskInstance> = {}): TaskInstance {
+  return ti({
+    dagId: r.dagId,
+    runId: r.runId,
+    logicalDate: r.logicalDate,
+    dagVersion: r.dagVersion,
+    ...overrides,
+  });
+}
+
 function backfill(overrides: Partial<Backfill> = {}): Backfill {
   return {
     backfillId: 'etl__2026-01-05T00:00:00.000Z',
@@ -79,4 +90,4 @@ function backfill(overrides: Partial<Backfill> = {}): Backfill {
   };
 }
 
-export { backfill, manifest, run, T0, ti };
+export { backfill, manifest, run, T0, ti, tiOf };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
+import { InputError } from '#core/errors.ts';
 import type { CounterKey } from '#core/model.ts';
 import { manifest, run, T0, ti } from '../../support/factories.ts';
 
@@ -18,29 +19,28 @@ async function queuedTi(store: MemoryStateStore) {
 
 describe('MemoryStateStore', () => {
   it('refuses a try end that would take a counter below zero, naming it and changing nothing', async () => {
+    // Prepare: a bug wrote an instance as queued with a hold no claim raised, beside a real claim.
     const store = new MemoryStateStore();
-    const a = await queuedTi(store);
-    // Simulate a bug: the instance claims to hold a counter that was never raised.
-    await store.updateTis([
-      {
-        key: a,
-        expect: { state: 'queued', tryNumber: 1 },
-        set: {
-          holds: [
-            { counter: POOL, amount: 2 },
-            { counter: GHOST, amount: 1 },
-          ],
-        },
-      },
-    ]);
+    await queuedTi(store);
+    const r = run({ runId: 'other' });
+    const bad = ti({
+      runId: r.runId,
+      state: 'queued',
+      holds: [
+        { counter: POOL, amount: 1 },
+        { counter: GHOST, amount: 1 },
+      ],
+    });
+    await store.createRun(r, [bad]);
     const end = {
-      key: a,
+      key: bad,
       expect: { state: 'queued' as const, tryNumber: 1 },
       set: { state: 'up_for_retry' as const },
     };
+    // Act / Assess
     await expect(store.endTry(end)).rejects.toThrow(/dag\/ghost/);
     expect(store.counterSnapshot().get('pool/default_pool')).toBe(2);
-    expect((await store.getTi(a))?.state).toBe('queued');
+    expect((await store.getTi(bad))?.state).toBe('queued');
   });
 
   it('refuses to end a try that holds slots through updateTis', async () => {
@@ -51,12 +51,37 @@ describe('MemoryStateStore', () => {
         { key: a, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'up_for_retry' } },
       ]),
     ).rejects.toThrow(/endTry/);
+    await expect(
+      store.updateTis([
+        {
+          key: a,
+          expect: { state: 'queued', tryNumber: 1 },
+          set: { holds: [{ counter: POOL, amount: 1 }] },
+        },
+      ]),
+    ).rejects.toThrow(/holds/);
     // Changes that keep it queued are fine.
     const kept = await store.updateTis([
       { key: a, expect: { state: 'queued', tryNumber: 1 }, set: { dispatchAttempts: 1 } },
     ]);
     expect(kept.applied).toHaveLength(1);
     expect(store.counterSnapshot()).toEqual(new Map([['pool/default_pool', 2]]));
+  });
+
+  it('refuses a try end into queued or running, which would keep it running with nothing held', async () => {
+    const store = new MemoryStateStore();
+    const a = await queuedTi(store);
+    await expect(
+      store.endTry({ key: a, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'running' } }),
+    ).rejects.toThrow(/endTry/);
+    expect(await store.getTi(a)).toMatchObject({ state: 'queued', holds: [{ counter: POOL, amount: 2 }] });
+    expect(store.counterSnapshot().get('pool/default_pool')).toBe(2);
+  });
+
+  it('names the cursor when given one it never handed out', async () => {
+    const store = new MemoryStateStore();
+    await expect(store.listUnfinishedRuns({ cursor: 'not-a-cursor' })).rejects.toThrow(InputError);
+    await expect(store.listRuns('etl', { cursor: 'bm9wZQ' })).rejects.toThrow(/cursor/);
   });
 
   it('hands out records that cannot change the store', async () => {

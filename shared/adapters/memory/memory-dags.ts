@@ -1,0 +1,97 @@
+/**
+ * The DAG half of the memory store: DAG records, their manifest versions and import errors. DAG
+ * records are read rarely and changed by callers that read them (the CLI, tests), so unlike task
+ * instances they are handed out as copies.
+ */
+import type { DagManifest } from '#core/manifest.ts';
+import { type DagRecord, type ImportError, registeredDag } from '#core/model.ts';
+import type { Page, PageRequest } from '#ports';
+import { keysetPage } from './paging.ts';
+
+type DagPatch = Partial<
+  Pick<DagRecord, 'paused' | 'active' | 'nextRun' | 'lastAutomatedInterval' | 'warnings'>
+>;
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+function copyDag(dag: DagRecord): DagRecord {
+  return {
+    ...dag,
+    nextRun: dag.nextRun && { ...dag.nextRun },
+    lastAutomatedInterval: dag.lastAutomatedInterval && { ...dag.lastAutomatedInterval },
+    importError: dag.importError && { ...dag.importError },
+    warnings: [...dag.warnings],
+  };
+}
+
+class MemoryDags {
+  readonly #dags = new Map<string, DagRecord>();
+  readonly #versions = new Map<string, DagManifest>();
+  readonly #importErrors = new Map<string, ImportError & { dagId: string | null }>();
+
+  register(
+    manifest: DagManifest,
+    opts: { now: number; fileloc: string | null; warnings: string[] },
+  ): { dag: DagRecord; newVersion: boolean } {
+    const versionKey = `${manifest.dagId}@${manifest.hash}`;
+    const newVersion = !this.#versions.has(versionKey);
+    if (newVersion) this.#versions.set(versionKey, copy(manifest));
+    const dag = registeredDag(this.#dags.get(manifest.dagId) ?? null, manifest, opts);
+    this.#dags.set(dag.dagId, dag);
+    return { dag: copyDag(dag), newVersion };
+  }
+
+  get(dagId: string): DagRecord | null {
+    const dag = this.#dags.get(dagId);
+    return dag ? copyDag(dag) : null;
+  }
+
+  list(request: PageRequest = {}): Page<DagRecord> {
+    const page = keysetPage(this.#dags.values(), request, { keyOf: (d) => [d.dagId], defaultLimit: 100 });
+    return { items: page.items.map(copyDag), next: page.next };
+  }
+
+  version(dagId: string, version: string): DagManifest | null {
+    const manifest = this.#versions.get(`${dagId}@${version}`);
+    return manifest ? copy(manifest) : null;
+  }
+
+  /** Conditional on `updatedAt`; the lock moves even when two updates share an instant (virtual time). */
+  update(dagId: string, expectUpdatedAt: number, patch: DagPatch, now: number): boolean {
+    const dag = this.#dags.get(dagId);
+    if (!dag || dag.updatedAt !== expectUpdatedAt) return false;
+    this.#dags.set(dagId, { ...dag, ...copy(patch), updatedAt: Math.max(now, dag.updatedAt + 1) });
+    return true;
+  }
+
+  /** Active, unpaused DAGs with a due next run, oldest first (a scan: DAGs number in the thousands at most). */
+  due(now: number, limit: number): DagRecord[] {
+    const due: DagRecord[] = [];
+    for (const dag of this.#dags.values()) {
+      if (dag.active && !dag.paused && dag.nextRun !== null && dag.nextRun.runAfter <= now) due.push(dag);
+    }
+    return due
+      .sort((a, b) => a.nextRun!.runAfter - b.nextRun!.runAfter || (a.dagId < b.dagId ? -1 : 1))
+      .slice(0, limit)
+      .map(copyDag);
+  }
+
+  recordImportError(dagId: string | null, error: ImportError): void {
+    this.#importErrors.set(error.fileloc, { ...copy(error), dagId });
+    const dag = dagId ? this.#dags.get(dagId) : undefined;
+    if (dag) this.#dags.set(dag.dagId, { ...dag, importError: copy(error) });
+  }
+
+  importErrors(): ImportError[] {
+    return [...this.#importErrors.values()].map(({ dagId: _, ...error }) => copy(error));
+  }
+
+  clearImportError(fileloc: string): void {
+    const error = this.#importErrors.get(fileloc);
+    this.#importErrors.delete(fileloc);
+    const dag = error?.dagId ? this.#dags.get(error.dagId) : undefined;
+    if (dag) this.#dags.set(dag.dagId, { ...dag, importError: null });
+  }
+}
+
+export { MemoryDags };
