@@ -2,210 +2,169 @@
  * `compileDag`: validates what a DAG author built and produces the manifest the scheduler reads,
  * or throws one `DagValidationError` listing every problem, each naming DAG, field and fix.
  */
-import { DateTime } from 'luxon';
-import type { z } from 'zod';
-import { ConfigSchemas, DagOptionsSchema, issuesOf, TaskOptionsSchema } from './compile-schema.ts';
-import type { DagDefinition, TaskDefinition } from './definition.ts';
+import {
+  DagOptionsSchema,
+  DefaultArgsSchema,
+  type FieldIssue,
+  jsonProblem,
+  parseFields,
+} from './compile-schema.ts';
+import { type CompiledTask, compileTask, datesOf, isValidId } from './compile-task.ts';
+import type { DagDefinition } from './definition.ts';
 import { parseDuration } from './duration.ts';
-import { type DagIssue, DagValidationError } from './errors.ts';
-import { findCycle, topologicalOrder } from './graph.ts';
+import { DagValidationError } from './errors.ts';
+import { findCycle, indexGraph, type TaskGraph, topologicalOrder } from './graph.ts';
 import { contentHash } from './hash.ts';
-import { type DagManifest, MANIFEST_VERSION, type Operator, type TaskManifest } from './manifest.ts';
-import { DEFAULT_POOL } from './model.ts';
-import { priorityWeightTotals } from './priority.ts';
+import { type DagManifest, MANIFEST_VERSION, type TaskManifest } from './manifest.ts';
+import { totalsOnGraph } from './priority.ts';
 import { isValidTimezone, normalizeSchedule } from './timetable.ts';
 
-const ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
-const SENSOR_DEFAULTS = { pokeIntervalMs: 60_000, timeoutMs: 7 * 86_400_000 };
+/** Airflow's DAG defaults (SEMANTICS.md §1, with Updraft's choices: catchup off). */
+const DAG_DEFAULTS = {
+  timezone: 'UTC',
+  scheduleStyle: 'interval',
+  catchup: false,
+  maxActiveRuns: 16,
+  maxActiveTasks: 16,
+  maxConsecutiveFailedDagRuns: 0,
+  pausedOnCreation: true,
+} as const;
 
-type DagOptions = z.infer<typeof DagOptionsSchema>;
-type TaskOptions = z.infer<typeof TaskOptionsSchema>;
+/** Problems of the graph: dependencies on unknown tasks, and the first cycle with its path. */
+function graphIssues(def: DagDefinition, graph: TaskGraph): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  // A build that threw may have stopped before its first task: that problem is already reported.
+  if (def.tasks.size === 0 && !def.issues.some((i) => i.field === 'build'))
+    issues.push({
+      field: 'tasks',
+      message: 'a DAG needs at least one task: add one with d.task(…) in the build function',
+    });
+  for (const task of def.tasks.values()) {
+    for (const up of task.upstream) {
+      if (!def.tasks.has(up))
+        issues.push({
+          field: `tasks.${task.taskId}.upstream`,
+          message: `depends on ${up}, which is not a task of this DAG: create it or remove the dependency`,
+        });
+    }
+  }
+  const cycle = findCycle(graph);
+  if (cycle)
+    issues.push({
+      field: 'tasks',
+      message: `dependency cycle: ${cycle.join(' → ')}; remove one of these dependencies`,
+    });
+  return issues;
+}
 
-const ms = (value: unknown): number => {
+/** The DAG-level options, each problem pushed onto `issues`; valid values survive a bad neighbour. */
+function dagSettings(def: DagDefinition, issues: FieldIssue[]) {
+  const { defaultArgs: rawDefaults, ...rawOptions } = def.options;
+  const { data: o, issues: optionIssues } = parseFields(DagOptionsSchema.shape, rawOptions, '');
+  issues.push(...optionIssues);
+  const defaults =
+    rawDefaults === undefined
+      ? { data: {}, issues: [] }
+      : typeof rawDefaults === 'object' && rawDefaults !== null && !Array.isArray(rawDefaults)
+        ? parseFields(DefaultArgsSchema.shape, rawDefaults as Record<string, unknown>, 'defaultArgs')
+        : { data: {}, issues: [{ field: 'defaultArgs', message: 'must be an object of task options' }] };
+  issues.push(...defaults.issues);
+
+  const timezone = o.timezone ?? DAG_DEFAULTS.timezone;
+  const zoneOk = isValidTimezone(timezone);
+  if (!zoneOk)
+    issues.push({
+      field: 'timezone',
+      message: `"${timezone}" is not an IANA timezone: use e.g. UTC or Europe/Paris`,
+    });
+  const zone = zoneOk ? timezone : 'UTC';
+  const schedule = normalizeSchedule(
+    def.options.schedule ?? null,
+    zone,
+    o.scheduleStyle ?? DAG_DEFAULTS.scheduleStyle,
+  );
+  if (!schedule.ok) issues.push({ field: 'schedule', message: schedule.message });
+  const { startDate, endDate } = datesOf(o, zone, '', issues);
+  if (o.catchup && o.startDate === undefined)
+    issues.push({
+      field: 'catchup',
+      message: 'catchup needs a startDate to know where to start: set startDate',
+    });
+  const dagrunTimeoutMs =
+    o.dagrunTimeout === undefined || o.dagrunTimeout === null ? null : msOf(o.dagrunTimeout);
+  if (dagrunTimeoutMs === 0)
+    issues.push({ field: 'dagrunTimeout', message: 'must be longer than 0 (or null for none)' });
+  const paramsProblem = o.params === undefined ? null : jsonProblem(o.params, 'params');
+  if (paramsProblem) issues.push({ field: paramsProblem.path, message: paramsProblem.message });
+  return { o, defaults: defaults.data, timezone, zone, schedule, startDate, endDate, dagrunTimeoutMs };
+}
+
+const msOf = (value: unknown): number => {
   const parsed = parseDuration(value);
   return parsed.ok ? parsed.ms : 0;
 };
 
-/** Epoch ms of a date option; a string without a zone is read in `zone`. */
-function toInstant(value: unknown, zone: string): number | null {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.getTime();
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'string') return null;
-  const parsed = DateTime.fromISO(value, { zone: isValidTimezone(zone) ? zone : 'UTC' });
-  return parsed.isValid ? parsed.toMillis() : null;
-}
-
-function operatorOf(task: TaskDefinition, config: Record<string, unknown>): Operator {
-  switch (task.kind) {
-    case 'function':
-    case 'empty':
-      return { kind: task.kind };
-    case 'shell':
-      return { kind: 'shell', ...(config as { command: string }) };
-    case 'container':
-      return { kind: 'container', ...(config as { image: string }) };
-    case 'lambdaInvoke':
-      return {
-        kind: 'lambdaInvoke',
-        functionName: config.functionName as string,
-        ...(config.payload !== undefined ? { payload: config.payload } : {}),
-        invocationType:
-          (config.invocationType as 'RequestResponse' | 'Event' | undefined) ?? 'RequestResponse',
-      };
-    case 'http':
-      return {
-        kind: 'http',
-        ...(config as { url: string }),
-        method: ((config.method as string | undefined) ?? 'GET').toUpperCase(),
-      };
-    case 'sensor':
-      return {
-        kind: 'sensor',
-        pokeIntervalMs:
-          config.pokeInterval === undefined ? SENSOR_DEFAULTS.pokeIntervalMs : ms(config.pokeInterval),
-        timeoutMs: config.timeout === undefined ? SENSOR_DEFAULTS.timeoutMs : ms(config.timeout),
-        mode: 'reschedule',
-      };
-  }
-}
-
-function compileTask(
-  def: DagDefinition,
-  task: TaskDefinition,
-  defaults: TaskOptions,
-  zone: string,
-  issues: DagIssue[],
-): Omit<TaskManifest, 'downstream' | 'priorityWeightTotal'> | null {
-  const add = (field: string, message: string) => issues.push({ dagId: def.dagId, field, message });
-  const prefix = `tasks.${task.taskId}`;
-  if (!ID_PATTERN.test(task.taskId))
-    add(prefix, 'task ids use letters, digits, _ . - (at most 250 characters)');
-  const parsedOptions = TaskOptionsSchema.safeParse(task.options);
-  if (!parsedOptions.success) {
-    for (const i of issuesOf(parsedOptions.error, prefix, Object.keys(TaskOptionsSchema.shape)))
-      add(i.field, i.message);
-  }
-  const parsedConfig = ConfigSchemas[task.kind].safeParse(task.config);
-  if (!parsedConfig.success) {
-    for (const i of issuesOf(parsedConfig.error, prefix, Object.keys(ConfigSchemas[task.kind].shape)))
-      add(i.field, i.message);
-  }
-  for (const up of task.upstream) {
-    if (!def.tasks.has(up)) add(`${prefix}.upstream`, `depends on ${up}, which is not a task of this DAG`);
-  }
-  if (!parsedOptions.success || !parsedConfig.success) return null;
-
-  const o: TaskOptions = { ...defaults, ...parsedOptions.data };
-  const retryDelayMs = o.retryDelay === undefined ? 300_000 : ms(o.retryDelay);
-  const maxRetryDelayMs =
-    o.maxRetryDelay === undefined || o.maxRetryDelay === null ? null : ms(o.maxRetryDelay);
-  if (maxRetryDelayMs !== null && retryDelayMs > maxRetryDelayMs) {
-    add(`${prefix}.retryDelay`, `must be ≤ maxRetryDelay (${o.maxRetryDelay})`);
-  }
-  const startDate = o.startDate === undefined ? null : toInstant(o.startDate, zone);
-  const endDate = o.endDate === undefined ? null : toInstant(o.endDate, zone);
-  if (o.startDate !== undefined && startDate === null)
-    add(`${prefix}.startDate`, 'is not a valid date (use ISO-8601)');
-  if (o.endDate !== undefined && endDate === null)
-    add(`${prefix}.endDate`, 'is not a valid date (use ISO-8601)');
-  if (startDate !== null && endDate !== null && startDate > endDate)
-    add(`${prefix}.startDate`, 'must not be after endDate');
-  const executionTimeoutMs =
-    o.executionTimeout === undefined || o.executionTimeout === null ? null : ms(o.executionTimeout);
-  if (executionTimeoutMs === 0) add(`${prefix}.executionTimeout`, 'must be longer than 0');
-  const callbacks = Object.keys(def.runtime.taskCallbacks(task.taskId)).sort() as TaskManifest['callbacks'];
-  return {
-    taskId: task.taskId,
-    operator: operatorOf(task, parsedConfig.data as Record<string, unknown>),
-    upstream: [...task.upstream].filter((u) => def.tasks.has(u)).sort(),
-    retries: o.retries ?? 0,
-    retryDelayMs,
-    retryExponentialBackoff: o.retryExponentialBackoff ?? false,
-    maxRetryDelayMs,
-    executionTimeoutMs: executionTimeoutMs || null,
-    pool: o.pool ?? DEFAULT_POOL,
-    poolSlots: o.poolSlots ?? 1,
-    priorityWeight: o.priorityWeight ?? 1,
-    weightRule: o.weightRule ?? 'downstream',
-    triggerRule: o.triggerRule ?? 'all_success',
-    maxActiveTisPerDag: o.maxActiveTisPerDag ?? null,
-    maxActiveTisPerDagrun: o.maxActiveTisPerDagrun ?? null,
-    executor: o.executor ?? (task.kind === 'container' ? 'fargate' : 'lambda'),
-    startDate,
-    endDate,
-    callbacks,
-    doc: o.doc ?? null,
-  };
-}
-
+/**
+ * Validates a DAG and compiles it into its manifest: defaultArgs merged under task options,
+ * durations in ms, dates in epoch ms (a date without a zone is read in the DAG's timezone), tasks
+ * in topological order with ties by id, priority weight totals, and the content hash.
+ * @throws DagValidationError with every problem at once.
+ */
 function compileDag(def: DagDefinition): DagManifest {
-  const issues: DagIssue[] = def.issues.map((i) => ({ dagId: def.dagId, ...i }));
-  const add = (field: string, message: string) => issues.push({ dagId: def.dagId, field, message });
-  if (!ID_PATTERN.test(def.dagId))
-    add('dagId', 'DAG ids use letters, digits, _ . - (at most 250 characters)');
+  const issues: FieldIssue[] = [...def.issues];
+  if (!isValidId(def.dagId))
+    issues.push({
+      field: 'dagId',
+      message: 'DAG ids use only letters, digits, _ . - (1 to 250 characters): rename the DAG',
+    });
+  const settings = dagSettings(def, issues);
+  const graph = indexGraph(def.tasks.keys(), (id) => def.tasks.get(id)!.upstream);
+  issues.push(...graphIssues(def, graph));
+  const compiled: (CompiledTask | null)[] = [];
+  for (const task of def.tasks.values())
+    compiled.push(compileTask(task, settings.defaults, settings.zone, def.runtime, issues));
 
-  const parsed = DagOptionsSchema.safeParse(def.options);
-  if (!parsed.success)
-    for (const i of issuesOf(parsed.error, '', Object.keys(DagOptionsSchema.shape))) add(i.field, i.message);
-  const o: DagOptions = parsed.success ? parsed.data : {};
-  const timezone = o.timezone ?? 'UTC';
-  if (!isValidTimezone(timezone))
-    add('timezone', `"${timezone}" is not an IANA timezone (e.g. UTC, Europe/Paris)`);
-  const schedule = normalizeSchedule(
-    o.schedule ?? null,
-    isValidTimezone(timezone) ? timezone : 'UTC',
-    o.scheduleStyle ?? 'interval',
+  const { schedule } = settings;
+  if (issues.length > 0 || !schedule.ok) {
+    const dagId = typeof def.dagId === 'string' ? def.dagId : String(def.dagId);
+    throw new DagValidationError(issues.map((i) => ({ dagId, ...i })));
+  }
+
+  const byId = new Map((compiled as CompiledTask[]).map((t) => [t.taskId, t]));
+  const inIdOrder = graph.ids.map((id) => byId.get(id)!);
+  const order = topologicalOrder(graph);
+  const totals = totalsOnGraph(
+    graph,
+    order,
+    inIdOrder.map((t) => t.priorityWeight),
+    inIdOrder.map((t) => t.weightRule),
   );
-  if (!schedule.ok) add('schedule', schedule.message);
-  const startDate = o.startDate === undefined ? null : toInstant(o.startDate, timezone);
-  const endDate = o.endDate === undefined ? null : toInstant(o.endDate, timezone);
-  if (o.startDate !== undefined && startDate === null)
-    add('startDate', 'is not a valid date (use ISO-8601, e.g. 2026-01-01)');
-  if (o.endDate !== undefined && endDate === null)
-    add('endDate', 'is not a valid date (use ISO-8601, e.g. 2026-12-31)');
-  if (startDate !== null && endDate !== null && startDate > endDate)
-    add('startDate', 'must not be after endDate');
-  if (o.catchup && startDate === null) add('catchup', 'catchup needs a startDate to know where to start');
-  if (def.tasks.size === 0) add('tasks', 'a DAG needs at least one task');
+  const tasks: TaskManifest[] = order.map((i) => ({
+    ...inIdOrder[i]!,
+    upstream: graph.up[i]!.map((j) => graph.ids[j]!),
+    downstream: graph.down[i]!.map((j) => graph.ids[j]!),
+    priorityWeightTotal: totals[i]!,
+  }));
 
-  const ids = [...def.tasks.keys()];
-  const cycle = findCycle(ids, (id) => def.tasks.get(id)?.upstream ?? []);
-  if (cycle) add('tasks', `dependency cycle: ${cycle.join(' → ')}`);
-
-  const defaults = (o.defaultArgs ?? {}) as TaskOptions;
-  const compiled = [...def.tasks.values()].map((t) => compileTask(def, t, defaults, timezone, issues));
-  if (issues.length > 0 || !schedule.ok) throw new DagValidationError(issues);
-
-  const tasks = compiled as Omit<TaskManifest, 'downstream' | 'priorityWeightTotal'>[];
-  const downstream = new Map(tasks.map((t) => [t.taskId, [] as string[]]));
-  for (const t of tasks) for (const up of t.upstream) downstream.get(up)!.push(t.taskId);
-  const order = topologicalOrder(ids, (id) => def.tasks.get(id)!.upstream);
-  const withEdges = tasks.map((t) => ({ ...t, downstream: downstream.get(t.taskId)!.sort() }));
-  const totals = priorityWeightTotals(withEdges, order);
-  const byId = new Map(withEdges.map((t) => [t.taskId, t]));
-  const manifestTasks: TaskManifest[] = order.map((id) => {
-    const t = byId.get(id)!;
-    return { ...t, priorityWeightTotal: totals.get(id)! };
-  });
-
+  const { o } = settings;
   const body: Omit<DagManifest, 'hash'> = {
     manifestVersion: MANIFEST_VERSION,
     dagId: def.dagId,
     description: o.description ?? null,
     schedule: schedule.schedule,
-    timezone,
-    startDate,
-    endDate,
-    catchup: o.catchup ?? false,
-    maxActiveRuns: o.maxActiveRuns ?? 16,
-    maxActiveTasks: o.maxActiveTasks ?? 16,
-    maxConsecutiveFailedDagRuns: o.maxConsecutiveFailedDagRuns ?? 0,
-    dagrunTimeoutMs: o.dagrunTimeout === undefined || o.dagrunTimeout === null ? null : ms(o.dagrunTimeout),
-    isPausedUponCreation: o.pausedOnCreation ?? true,
-    tags: [...(o.tags ?? [])].sort(),
+    timezone: settings.timezone,
+    startDate: settings.startDate,
+    endDate: settings.endDate,
+    catchup: o.catchup ?? DAG_DEFAULTS.catchup,
+    maxActiveRuns: o.maxActiveRuns ?? DAG_DEFAULTS.maxActiveRuns,
+    maxActiveTasks: o.maxActiveTasks ?? DAG_DEFAULTS.maxActiveTasks,
+    maxConsecutiveFailedDagRuns: o.maxConsecutiveFailedDagRuns ?? DAG_DEFAULTS.maxConsecutiveFailedDagRuns,
+    dagrunTimeoutMs: settings.dagrunTimeoutMs,
+    isPausedUponCreation: o.pausedOnCreation ?? DAG_DEFAULTS.pausedOnCreation,
+    tags: [...new Set(o.tags ?? [])].sort(),
     params: o.params ?? {},
     callbacks: Object.keys(def.runtime.dagCallbacks()).sort() as DagManifest['callbacks'],
-    tasks: manifestTasks,
+    tasks,
   };
   return { ...body, hash: contentHash(body) };
 }

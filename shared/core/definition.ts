@@ -19,7 +19,7 @@ export interface TaskDefinition {
   config: Record<string, unknown>;
   /** Direct upstream task ids (may name tasks that do not exist: compile reports them). */
   upstream: Set<string>;
-  /** Order of creation, for stable messages. */
+  /** Order of creation (0 for the first task). */
   index: number;
 }
 
@@ -28,19 +28,30 @@ export interface BuildIssue {
   message: string;
 }
 
+export type TaskCallbacks = Partial<Record<'onSuccess' | 'onFailure' | 'onRetry', AnyFunction>>;
+export type DagCallbacks = Partial<Record<'onSuccess' | 'onFailure', AnyFunction>>;
+
+/** The code of a DAG that the worker runs, looked up by task id. */
 export interface DagRuntime {
+  /** A function task's function. */
   taskFunction(taskId: string): AnyFunction | undefined;
+  /** A sensor's poke. */
   sensorPoke(taskId: string): AnyFunction | undefined;
-  taskCallbacks(taskId: string): Partial<Record<'onSuccess' | 'onFailure' | 'onRetry', AnyFunction>>;
-  dagCallbacks(): Partial<Record<'onSuccess' | 'onFailure', AnyFunction>>;
+  /** A task's callbacks: its own, else those of the DAG's defaultArgs. */
+  callbacks(taskId: string): TaskCallbacks;
+  /** Same as `callbacks`. */
+  taskCallbacks(taskId: string): TaskCallbacks;
+  dagCallbacks(): DagCallbacks;
 }
 
 export interface DagDefinition {
   readonly [DAG_BRAND]: true;
   dagId: string;
-  /** DAG options as written, callbacks removed. */
+  /** DAG options as written, callbacks removed (also from defaultArgs). */
   options: Record<string, unknown>;
+  /** Tasks in creation order. */
   tasks: Map<string, TaskDefinition>;
+  /** Problems noticed while building (compile reports them with the rest). */
   issues: BuildIssue[];
   runtime: DagRuntime;
 }

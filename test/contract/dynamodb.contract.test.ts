@@ -1,24 +1,13 @@
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
+/** The state-store contract on the DynamoDB store, on DynamoDB Local: a fresh table per test. */
+import { afterAll } from 'vitest';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
-import { createTableInput } from '#adapters/dynamodb/table.ts';
+import { freshTable, localDdbClient } from '../support/ddb.ts';
 import { describeStateStore } from './state-store.contract.ts';
 
-const client = new DynamoDBClient({
-  endpoint: inject('ddbEndpoint'),
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-let n = 0;
+const client = localDdbClient();
+afterAll(() => client.destroy());
 
 describeStateStore('DynamoDB Local', async () => {
-  // A fresh table per test, deleted afterwards.
-  const table = `contract_${process.pid}_${Date.now()}_${n++}`;
-  await client.send(new CreateTableCommand(createTableInput(table)));
-  return {
-    store: new DynamoDbStateStore(client, table),
-    cleanup: async () => {
-      await client.send(new DeleteTableCommand({ TableName: table }));
-    },
-  };
+  const { name, drop } = await freshTable(client, 'contract');
+  return { store: new DynamoDbStateStore(client, name), cleanup: drop };
 });

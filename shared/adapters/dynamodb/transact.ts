@@ -69,7 +69,7 @@ async function transact(
   }
 }
 
-/** Full-jitter exponential backoff: up to 20 ms, 40 ms, … 2.5 s. */
+/** Full-jitter exponential backoff: up to 20 ms, 40 ms, … 2.5 s (patient enough for a loaded CI machine). */
 function backoff(attempt: number): Promise<void> {
   const ceiling = 20 * 2 ** Math.min(attempt, 7);
   return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));

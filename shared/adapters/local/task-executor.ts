@@ -1,233 +1,211 @@
 /**
- * Runs task code in this process (function tasks, sensors) or as local subprocesses (shell, and
- * container commands, whose image is not used locally). What `updraft dags test` and the local
- * stack use; the Lambda worker uses the same operator code with the DAG bundle as runtime.
+ * Runs task code on this machine: function tasks and sensor pokes in this process, shell tasks and
+ * container commands as subprocesses (a container's image is not used locally), HTTP tasks with
+ * `fetch`. What `updraft dags test` and the local stack use. Task callbacks (onSuccess, onRetry,
+ * onFailure) run here too, after the outcome is known; a callback that throws is logged, never
+ * changes the outcome.
  */
-import { spawn } from 'node:child_process';
 import type { DagRuntime } from '#core/definition.ts';
-import { renderTemplate, type TemplateValues, templateEnv } from '#core/template.ts';
+import { isEligibleToRetry } from '#core/retry.ts';
+import { renderTemplate, templateEnv } from '#core/template.ts';
 import type { TaskExecutor, TaskOutcome, TaskRunRequest } from '#ports';
-import type { TaskContext } from '#sdk/types.ts';
+import type { PokeResult } from '#sdk/types.ts';
+import { abortReason, runSubprocess } from './subprocess.ts';
+import { taskContext, templateValues } from './task-context.ts';
 
-function templateValues(request: TaskRunRequest): TemplateValues {
-  const { ti, run, dag } = request;
-  return {
-    dagId: ti.dagId,
-    runId: ti.runId,
-    taskId: ti.taskId,
-    tryNumber: ti.tryNumber,
-    logicalDate: run.logicalDate,
-    dataIntervalStart: run.dataIntervalStart,
-    dataIntervalEnd: run.dataIntervalEnd,
-    params: { ...dag.params, ...run.conf },
-    conf: run.conf,
-  };
-}
+type HttpOperator = Extract<TaskRunRequest['task']['operator'], { kind: 'http' }>;
 
-function taskContext(request: TaskRunRequest): TaskContext {
-  const { ti, run, dag } = request;
-  const ts = new Date(run.logicalDate).toISOString();
-  return {
-    dagId: ti.dagId,
-    runId: ti.runId,
-    taskId: ti.taskId,
-    tryNumber: ti.tryNumber,
-    logicalDate: new Date(run.logicalDate),
-    dataIntervalStart: new Date(run.dataIntervalStart),
-    dataIntervalEnd: new Date(run.dataIntervalEnd),
-    ds: ts.slice(0, 10),
-    dsNodash: ts.slice(0, 10).replaceAll('-', ''),
-    ts,
-    params: { ...dag.params, ...run.conf },
-    conf: run.conf,
-    upstream: request.upstreamResults,
-    log: (...args) => request.log(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
-    signal: request.signal,
-  };
+/** Finds the code of a DAG (its `DagDefinition.runtime`) by DAG id. */
+export type RuntimeLookup = (dagId: string) => DagRuntime | undefined;
+
+/** Thrown inside the executor to fail a try for good: the same input would fail the same way again. */
+class PermanentFailure extends Error {
+  override name = 'PermanentFailure';
 }
 
 /** Maps what task code threw to an outcome; matched by name so a bundled copy of the error classes works too. */
 function failureOf(error: unknown): TaskOutcome {
   const err = error instanceof Error ? error : new Error(String(error));
-  if (err.name === 'NonRetryableError') return { state: 'failed', retryable: false, error: err.message };
-  if (err.name === 'RetryAfterError') {
-    const delayMs = (err as Error & { delayMs?: number }).delayMs;
-    return {
-      state: 'failed',
-      error: err.message,
-      ...(typeof delayMs === 'number' ? { retryAfterMs: delayMs } : {}),
-    };
+  const message = err.message || err.name;
+  switch (err.name) {
+    case 'NonRetryableError':
+    case 'TemplateError':
+    case 'PermanentFailure':
+      return { state: 'failed', retryable: false, error: message };
+    case 'RetryAfterError': {
+      const delayMs = (err as Error & { delayMs?: unknown }).delayMs;
+      return {
+        state: 'failed',
+        error: message,
+        ...(typeof delayMs === 'number' && delayMs >= 0 ? { retryAfterMs: delayMs } : {}),
+      };
+    }
+    default:
+      return { state: 'failed', error: message };
   }
-  if (err.name === 'TemplateError') return { state: 'failed', retryable: false, error: err.message };
-  return { state: 'failed', error: err.message };
 }
 
-/** JSON round trip: results must survive being stored. */
-function serializable(value: unknown): unknown {
-  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+/** A result as it will be stored: a JSON round trip (undefined → null); anything else fails the try. */
+function jsonResult(taskId: string, value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? null : JSON.parse(text);
+  } catch (error) {
+    throw new PermanentFailure(
+      `the result of ${taskId} is not JSON-serializable (${(error as Error).message}): return plain data`,
+    );
+  }
 }
 
-function runProcess(
-  command: string,
-  args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; signal: AbortSignal; log: (line: string) => void },
-): Promise<TaskOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      env: { ...process.env, ...opts.env },
-      cwd: opts.cwd,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let lastErr = '';
-    const lines = (stream: NodeJS.ReadableStream, isErr: boolean) => {
-      let buffer = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffer += chunk;
-        const parts = buffer.split('\n');
-        buffer = parts.pop() ?? '';
-        for (const line of parts) {
-          opts.log(line);
-          if (isErr && line.trim()) lastErr = line.trim();
-        }
-      });
-      stream.on('end', () => {
-        if (buffer) {
-          opts.log(buffer);
-          if (isErr && buffer.trim()) lastErr = buffer.trim();
-        }
-      });
-    };
-    lines(child.stdout!, false);
-    lines(child.stderr!, true);
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    };
-    opts.signal.addEventListener('abort', kill, { once: true });
-    child.on('error', (error) => {
-      opts.signal.removeEventListener('abort', kill);
-      resolve({ state: 'failed', error: `cannot start ${command}: ${error.message}` });
-    });
-    child.on('close', (code, signal) => {
-      opts.signal.removeEventListener('abort', kill);
-      if (opts.signal.aborted) resolve({ state: 'failed', error: String(opts.signal.reason ?? 'aborted') });
-      else if (code === 0) resolve({ state: 'success', result: null });
-      else resolve({ state: 'failed', error: lastErr || `exited with ${code ?? signal}` });
-    });
+/** Settles with the task code, or rejects as soon as the signal aborts (in-process code cannot be killed). */
+function untilAborted<T>(work: () => T | Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(abortReason(signal)));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(abortReason(signal)));
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve()
+      .then(work)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
-async function runHttp(
-  operator: Extract<TaskRunRequest['task']['operator'], { kind: 'http' }>,
-  request: TaskRunRequest,
-) {
+/** The first chars of a response body: parsed JSON when it is JSON, else text. */
+function bodyOf(text: string, contentType: string | null): unknown {
+  if (contentType?.includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Not JSON after all: keep the text.
+    }
+  }
+  return text.length > 10_000 ? `${text.slice(0, 10_000)}…` : text;
+}
+
+async function runHttp(operator: HttpOperator, request: TaskRunRequest): Promise<TaskOutcome> {
   const hasBody = operator.body !== undefined && operator.method !== 'GET' && operator.method !== 'HEAD';
-  const response = await fetch(operator.url, {
-    method: operator.method,
-    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...operator.headers },
-    body: hasBody ? JSON.stringify(operator.body) : undefined,
-    signal: request.signal,
-  });
+  const what = `${operator.method} ${operator.url}`;
+  let response: Response;
+  try {
+    response = await fetch(operator.url, {
+      method: operator.method,
+      headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...operator.headers },
+      body: hasBody ? JSON.stringify(operator.body) : undefined,
+      signal: request.signal,
+    });
+  } catch (error) {
+    if (request.signal.aborted) return { state: 'failed', error: abortReason(request.signal) };
+    const cause = (error as Error & { cause?: Error }).cause?.message;
+    return { state: 'failed', error: `${what} failed: ${cause ?? (error as Error).message}` };
+  }
   const text = await response.text();
-  const ok = operator.expectStatus ? operator.expectStatus.includes(response.status) : response.ok;
-  request.log(`${operator.method} ${operator.url} → ${response.status}`);
-  if (!ok)
-    return {
-      state: 'failed' as const,
-      error: `${operator.method} ${operator.url} answered ${response.status}`,
-    };
-  return { state: 'success' as const, result: { status: response.status, body: text.slice(0, 10_000) } };
+  request.log(`${what} → ${response.status}`);
+  const expected = operator.expectStatus ?? null;
+  const ok = expected ? expected.includes(response.status) : response.ok;
+  if (!ok) {
+    const wanted = expected ? expected.join(' or ') : '2xx';
+    return { state: 'failed', error: `${what} answered ${response.status}, expected ${wanted}` };
+  }
+  return {
+    state: 'success',
+    result: { status: response.status, body: bodyOf(text, response.headers.get('content-type')) },
+  };
 }
 
 class LocalTaskExecutor implements TaskExecutor {
-  readonly #runtimeOf: (dagId: string) => DagRuntime | undefined;
+  readonly #runtimeOf: RuntimeLookup;
 
-  constructor(runtimeOf: (dagId: string) => DagRuntime | undefined) {
+  constructor(runtimeOf: RuntimeLookup) {
     this.#runtimeOf = runtimeOf;
   }
 
   async execute(request: TaskRunRequest): Promise<TaskOutcome> {
+    let outcome: TaskOutcome;
     try {
-      return await this.#execute(request);
+      outcome = await this.#run(request);
     } catch (error) {
-      return failureOf(error);
+      outcome = failureOf(error);
     }
+    await this.#callback(request, outcome);
+    return outcome;
   }
 
-  async #execute(request: TaskRunRequest): Promise<TaskOutcome> {
-    const { task } = request;
-    const operator = task.operator;
+  #runtime(request: TaskRunRequest): DagRuntime {
     const runtime = this.#runtimeOf(request.ti.dagId);
+    if (!runtime) throw new PermanentFailure(`the code of DAG ${request.ti.dagId} is not loaded`);
+    return runtime;
+  }
+
+  async #run(request: TaskRunRequest): Promise<TaskOutcome> {
+    const { task, signal } = request;
+    const operator = task.operator;
     switch (operator.kind) {
       case 'empty':
         return { state: 'success', result: null };
       case 'function': {
-        const fn = runtime?.taskFunction(task.taskId);
-        if (!fn)
-          return {
-            state: 'failed',
-            retryable: false,
-            error: `no function found for task ${task.taskId} in the DAG's code`,
-          };
-        return { state: 'success', result: serializable(await fn(taskContext(request))) };
+        const fn = this.#runtime(request).taskFunction(task.taskId);
+        if (!fn) throw new PermanentFailure(`no function for task ${task.taskId} in the DAG's code`);
+        const value = await untilAborted(() => fn(taskContext(request)), signal);
+        return { state: 'success', result: jsonResult(task.taskId, value) };
       }
       case 'sensor': {
-        const poke = runtime?.sensorPoke(task.taskId);
-        if (!poke)
-          return {
-            state: 'failed',
-            retryable: false,
-            error: `no poke function found for sensor ${task.taskId}`,
-          };
-        const answer = (await poke(taskContext(request))) as boolean | { done: boolean; result?: unknown };
-        const done = typeof answer === 'object' && answer !== null ? answer.done : Boolean(answer);
+        const poke = this.#runtime(request).sensorPoke(task.taskId);
+        if (!poke) throw new PermanentFailure(`no poke function for sensor ${task.taskId}`);
+        const answer = (await untilAborted(() => poke(taskContext(request)), signal)) as PokeResult;
+        const done = typeof answer === 'object' && answer !== null ? answer.done === true : answer === true;
         if (!done) return { state: 'up_for_reschedule' };
-        return { state: 'success', result: typeof answer === 'object' ? serializable(answer.result) : null };
+        const result = typeof answer === 'object' ? answer.result : undefined;
+        return { state: 'success', result: jsonResult(task.taskId, result) };
       }
       case 'shell': {
         const values = templateValues(request);
-        return runProcess('bash', ['-c', renderTemplate(operator.command, values)], {
+        return runSubprocess('bash', ['-c', renderTemplate(operator.command, values)], {
           env: { ...templateEnv(values), ...operator.env },
           cwd: operator.cwd,
-          signal: request.signal,
+          signal,
           log: request.log,
         });
       }
       case 'container': {
-        const [command, ...args] = (operator.command ?? []).map((a) =>
-          renderTemplate(a, templateValues(request)),
-        );
-        if (!command) {
-          return {
-            state: 'failed',
-            retryable: false,
-            error: 'a container task without a command cannot run locally (it needs Fargate)',
-          };
-        }
-        request.log(
-          `running the container command locally (image ${operator.image} is not used outside AWS)`,
-        );
-        return runProcess(command, args, {
-          env: { ...templateEnv(templateValues(request)), ...operator.env },
-          signal: request.signal,
+        const values = templateValues(request);
+        const [command, ...args] = (operator.command ?? []).map((a) => renderTemplate(a, values));
+        if (!command)
+          throw new PermanentFailure(
+            `container task ${task.taskId} has no command: locally only its command runs (the image needs Fargate)`,
+          );
+        request.log(`running the container's command locally; image ${operator.image} is not used`);
+        return runSubprocess(command, args, {
+          env: { ...templateEnv(values), ...operator.env },
+          signal,
           log: request.log,
         });
       }
       case 'http':
         return runHttp(operator, request);
       case 'lambdaInvoke':
-        return {
-          state: 'failed',
-          retryable: false,
-          error: `lambdaInvoke of ${operator.functionName} needs AWS: it runs on a deployment, not locally`,
-        };
+        throw new PermanentFailure(
+          `lambdaInvoke of ${operator.functionName} needs AWS: it runs on a deployment, not locally`,
+        );
+    }
+  }
+
+  /** onSuccess, onRetry (failed with retries left) or onFailure (failed for good), like Airflow's callbacks. */
+  async #callback(request: TaskRunRequest, outcome: TaskOutcome): Promise<void> {
+    if (outcome.state === 'up_for_reschedule' || request.task.callbacks.length === 0) return;
+    const { ti, task } = request;
+    const retries =
+      outcome.retryable !== false &&
+      isEligibleToRetry({ tryNumber: ti.tryNumber, maxTries: ti.maxTries, retries: task.retries });
+    const name = outcome.state === 'success' ? 'onSuccess' : retries ? 'onRetry' : 'onFailure';
+    const fn = this.#runtimeOf(ti.dagId)?.callbacks(task.taskId)[name];
+    if (!fn) return;
+    try {
+      await fn({ ...taskContext(request), ...(outcome.error ? { error: outcome.error } : {}) });
+    } catch (error) {
+      request.log(`${name} callback failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }
 
-export { LocalTaskExecutor, taskContext };
+export { LocalTaskExecutor };

@@ -36,6 +36,21 @@ describe('renderTemplate', () => {
     );
   });
 
+  it('refuses a Jinja expression instead of passing it to bash', () => {
+    expect(() => renderTemplate('echo {{ macros.ds_add(ds, 1) }}', values)).toThrow(
+      /\{\{ macros.ds_add\(ds, 1\) \}\} is not a template variable/,
+    );
+  });
+
+  it('does not read inherited properties as variables', () => {
+    expect(() => renderTemplate('{{ constructor }}', values)).toThrow(/unknown template variable/);
+    expect(() => renderTemplate('{{ params.table.length }}', values)).toThrow(/is not set/);
+  });
+
+  it('renders ts_nodash as Airflow does', () => {
+    expect(renderTemplate('{{ ts_nodash }}', values)).toBe('20260105T000000');
+  });
+
   it('exposes the same values as environment variables', () => {
     expect(templateEnv(values)).toMatchObject({
       UPDRAFT_DS: '2026-01-05',

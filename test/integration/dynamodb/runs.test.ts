@@ -1,0 +1,119 @@
+/**
+ * Runs and DAG versions on DynamoDB Local: a run and its instances in one transaction when they
+ * fit; a larger run is never visible half-written, and a repeat completes one that died half-way;
+ * manifests too large for one item are compressed or split and read back whole.
+ */
+import { randomBytes } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect } from 'vitest';
+import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { MAX_DATA_BYTES, versionItems } from '#adapters/dynamodb/entities.ts';
+import { UnknownItemError } from '#core/errors.ts';
+import { ddbTest as test } from '../../support/ddb.ts';
+import { manifest, run, T0, ti } from '../../support/factories.ts';
+import { CountingClient } from './helpers.ts';
+
+/** A client whose PutItems start failing after `n` of them, as if the process died half-way. */
+class DyingClient extends CountingClient {
+  constructor(private readonly putsBeforeDeath: number) {
+    super();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: wraps every overload of send.
+  override send(command: any, ...rest: any[]): Promise<any> {
+    if (command instanceof PutItemCommand && this.count('PutItem') >= this.putsBeforeDeath) {
+      return Promise.reject(new Error('process died'));
+    }
+    return super.send(command, ...rest);
+  }
+}
+
+const tisOf = (runId: string, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    ti({ runId, taskId: `t${String(i).padStart(3, '0')}`, state: 'none', tryNumber: 0 }),
+  );
+
+describe('DynamoDB store runs', () => {
+  test('create a run and 99 instances in one transaction', async ({ table }) => {
+    const client = new CountingClient();
+    const store = new DynamoDbStateStore(client, table);
+    const r = run();
+    expect(await store.createRun(r, tisOf(r.runId, 99))).toEqual({ created: true });
+    expect(client.count('TransactWriteItems')).toBe(1);
+    expect(client.count('PutItem')).toBe(0);
+    expect(await store.listTis('etl', r.runId)).toHaveLength(99);
+    client.destroy();
+  });
+
+  test('keep a large run out of the unfinished runs until its instances are written, and complete it on a repeat', async ({
+    table,
+    store,
+  }) => {
+    const r = run();
+    const tis = tisOf(r.runId, 150);
+    const dying = new DyingClient(60);
+    await expect(new DynamoDbStateStore(dying, table).createRun(r, tis)).rejects.toThrow('process died');
+    dying.destroy();
+    expect((await store.getRun('etl', r.runId))?.runId).toBe(r.runId);
+    expect((await store.listTis('etl', r.runId)).length).toBeLessThan(150);
+    expect((await store.listUnfinishedRuns()).items).toEqual([]);
+    // A state change meanwhile keeps it unlisted.
+    expect(await store.updateRun('etl', r.runId, { state: 'running' }, { note: 'touched' })).toBe(true);
+    expect((await store.listUnfinishedRuns()).items).toEqual([]);
+    expect(await store.createRun(r, tis)).toEqual({ created: false });
+    expect(await store.listTis('etl', r.runId)).toHaveLength(150);
+    expect((await store.listUnfinishedRuns()).items.map((x) => [x.runId, x.note])).toEqual([
+      [r.runId, 'touched'],
+    ]);
+  });
+
+  test('create a large run whole in one call', async ({ store }) => {
+    const r = run({ logicalDate: T0 + 1 });
+    expect(await store.createRun(r, tisOf(r.runId, 120))).toEqual({ created: true });
+    expect(await store.listTis('etl', r.runId)).toHaveLength(120);
+    expect((await store.listUnfinishedRuns()).items).toHaveLength(1);
+  });
+
+  test.for([
+    { case: 'compressible, stored gzipped', parts: 0, extra: () => 'x'.repeat(MAX_DATA_BYTES * 2) },
+    {
+      case: 'incompressible, split into parts',
+      parts: 2,
+      extra: () => randomBytes(MAX_DATA_BYTES).toString('base64'),
+    },
+  ])('read back a manifest larger than one item ($case)', async ({ extra, parts }, { store }) => {
+    const big = { ...manifest('huge'), description: extra() };
+    expect(versionItems(big).parts).toHaveLength(parts);
+    expect((await store.registerDagVersion(big, { now: T0, fileloc: null, warnings: [] })).newVersion).toBe(
+      true,
+    );
+    expect(await store.getDagVersion('huge', big.hash)).toEqual(big);
+    expect(
+      (await store.registerDagVersion(big, { now: T0 + 1, fileloc: null, warnings: [] })).newVersion,
+    ).toBe(false);
+  });
+
+  test('refuse to read or overwrite a DAG written by another schema version', async ({
+    ddb,
+    table,
+    store,
+  }) => {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          pk: { S: 'DAG#etl' },
+          sk: { S: 'DAG' },
+          v: { N: '7' },
+          type: { S: 'dag' },
+          data: { S: '{}' },
+        },
+      }),
+    );
+    await expect(store.getDag('etl')).rejects.toThrow(UnknownItemError);
+    await expect(store.getDag('etl')).rejects.toThrow(/DAG#etl/);
+    await expect(
+      store.registerDagVersion(manifest(), { now: T0, fileloc: null, warnings: [] }),
+    ).rejects.toThrow(UnknownItemError);
+  });
+});

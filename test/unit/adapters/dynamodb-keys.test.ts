@@ -1,0 +1,99 @@
+/**
+ * The claim index's sort key must order exactly as the core's claim order (compareClaimOrder), for
+ * every priority (negative ones too) and logical date (before 1970 too); claim batches must fit
+ * DynamoDB's 100 actions.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { batches, totalsOf } from '#adapters/dynamodb/claim.ts';
+import { claimSortKey, tiIndexes } from '#adapters/dynamodb/keys.ts';
+import { compareClaimOrder } from '#core/claim-order.ts';
+import type { TaskInstance } from '#core/model.ts';
+import type { ClaimRequest, ClaimResult } from '#ports';
+import { ti } from '../../support/factories.ts';
+
+const id = fc.stringMatching(/^[A-Za-z0-9_.-]{1,6}$/);
+const instance = fc
+  .record({
+    priorityWeight: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    logicalDate: fc.integer({ min: -8_640_000_000_000, max: 8_640_000_000_000 }),
+    dagId: id,
+    runId: id,
+    taskId: id,
+    mapIndex: fc.integer({ min: -1, max: 100_000 }),
+  })
+  .map((fields) => ti(fields));
+
+const sign = (n: number) => Math.sign(n);
+
+describe('claimSortKey', () => {
+  it('orders instances exactly as the core claim order does', () => {
+    fc.assert(
+      fc.property(instance, instance, (a, b) => {
+        const byKey = claimSortKey(a) < claimSortKey(b) ? -1 : claimSortKey(a) > claimSortKey(b) ? 1 : 0;
+        expect(byKey).toBe(sign(compareClaimOrder(a, b)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('puts a negative priority after zero and a 1969 date before 1970', () => {
+    const zero = claimSortKey(ti({ priorityWeight: 0 }));
+    expect(claimSortKey(ti({ priorityWeight: -1 })) > zero).toBe(true);
+    expect(claimSortKey(ti({ priorityWeight: 1 })) < zero).toBe(true);
+    expect(claimSortKey(ti({ logicalDate: -1 })) < claimSortKey(ti({ logicalDate: 0 }))).toBe(true);
+  });
+});
+
+describe('tiIndexes', () => {
+  it.each([
+    { state: 'scheduled', listed: ['claimPk', 'claimSk'] },
+    { state: 'queued', listed: ['holdPk', 'holdSk'] },
+    { state: 'running', listed: ['holdPk', 'holdSk'] },
+    { state: 'up_for_retry', listed: ['waitPk', 'waitSk'] },
+    { state: 'up_for_reschedule', listed: ['waitPk', 'waitSk'] },
+    { state: 'success', listed: [] },
+    { state: 'none', listed: [] },
+  ] as const)('lists a $state instance in exactly its index (sparse)', ({ state, listed }) => {
+    const indexes = tiIndexes(ti({ state, nextRetryAt: 5, rescheduleAt: 5 }) as TaskInstance);
+    const present = Object.entries(indexes)
+      .filter(([, v]) => v !== null)
+      .map(([k]) => k);
+    expect(present).toEqual(listed);
+  });
+});
+
+describe('claim batches', () => {
+  const request = (i: number, counters: string[]): ClaimRequest => ({
+    key: { dagId: 'd', runId: 'r', taskId: `t${i}`, mapIndex: -1 },
+    tryNumber: 1,
+    queuedAt: 0,
+    holds: counters.map((c) => ({ counter: { kind: 'dag', dagId: c }, amount: 1, limit: -1 })),
+  });
+
+  it('keeps instances plus distinct counters within 100 actions per transaction', () => {
+    const result: ClaimResult = { claimed: [], lost: [] };
+    const requests = Array.from({ length: 250 }, (_, i) => request(i, ['global', `own${i % 40}`]));
+    const out = batches(requests, result);
+    for (const batch of out) expect(batch.length + totalsOf(batch).size).toBeLessThanOrEqual(100);
+    // Greedy: a batch closes only when one more request could overflow it.
+    for (const batch of out.slice(0, -1))
+      expect(batch.length + totalsOf(batch).size).toBeGreaterThanOrEqual(99);
+    expect(out.flat()).toHaveLength(250);
+  });
+
+  it('loses a second request for the same instance at once', () => {
+    const result: ClaimResult = { claimed: [], lost: [] };
+    const out = batches([request(1, []), request(1, []), request(2, [])], result);
+    expect(out.flat()).toHaveLength(2);
+    expect(result.lost).toEqual([{ key: request(1, []).key, reason: 'ti_changed' }]);
+  });
+
+  it('sums each counter over the batch', () => {
+    const totals = totalsOf([request(1, ['a', 'b']), request(2, ['a'])]);
+    expect([...totals.values()].map((t) => [t.counter, t.amount])).toEqual([
+      [{ kind: 'dag', dagId: 'a' }, 2],
+      [{ kind: 'dag', dagId: 'b' }, 1],
+    ]);
+  });
+});
