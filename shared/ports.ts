@@ -254,3 +254,83 @@ export interface Logger {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown>): void;
 }
+
+// ---- the local stack and the functions (issue 4)
+
+/** Results too large for the task-instance item, stored elsewhere (S3) and referenced from it. */
+export interface ResultStore {
+  /** Stores the result of a try and returns the reference to keep in the item. */
+  put(key: TiKey, tryNumber: number, json: string): Promise<string>;
+  /** The JSON text behind a reference, or null when it is gone. */
+  get(ref: string): Promise<string | null>;
+}
+
+/** What is published when something fails (SNS in AWS; the log and the console locally). */
+export type Notification =
+  | {
+      type: 'task_failed';
+      dagId: string;
+      runId: string;
+      taskId: string;
+      mapIndex: number;
+      tryNumber: number;
+      error: string;
+      at: number;
+    }
+  | { type: 'run_failed'; dagId: string; runId: string; note: string | null; at: number };
+
+export interface Notifier {
+  publish(notification: Notification): Promise<void>;
+}
+
+/** Builds raw DAG files into bundles and loads bundles into DAG definitions (the dag-processor). */
+export interface DagBundler {
+  build(
+    source: string,
+    filename: string,
+  ): Promise<{ ok: true; code: string } | { ok: false; message: string }>;
+  load(
+    code: string,
+  ): Promise<
+    { ok: true; dags: import('#core/definition.ts').DagDefinition[] } | { ok: false; message: string }
+  >;
+}
+
+/** The code of each DAG version, loaded from its bundle once per process. */
+export interface RuntimeSource {
+  runtime(dagId: string, version: string): Promise<import('#core/definition.ts').DagRuntime | undefined>;
+}
+
+/** One try handed to a container runtime (ECS RunTask on Fargate; a subprocess locally). */
+export interface ContainerLaunch {
+  key: TiKey;
+  tryNumber: number;
+  /** The command to run (shell tasks: `bash -c <command>`), templates already rendered. */
+  command: string[];
+  /** Container image; absent for shell tasks (the deployment's default task image). */
+  image?: string;
+  env: Record<string, string>;
+  cpu?: number;
+  memoryMiB?: number;
+}
+
+export interface ContainerLauncher {
+  /** Starts the container and returns its id (the ECS task ARN); its end arrives as a task event. */
+  launch(launch: ContainerLaunch): Promise<{ taskId: string }>;
+  /** Stops a running container (the try timed out or was taken away); a stopped one is fine. */
+  stop(taskId: string, reason: string): Promise<void>;
+}
+
+/** Invokes a Lambda function for a `lambdaInvoke` task. */
+export interface FunctionInvoker {
+  /**
+   * `RequestResponse` waits and returns the function's result (a function error rejects with its
+   * message); `Event` returns once the invocation is queued.
+   */
+  invoke(
+    functionName: string,
+    payload: unknown,
+    invocationType: 'RequestResponse' | 'Event',
+    signal: AbortSignal,
+  ): Promise<unknown>;
+}

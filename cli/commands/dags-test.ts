@@ -15,9 +15,9 @@ import { describeWaitReason } from '#core/wait-reasons.ts';
 import type { DispatchMessage } from '#ports';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
 import { registerDag } from '#services/register-dag.ts';
+import { runTry } from '#services/run-try.ts';
 import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
-import { runTry } from '#services/worker.ts';
 import { table } from '../format/table.ts';
 
 const STATE_COLOR: Partial<Record<TaskInstance['state'], (s: string) => string>> = {

@@ -1,7 +1,16 @@
 /** What every service needs, injected by handlers, the CLI and the simulator. */
 import type { DagManifest } from '#core/manifest.ts';
 import type { SchedulerSettings } from '#core/model.ts';
-import type { Dispatcher, Logger, ScheduleRegistry, SchedulerEvents, StateStore } from '#ports';
+import type {
+  ContainerLauncher,
+  Dispatcher,
+  Logger,
+  Notifier,
+  RuntimeSource,
+  ScheduleRegistry,
+  SchedulerEvents,
+  StateStore,
+} from '#ports';
 
 export interface ServiceDeps {
   store: StateStore;
@@ -11,6 +20,12 @@ export interface ServiceDeps {
   settings: SchedulerSettings;
   logger: Logger;
   manifests: ManifestCache;
+  /** Where task and run failures are published; nothing is published without one. */
+  notifier?: Notifier;
+  /** DAG code by version, for DAG callbacks run by the scheduler; none are run without one. */
+  runtimes?: RuntimeSource;
+  /** Stops containers of Fargate tries that outlive their executionTimeout (the sweep). */
+  containers?: ContainerLauncher;
 }
 
 /** Manifests are immutable per version (content hash), so they are cached for the life of a container. */

@@ -7,7 +7,9 @@
 import { taskOf } from '#core/manifest.ts';
 import type { TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
+import { CONTAINER_WORKER, isContainerWorker } from './container-try.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
+import { notifyTaskFailed } from './worker.ts';
 
 export interface SweepReport {
   heartbeatTimeouts: number;
@@ -53,8 +55,33 @@ async function failTry(
   if (ended) {
     deps.logger.warn(error, { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber });
     await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+    if (!retry) await notifyTaskFailed(deps, ti, error, now);
   }
   return ended;
+}
+
+/**
+ * A container try sends no heartbeats (its end comes as a task event): it is only failed, and its
+ * container stopped, once it outlives its executionTimeout by a heartbeat timeout.
+ */
+async function sweepContainerTry(deps: ServiceDeps, ti: TaskInstance, now: number): Promise<boolean> {
+  const dag = await deps.manifests.get(ti.dagId, ti.dagVersion);
+  const timeoutMs = taskOf(dag, ti.taskId).executionTimeoutMs;
+  if (timeoutMs === null || ti.startedAt === null) return false;
+  if (now < ti.startedAt + timeoutMs + deps.settings.heartbeatTimeoutMs) return false;
+  const containerId = ti.workerId!.slice(CONTAINER_WORKER.length);
+  try {
+    await deps.containers?.stop(containerId, 'execution timeout');
+  } catch (error) {
+    deps.logger.warn('container not stopped', { containerId, error: String(error) });
+  }
+  return failTry(
+    deps,
+    ti,
+    'running',
+    `execution timeout: the container ran longer than ${timeoutMs} ms`,
+    now,
+  );
 }
 
 async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
@@ -62,7 +89,9 @@ async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
   const report: SweepReport = { heartbeatTimeouts: 0, redispatched: 0, stuckFailed: 0, dueRuns: [] };
   const holding = await allPages((cursor) => store.listHoldingTis({ cursor }));
   for (const ti of holding) {
-    if (
+    if (ti.state === 'running' && isContainerWorker(ti.workerId)) {
+      if (await sweepContainerTry(deps, ti, now)) report.heartbeatTimeouts += 1;
+    } else if (
       ti.state === 'running' &&
       (ti.heartbeatAt ?? ti.startedAt ?? now) < now - settings.heartbeatTimeoutMs
     ) {

@@ -6,7 +6,7 @@
 import { type DagManifest, type TaskManifest, taskOf } from '#core/manifest.ts';
 import type { DagRun, TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
-import type { DispatchMessage, TaskExecutor, TaskOutcome } from '#ports';
+import type { DispatchMessage, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 
 export interface StartedTry {
@@ -95,7 +95,7 @@ function endOf(
   return { ...common, state: 'failed', error };
 }
 
-/** Ends the try (releasing its slots atomically) and wakes the scheduler for the run. */
+/** Ends the try (releasing its slots atomically), wakes the scheduler for the run, publishes a failure. */
 async function finishTry(
   deps: ServiceDeps,
   started: StartedTry,
@@ -109,67 +109,35 @@ async function finishTry(
     expect: { state: 'running', tryNumber: ti.tryNumber },
     set,
   });
-  if (ended) await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
-  else deps.logger.warn('try ended elsewhere (cleared or timed out); result discarded', { ...keyFields(ti) });
+  if (ended) {
+    await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+    if (set.state === 'failed') await notifyTaskFailed(deps, ti, set.error ?? 'task failed', now);
+  } else
+    deps.logger.warn('try ended elsewhere (cleared or timed out); result discarded', { ...keyFields(ti) });
   return { ended, state: set.state };
+}
+
+/** Publishes a task failure; a notifier that fails is logged, never fails the try a second time. */
+async function notifyTaskFailed(deps: ServiceDeps, ti: TaskInstance, error: string, at: number) {
+  if (!deps.notifier) return;
+  try {
+    await deps.notifier.publish({
+      type: 'task_failed',
+      dagId: ti.dagId,
+      runId: ti.runId,
+      taskId: ti.taskId,
+      mapIndex: ti.mapIndex,
+      tryNumber: ti.tryNumber,
+      error,
+      at,
+    });
+  } catch (cause) {
+    deps.logger.error('failure notification not published', { ...keyFields(ti), error: String(cause) });
+  }
 }
 
 function keyFields(ti: TaskInstance) {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber };
 }
 
-/** Results of direct upstream tasks, for the task context. */
-async function upstreamResults(deps: ServiceDeps, started: StartedTry): Promise<Record<string, unknown>> {
-  if (started.task.upstream.length === 0) return {};
-  const tis = await deps.store.listTis(started.ti.dagId, started.ti.runId);
-  const wanted = new Set(started.task.upstream);
-  return Object.fromEntries(
-    tis.filter((t) => wanted.has(t.taskId) && t.state === 'success').map((t) => [t.taskId, t.result]),
-  );
-}
-
-/**
- * The whole try for a real worker: begin, heartbeat while the executor runs the task (aborting at
- * executionTimeout), finish. `heartbeatEveryMs` should be well below the heartbeat timeout.
- */
-async function runTry(
-  deps: ServiceDeps & { clock: { now(): number } },
-  message: DispatchMessage,
-  opts: { workerId: string; executor: TaskExecutor; heartbeatEveryMs: number; log?: (line: string) => void },
-): Promise<BeginResult['kind'] | TaskInstance['state']> {
-  const begun = await beginTry(deps, message, { now: deps.clock.now(), workerId: opts.workerId });
-  if (begun.kind !== 'started') return begun.kind;
-  const { started } = begun;
-  const abort = new AbortController();
-  const timeoutMs = started.task.executionTimeoutMs;
-  const timeout =
-    timeoutMs === null ? null : setTimeout(() => abort.abort(new Error('execution timeout')), timeoutMs);
-  const beat = setInterval(() => {
-    void deps.store.heartbeat(message.key, message.tryNumber, deps.clock.now()).then((alive) => {
-      if (!alive) abort.abort(new Error('try was taken away (cleared or timed out)'));
-    });
-  }, opts.heartbeatEveryMs);
-  let outcome: TaskOutcome;
-  try {
-    outcome = await opts.executor.execute({
-      dag: started.dag,
-      task: started.task,
-      ti: started.ti,
-      run: started.run,
-      upstreamResults: await upstreamResults(deps, started),
-      signal: abort.signal,
-      log: opts.log ?? (() => {}),
-    });
-    if (abort.signal.aborted && outcome.state === 'success')
-      outcome = { state: 'failed', error: String(abort.signal.reason) };
-  } catch (error) {
-    outcome = { state: 'failed', error: error instanceof Error ? error.message : String(error) };
-  } finally {
-    clearInterval(beat);
-    if (timeout) clearTimeout(timeout);
-  }
-  const { state } = await finishTry(deps, started, outcome, deps.clock.now());
-  return state;
-}
-
-export { beginTry, endOf, finishTry, runTry, upstreamResults };
+export { beginTry, endOf, finishTry, keyFields, notifyTaskFailed };

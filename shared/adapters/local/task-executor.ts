@@ -8,15 +8,18 @@
 import type { DagRuntime } from '#core/definition.ts';
 import { isEligibleToRetry } from '#core/retry.ts';
 import { renderTemplate, templateEnv } from '#core/template.ts';
-import type { TaskExecutor, TaskOutcome, TaskRunRequest } from '#ports';
+import type { FunctionInvoker, TaskExecutor, TaskOutcome, TaskRunRequest } from '#ports';
 import type { PokeResult } from '#sdk/types.ts';
 import { abortReason, runSubprocess } from './subprocess.ts';
 import { taskContext, templateValues } from './task-context.ts';
 
 type HttpOperator = Extract<TaskRunRequest['task']['operator'], { kind: 'http' }>;
 
-/** Finds the code of a DAG (its `DagDefinition.runtime`) by DAG id. */
-export type RuntimeLookup = (dagId: string) => DagRuntime | undefined;
+/** Finds the code of a DAG version (its `DagDefinition.runtime`): a loaded DAG, or a bundle loaded on demand. */
+export type RuntimeLookup = (
+  dagId: string,
+  version: string,
+) => DagRuntime | undefined | Promise<DagRuntime | undefined>;
 
 /** Thrown inside the executor to fail a try for good: the same input would fail the same way again. */
 class PermanentFailure extends Error {
@@ -113,11 +116,18 @@ async function runHttp(operator: HttpOperator, request: TaskRunRequest): Promise
   };
 }
 
+interface LocalTaskExecutorOptions {
+  /** Runs `lambdaInvoke` tasks (the Lambda API in AWS); without one they fail and say why. */
+  invoker?: FunctionInvoker;
+}
+
 class LocalTaskExecutor implements TaskExecutor {
   readonly #runtimeOf: RuntimeLookup;
+  readonly #invoker: FunctionInvoker | undefined;
 
-  constructor(runtimeOf: RuntimeLookup) {
+  constructor(runtimeOf: RuntimeLookup, options: LocalTaskExecutorOptions = {}) {
     this.#runtimeOf = runtimeOf;
+    this.#invoker = options.invoker;
   }
 
   async execute(request: TaskRunRequest): Promise<TaskOutcome> {
@@ -131,8 +141,8 @@ class LocalTaskExecutor implements TaskExecutor {
     return outcome;
   }
 
-  #runtime(request: TaskRunRequest): DagRuntime {
-    const runtime = this.#runtimeOf(request.ti.dagId);
+  async #runtime(request: TaskRunRequest): Promise<DagRuntime> {
+    const runtime = await this.#runtimeOf(request.ti.dagId, request.run.dagVersion);
     if (!runtime) throw new PermanentFailure(`the code of DAG ${request.ti.dagId} is not loaded`);
     return runtime;
   }
@@ -144,13 +154,13 @@ class LocalTaskExecutor implements TaskExecutor {
       case 'empty':
         return { state: 'success', result: null };
       case 'function': {
-        const fn = this.#runtime(request).taskFunction(task.taskId);
+        const fn = (await this.#runtime(request)).taskFunction(task.taskId);
         if (!fn) throw new PermanentFailure(`no function for task ${task.taskId} in the DAG's code`);
         const value = await untilAborted(() => fn(taskContext(request)), signal);
         return { state: 'success', result: jsonResult(task.taskId, value) };
       }
       case 'sensor': {
-        const poke = this.#runtime(request).sensorPoke(task.taskId);
+        const poke = (await this.#runtime(request)).sensorPoke(task.taskId);
         if (!poke) throw new PermanentFailure(`no poke function for sensor ${task.taskId}`);
         const answer = (await untilAborted(() => poke(taskContext(request)), signal)) as PokeResult;
         const done = typeof answer === 'object' && answer !== null ? answer.done === true : answer === true;
@@ -183,10 +193,20 @@ class LocalTaskExecutor implements TaskExecutor {
       }
       case 'http':
         return runHttp(operator, request);
-      case 'lambdaInvoke':
-        throw new PermanentFailure(
-          `lambdaInvoke of ${operator.functionName} needs AWS: it runs on a deployment, not locally`,
+      case 'lambdaInvoke': {
+        if (!this.#invoker)
+          throw new PermanentFailure(
+            `lambdaInvoke of ${operator.functionName} needs AWS: it runs on a deployment, not locally`,
+          );
+        request.log(`invoking ${operator.functionName} (${operator.invocationType})`);
+        const value = await this.#invoker.invoke(
+          operator.functionName,
+          operator.payload,
+          operator.invocationType,
+          signal,
         );
+        return { state: 'success', result: jsonResult(task.taskId, value) };
+      }
     }
   }
 
@@ -198,7 +218,7 @@ class LocalTaskExecutor implements TaskExecutor {
       outcome.retryable !== false &&
       isEligibleToRetry({ tryNumber: ti.tryNumber, maxTries: ti.maxTries, retries: task.retries });
     const name = outcome.state === 'success' ? 'onSuccess' : retries ? 'onRetry' : 'onFailure';
-    const fn = this.#runtimeOf(ti.dagId)?.callbacks(task.taskId)[name];
+    const fn = (await this.#runtimeOf(ti.dagId, request.run.dagVersion))?.callbacks(task.taskId)[name];
     if (!fn) return;
     try {
       await fn({ ...taskContext(request), ...(outcome.error ? { error: outcome.error } : {}) });
@@ -208,4 +228,4 @@ class LocalTaskExecutor implements TaskExecutor {
   }
 }
 
-export { LocalTaskExecutor };
+export { LocalTaskExecutor, type LocalTaskExecutorOptions };

@@ -7,6 +7,7 @@
  * | `dags/`                                                        | DAG source files (uploads)    |
  * | `bundles/<dagId>/<version>.mjs`                                | a built DAG bundle            |
  * | `logs/<dagId>/<runId>/<taskId>/<mapIndex>/<try>/<chunk>.log`   | one appended chunk of a log   |
+ * | `results/<dagId>/<runId>/<taskId>/<mapIndex>/<try>.json`        | a result too large for the item |
  */
 import type { TiKey } from '#core/model.ts';
 
@@ -34,4 +35,10 @@ function logChunkKey(prefix: string, at: number, sequence: number, random: strin
   return `${prefix}${String(at).padStart(15, '0')}-${String(sequence).padStart(9, '0')}-${random}.log`;
 }
 
-export { bundleKey, DAGS_PREFIX, logChunkKey, logPrefix, segment };
+/** Where the result of one try is kept when it is too large for the task-instance item. */
+function resultKey(key: TiKey, tryNumber: number): string {
+  const { dagId, runId, taskId, mapIndex } = key;
+  return `results/${segment(dagId)}/${segment(runId)}/${segment(taskId)}/${mapIndex}/${tryNumber}.json`;
+}
+
+export { bundleKey, DAGS_PREFIX, logChunkKey, logPrefix, resultKey, segment };

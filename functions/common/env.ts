@@ -1,0 +1,98 @@
+/**
+ * Reading a function's environment: each `functions/<name>/config.ts` declares the variables it uses
+ * with these helpers and parses them once per cold start. A missing or bad variable names itself.
+ */
+import { z } from 'zod';
+import { UpdraftError } from '#core/errors.ts';
+import { DEFAULT_SETTINGS, type SchedulerSettings } from '#core/model.ts';
+import { ENV } from '../../shared/resources.ts';
+
+type Env = Record<string, string | undefined>;
+
+class ConfigError extends UpdraftError {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`);
+  }
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, 'is required');
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function list(env: Env, name: string): string[] {
+  return (optional(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const Settings = z
+  .object({
+    parallelism: z.number().int().min(1),
+    taskQueuedTimeoutMs: z.number().int().positive(),
+    numStuckInQueuedRetries: z.number().int().nonnegative(),
+    heartbeatTimeoutMs: z.number().int().positive(),
+    maxTisPerQuery: z.number().int().positive(),
+    executorCapacity: z.object({
+      lambda: z.number().int().positive().nullable(),
+      fargate: z.number().int().positive().nullable(),
+    }),
+  })
+  .partial()
+  .strict();
+
+/** `UPDRAFT_SETTINGS`: JSON overrides of the scheduler settings; absent means the defaults. */
+function settings(env: Env): SchedulerSettings {
+  const raw = optional(env, ENV.settings);
+  if (!raw) return DEFAULT_SETTINGS;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(ENV.settings, 'is not JSON');
+  }
+  const parsed = Settings.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(ENV.settings, `${issue.path.join('.') || '(value)'}: ${issue.message}`);
+  }
+  return { ...DEFAULT_SETTINGS, ...parsed.data } as SchedulerSettings;
+}
+
+/** Where the AWS clients point: the region, and an emulator's endpoint for local runs. */
+function aws(env: Env): { region: string; endpoint?: string } {
+  const endpoint = optional(env, ENV.awsEndpoint);
+  return { region: optional(env, 'AWS_REGION') ?? 'us-east-1', ...(endpoint && { endpoint }) };
+}
+
+/** What every scheduling function needs: the table, both queues, the schedules and the settings. */
+function scheduling(env: Env) {
+  return {
+    aws: aws(env),
+    tableName: required(env, ENV.tableName),
+    dispatchQueueUrl: required(env, ENV.dispatchQueueUrl),
+    schedulerEventsQueueUrl: required(env, ENV.schedulerEventsQueueUrl),
+    schedules: {
+      groupName: required(env, ENV.scheduleGroup),
+      targetArn: required(env, ENV.scheduleTargetArn),
+      roleArn: required(env, ENV.scheduleRoleArn),
+      deadLetterArn: required(env, ENV.scheduleDlqArn),
+    },
+    settings: settings(env),
+  };
+}
+
+type SchedulingConfig = ReturnType<typeof scheduling>;
+
+export { ConfigError, type Env, list, optional, required, type SchedulingConfig, scheduling, settings };

@@ -1,0 +1,110 @@
+/**
+ * What wakes the scheduler, turned into one scheduler pass: a batch of scheduler events (task
+ * finished, run triggered, DAG registered, pool changed, tick), a DAG's one-shot wake-up, or the
+ * sweep. Events about runs make a narrow pass (only those runs are evaluated; claims still look at
+ * every pool with free slots); a sweep or a tick for every DAG makes a full one. After the pass, the
+ * DAG callbacks of finished runs are run and failed runs are published.
+ */
+import type { DagRun } from '#core/model.ts';
+import type { SchedulerEvent } from '#ports';
+import type { ServiceDeps } from './deps.ts';
+import { type PassOptions, type PassReport, schedulerPass } from './scheduler-pass.ts';
+
+export type SchedulerInput = SchedulerEvent | { type: 'wakeup'; dagId: string } | { type: 'sweep' };
+
+/** One pass's options for a batch of inputs (duplicates collapse). */
+function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
+  const runs = new Map<string, { dagId: string; runId: string }>();
+  const dagIds = new Set<string>();
+  let full = false;
+  let sweep = false;
+  for (const input of inputs) {
+    switch (input.type) {
+      case 'run_triggered':
+        // A new run is queued: its DAG's queued runs may start.
+        dagIds.add(input.dagId);
+        runs.set(`${input.dagId}/${input.runId}`, { dagId: input.dagId, runId: input.runId });
+        break;
+      case 'task_finished':
+        runs.set(`${input.dagId}/${input.runId}`, { dagId: input.dagId, runId: input.runId });
+        break;
+      case 'dag_registered':
+      case 'wakeup':
+        dagIds.add(input.dagId);
+        break;
+      case 'tick':
+        if (input.dagId) dagIds.add(input.dagId);
+        else full = true;
+        break;
+      case 'pool_changed':
+        // Claims look at every pool with free slots: nothing to evaluate.
+        break;
+      case 'sweep':
+        full = true;
+        sweep = true;
+        break;
+    }
+  }
+  if (full) return { now, sweep };
+  return { now, runs: [...runs.values()], dagIds: [...dagIds], dags: [...dagIds] };
+}
+
+/** Runs a finished run's DAG callback (onSuccess / onFailure); its errors are logged and go no further. */
+async function runDagCallback(deps: ServiceDeps, run: DagRun): Promise<void> {
+  if (!deps.runtimes || (run.state !== 'success' && run.state !== 'failed')) return;
+  const name = run.state === 'success' ? 'onSuccess' : 'onFailure';
+  try {
+    const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+    if (!dag.callbacks.includes(name)) return;
+    const runtime = await deps.runtimes.runtime(run.dagId, run.dagVersion);
+    const fn = runtime?.dagCallbacks()[name];
+    if (!fn)
+      return deps.logger.warn('DAG callback not found in its bundle', { dagId: run.dagId, callback: name });
+    await fn({
+      dagId: run.dagId,
+      runId: run.runId,
+      state: run.state,
+      logicalDate: new Date(run.logicalDate),
+      dataIntervalStart: new Date(run.dataIntervalStart),
+      dataIntervalEnd: new Date(run.dataIntervalEnd),
+      conf: { ...run.conf },
+      note: run.note,
+    });
+  } catch (error) {
+    deps.logger.error('DAG callback failed', {
+      dagId: run.dagId,
+      runId: run.runId,
+      callback: name,
+      error: String(error),
+    });
+  }
+}
+
+async function afterRunFinished(deps: ServiceDeps, run: DagRun, now: number): Promise<void> {
+  await runDagCallback(deps, run);
+  if (run.state !== 'failed' || !deps.notifier) return;
+  try {
+    await deps.notifier.publish({
+      type: 'run_failed',
+      dagId: run.dagId,
+      runId: run.runId,
+      note: run.note,
+      at: now,
+    });
+  } catch (error) {
+    deps.logger.error('run failure not published', {
+      dagId: run.dagId,
+      runId: run.runId,
+      error: String(error),
+    });
+  }
+}
+
+/** One scheduler invocation: the pass for `inputs`, then what finished runs call for. */
+async function runScheduler(deps: ServiceDeps, inputs: SchedulerInput[], now: number): Promise<PassReport> {
+  const report = await schedulerPass(deps, passOptionsFor(inputs, now));
+  for (const run of report.advance.runsFinished) await afterRunFinished(deps, run, now);
+  return report;
+}
+
+export { passOptionsFor, runScheduler };
