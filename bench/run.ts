@@ -4,6 +4,7 @@
  * `npm run bench -- claim simulate` runs only the named ones.
  */
 import { benchClaim } from './core-claim.ts';
+import { benchCorePaths } from './core-paths.ts';
 import { benchDynamoDbStore } from './dynamodb-store.ts';
 import { benchSimulateDay } from './simulate-day.ts';
 
@@ -11,6 +12,10 @@ type Bench = () => Promise<Record<string, string | number>>;
 
 const BENCHES: Record<string, { title: string; run: Bench }> = {
   claim: { title: 'core: claim selection, 1,000 of 100,000 scheduled task instances', run: benchClaim },
+  core: {
+    title: 'compile, evaluate, timetables and a memory-store drain at 1,000–20,000',
+    run: benchCorePaths,
+  },
   simulate: { title: 'core: simulate one day of 1,000 hourly DAGs × 10 tasks', run: benchSimulateDay },
   dynamodb: {
     title: 'store: the life of a task instance on DynamoDB Local (write units, reads, claim rate)',

@@ -158,7 +158,8 @@ describe('SqsPoller (on fauxqs)', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();
     await poller.stop();
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Far less than the 20 s long poll, with room for a loaded CI machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   pollerTest(

@@ -236,7 +236,7 @@ describe('compileDag', () => {
     expect(manifest.tasks.map((t) => t.priorityWeightTotal)).toEqual([3 + 1 - 5, 3 + 1, -5]);
   });
 
-  it('compiles a 1,000-task DAG well under 100 ms', () => {
+  it('compiles 1,000-task chains and fan-outs with their priority totals', () => {
     const chain = dag('chain', { defaultArgs: { retries: 1, retryDelay: '1m' } }, (d) => {
       let previous = d.task('t0000', noop);
       for (let i = 1; i < 1000; i += 1)
@@ -246,18 +246,7 @@ describe('compileDag', () => {
       const parts = Array.from({ length: 998 }, (_, i) => d.shell(`part${i}`, { command: 'true' }));
       d.chain(d.empty('start'), parts, d.empty('end'));
     });
-    for (const def of [chain, fan]) {
-      compileDag(def); // warm up
-      // The fastest of several runs: other test files share the CPU, and they only ever add time.
-      const fastest = Math.min(
-        ...Array.from({ length: 7 }, () => {
-          const started = performance.now();
-          compileDag(def);
-          return performance.now() - started;
-        }),
-      );
-      expect(fastest).toBeLessThan(100);
-    }
+    // How fast is measured in bench/core-paths.ts (`npm run bench -- core`), not asserted here.
     const downstreamWeights = Array.from({ length: 999 }, (_, i) => (i + 1) % 5).reduce((a, b) => a + b, 0);
     expect(compileDag(chain).tasks[0]?.priorityWeightTotal).toBe(1 + downstreamWeights);
     expect(compileDag(fan).tasks[0]?.priorityWeightTotal).toBe(1000);

@@ -235,19 +235,9 @@ describe('evaluateRun', () => {
   });
 });
 
+// How fast these are is measured in bench/core-paths.ts (`npm run bench -- core`), not asserted here.
 describe('evaluateRun on 1,000 tasks', () => {
-  function fastest(run: () => void): number {
-    run(); // warm up
-    let best = Infinity;
-    for (let i = 0; i < 5; i += 1) {
-      const started = performance.now();
-      run();
-      best = Math.min(best, performance.now() - started);
-    }
-    return best;
-  }
-
-  it('schedules a 1,000-task fan-out in under 20 ms', () => {
+  it('schedules a 1,000-task fan-out in one evaluation', () => {
     const big = compileDag(
       dag('big', {}, (d) => {
         const root = d.task('root', noop);
@@ -256,10 +246,9 @@ describe('evaluateRun on 1,000 tasks', () => {
     );
     const w = world(big, { root: 'success' });
     expect(evaluateRun(w).transitions).toHaveLength(999);
-    expect(fastest(() => evaluateRun(w))).toBeLessThan(20);
   });
 
-  it('cascades upstream_failed down a 1,000-task chain in one evaluation, in under 20 ms', () => {
+  it('cascades upstream_failed down a 1,000-task chain in one evaluation', () => {
     const long = compileDag(
       dag('long', {}, (d) => {
         let prev = d.task('t0', noop);
@@ -271,6 +260,5 @@ describe('evaluateRun on 1,000 tasks', () => {
     expect(e.transitions).toHaveLength(999);
     expect(e.transitions.every((t) => t.set.state === 'upstream_failed')).toBe(true);
     expect(e.finish).toEqual({ state: 'failed', note: null });
-    expect(fastest(() => evaluateRun(w))).toBeLessThan(20);
   });
 });
