@@ -1,23 +1,31 @@
 /**
  * The task-instance state machine (SEMANTICS.md §8), without Airflow's deferred and restarting
  * states, which Updraft does not have. Any state may go back to `none` (clear).
+ *
+ * Marking a run (Airflow's "mark success" / "mark failed", the API and console) is the only other
+ * way out of a finished state: marking a run success sets every instance that is not success to
+ * success; marking it failed fails the running ones and skips the rest of the unfinished ones.
+ * Those transitions are listed below with "mark"; nothing in the scheduler or the worker makes them.
  */
 import { IllegalTransitionError } from './errors.ts';
 import type { TiState } from './states.ts';
 
 const LEGAL: Record<TiState, readonly TiState[]> = {
   none: ['scheduled', 'skipped', 'upstream_failed', 'removed', 'success'],
-  scheduled: ['queued', 'skipped', 'removed'],
+  // → success: mark.
+  scheduled: ['queued', 'skipped', 'removed', 'success'],
   // queued → scheduled: a dispatch that never arrived is retried; → none: the run ended before the try started;
-  // → failed / up_for_retry: dispatch retries exhausted.
-  queued: ['running', 'scheduled', 'failed', 'up_for_retry'],
+  // → failed / up_for_retry: dispatch retries exhausted; → success / skipped: mark (the try ends, slots released).
+  queued: ['running', 'scheduled', 'failed', 'up_for_retry', 'success', 'skipped'],
   running: ['success', 'failed', 'up_for_retry', 'up_for_reschedule', 'skipped'],
-  up_for_retry: ['scheduled', 'skipped', 'failed'],
-  up_for_reschedule: ['scheduled', 'skipped', 'failed'],
+  // → success: mark.
+  up_for_retry: ['scheduled', 'skipped', 'failed', 'success'],
+  up_for_reschedule: ['scheduled', 'skipped', 'failed', 'success'],
   success: [],
-  failed: [],
-  upstream_failed: [],
-  skipped: [],
+  // → success: mark (a failed or skipped run marked success).
+  failed: ['success'],
+  upstream_failed: ['success'],
+  skipped: ['success'],
   removed: [],
 };
 

@@ -100,7 +100,11 @@ describe('DynamoDB store tries', () => {
     const [a] = await scheduledTis(store, 1);
     await store.claim([claimOf(a!, holds)]);
     await expect(
-      store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'success' } }),
+      store.endTry({
+        key: a!,
+        expect: { state: 'queued', tryNumber: 1 },
+        set: { state: 'up_for_reschedule' },
+      }),
     ).rejects.toThrow(IllegalTransitionError);
     await expect(
       store.updateTis([{ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } }]),

@@ -26,6 +26,15 @@ describe('task-instance transitions', () => {
     ['up_for_retry', 'skipped'],
     ['up_for_reschedule', 'scheduled'],
     ['up_for_reschedule', 'skipped'],
+    // Marking a run success or failed (the API and console).
+    ['scheduled', 'success'],
+    ['queued', 'success'],
+    ['queued', 'skipped'],
+    ['up_for_retry', 'success'],
+    ['up_for_reschedule', 'success'],
+    ['failed', 'success'],
+    ['upstream_failed', 'success'],
+    ['skipped', 'success'],
   ] as [TiState, TiState][])('allows %s → %s', (from, to) => {
     expect(canTransition(from, to)).toBe(true);
     expect(() => assertTransition(from, to, 'd/r/t/-1')).not.toThrow();
@@ -38,8 +47,6 @@ describe('task-instance transitions', () => {
     ['none', 'queued'],
     ['none', 'failed'],
     ['scheduled', 'running'],
-    ['scheduled', 'success'],
-    ['queued', 'success'],
     ['running', 'queued'],
     ['running', 'scheduled'],
     ['up_for_retry', 'running'],
@@ -54,9 +61,11 @@ describe('task-instance transitions', () => {
     ['removed', 'scheduled'],
   ] as [TiState, TiState][])('refuses %s → %s', (from, to) => expect(canTransition(from, to)).toBe(false));
 
-  it('leaves a finished instance only by clearing', () => {
-    for (const from of ['success', 'failed', 'skipped', 'upstream_failed', 'removed'] as const)
+  it('leaves a finished instance only by clearing, or by marking it success', () => {
+    for (const from of ['success', 'removed'] as const)
       expect(TI_STATES.filter((to) => canTransition(from, to))).toEqual(['none']);
+    for (const from of ['failed', 'skipped', 'upstream_failed'] as const)
+      expect(TI_STATES.filter((to) => canTransition(from, to))).toEqual(['none', 'success']);
   });
 
   it('throws IllegalTransitionError naming the states and the instance', () => {
