@@ -161,6 +161,8 @@ export interface StateStore {
   listPools(): Promise<Pool[]>;
   /** Creates or resizes. Resizing below what is in use is allowed (nothing more is admitted until usage falls). */
   putPool(pool: Pool): Promise<void>;
+  /** Creates a pool only if none has that name (default_pool always has); false if one exists. */
+  createPool(pool: Pool): Promise<boolean>;
   /** false if the pool does not exist; throws ConflictError for default_pool. */
   deletePool(name: string): Promise<boolean>;
 

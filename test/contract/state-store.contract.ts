@@ -342,6 +342,18 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect((await store.listPools()).map((p) => p.name)).toEqual(['default_pool']);
         }));
 
+      it('creates a pool only when no pool has its name, default_pool included', () =>
+        withStore(async (store) => {
+          const gpu = { name: 'gpu', slots: 4, description: 'GPUs', includeDeferred: false };
+          expect(await store.createPool(gpu)).toBe(true);
+          expect(await store.createPool({ ...gpu, slots: 9 })).toBe(false);
+          expect((await store.getPool('gpu'))?.slots).toBe(4);
+          expect(await store.createPool({ ...gpu, name: 'default_pool' })).toBe(false);
+          expect((await store.getPool('default_pool'))?.slots).toBe(128);
+          expect(await store.deletePool('gpu')).toBe(true);
+          expect(await store.createPool(gpu)).toBe(true);
+        }));
+
       it('creates a backfill once and updates it', () =>
         withStore(async (store) => {
           expect(await store.createBackfill(backfill())).toEqual({ created: true });

@@ -291,6 +291,11 @@ class DynamoDbStateStore implements StateStore {
     await this.#items.put(poolItem(pool));
   }
 
+  async createPool(pool: Pool) {
+    if (pool.name === DEFAULT_POOL) return false;
+    return this.#items.put(poolItem(pool), { condition: itemAbsent });
+  }
+
   async deletePool(name: string) {
     if (name === DEFAULT_POOL) throw new ConflictError('default_pool cannot be deleted (resize it instead)');
     return this.#items.delete(keys.pool(name), { condition: itemPresent });

@@ -24,6 +24,13 @@ class MemoryPools {
     this.#pools.set(pool.name, { ...pool });
   }
 
+  /** Creates only if absent; false if a pool of that name exists. */
+  create(pool: Pool): boolean {
+    if (this.#pools.has(pool.name)) return false;
+    this.#pools.set(pool.name, { ...pool });
+    return true;
+  }
+
   delete(name: string): boolean {
     if (name === DEFAULT_POOL) {
       throw new ConflictError(`${DEFAULT_POOL} cannot be deleted (resize it instead)`);

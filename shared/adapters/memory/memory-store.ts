@@ -384,6 +384,10 @@ class MemoryStateStore implements StateStore {
     this.#pools.put(pool);
   }
 
+  async createPool(pool: Pool) {
+    return this.#pools.create(pool);
+  }
+
   async deletePool(name: string) {
     return this.#pools.delete(name);
   }
