@@ -1,0 +1,20 @@
+/** What the API app needs: the services' dependencies plus logs, a clock, auth and what is deployed. */
+import type { Clock, LogStore } from '#ports';
+import type { ServiceDeps } from '#services/deps.ts';
+import type { AuthConfig } from './auth.ts';
+
+export interface DeploymentInfo {
+  /** Updraft's version (package.json) or a release label. */
+  version: string;
+  /** Source revision of the deployment, when known. */
+  commit: string | null;
+  /** Where it runs: `local`, or the deployment's stage name. */
+  stage: string;
+}
+
+export interface ApiDeps extends ServiceDeps {
+  logs: LogStore;
+  clock: Clock;
+  auth: AuthConfig;
+  deployment: DeploymentInfo;
+}

@@ -1,0 +1,118 @@
+/**
+ * Task instances as the API and the console see them: the instances of a run in the DAG's order,
+ * one instance with its tries and why it waits, and the log of each try (from the LogStore).
+ *
+ * The store keeps the current try of an instance, not a history: a try before the current one is
+ * known by its number and its log only.
+ */
+import { NotFoundError } from '#core/errors.ts';
+import type { TaskManifest } from '#core/manifest.ts';
+import type { TaskInstance, TiKey } from '#core/model.ts';
+import { describeWaitReason } from '#core/wait-reasons.ts';
+import type { LogStore, Page, PageRequest } from '#ports';
+import type { ServiceDeps } from './deps.ts';
+import { pageOf } from './paging.ts';
+import { requireRun } from './runs.ts';
+
+export interface TryInfo {
+  tryNumber: number;
+  /** Only the current try has its state and timings in the store. */
+  current: boolean;
+  state: TaskInstance['state'] | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface TiDetail {
+  ti: TaskInstance;
+  /** The task as the run's DAG version defines it; null if that version cannot be read. */
+  task: TaskManifest | null;
+  /** Why the instance is waiting, in plain words; null when it is not waiting. */
+  waitReasonText: string | null;
+  tries: TryInfo[];
+}
+
+function keyOf(ti: TiKey): TiKey {
+  return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
+}
+
+/** The instances of a run, in the DAG's topological order (then map index). */
+async function listRunTis(
+  deps: ServiceDeps,
+  dagId: string,
+  runId: string,
+  request: PageRequest,
+): Promise<Page<TaskInstance>> {
+  const run = await requireRun(deps, dagId, runId);
+  const tis = await deps.store.listTis(dagId, runId);
+  const order = new Map<string, number>();
+  try {
+    const dag = await deps.manifests.get(dagId, run.dagVersion);
+    dag.tasks.forEach((t, i) => void order.set(t.taskId, i));
+  } catch {
+    // Without the manifest the instances page in task id order.
+  }
+  return pageOf(tis, request, (ti) => [order.get(ti.taskId) ?? order.size, ti.taskId, ti.mapIndex]);
+}
+
+async function requireTi(deps: ServiceDeps, key: TiKey): Promise<TaskInstance> {
+  const ti = await deps.store.getTi(key);
+  if (!ti) {
+    await requireRun(deps, key.dagId, key.runId);
+    const index = key.mapIndex >= 0 ? ` (map index ${key.mapIndex})` : '';
+    throw new NotFoundError(
+      `run ${key.runId} of DAG ${key.dagId} has no task instance ${key.taskId}${index}`,
+    );
+  }
+  return ti;
+}
+
+async function getTiDetail(deps: ServiceDeps, key: TiKey, now: number): Promise<TiDetail> {
+  const ti = await requireTi(deps, key);
+  let task: TaskManifest | null = null;
+  try {
+    const dag = await deps.manifests.get(ti.dagId, ti.dagVersion);
+    task = dag.tasks.find((t) => t.taskId === ti.taskId) ?? null;
+  } catch {
+    task = null;
+  }
+  const tries: TryInfo[] = [];
+  for (let n = 1; n <= ti.tryNumber; n += 1) {
+    const current = n === ti.tryNumber;
+    tries.push({
+      tryNumber: n,
+      current,
+      state: current ? ti.state : null,
+      startedAt: current ? ti.startedAt : null,
+      endedAt: current ? ti.endedAt : null,
+    });
+  }
+  return {
+    ti,
+    task,
+    waitReasonText: ti.waitReason ? describeWaitReason(ti.waitReason, now) : null,
+    tries,
+  };
+}
+
+/** The lines one try logged, paged by line number. */
+async function readTryLog(
+  deps: ServiceDeps & { logs: LogStore },
+  key: TiKey,
+  tryNumber: number,
+  request: PageRequest,
+): Promise<Page<{ line: number; text: string }>> {
+  const ti = await requireTi(deps, key);
+  if (!Number.isInteger(tryNumber) || tryNumber < 1 || tryNumber > ti.tryNumber) {
+    const tries = ti.tryNumber === 0 ? 'it has not been tried yet' : `its tries are 1 to ${ti.tryNumber}`;
+    throw new NotFoundError(`task instance ${ti.taskId} has no try ${tryNumber}: ${tries}`);
+  }
+  const lines = await deps.logs.read(keyOf(ti), tryNumber);
+  return pageOf(
+    lines.map((text, i) => ({ line: i + 1, text })),
+    request,
+    (l) => [l.line],
+  );
+}
+
+export { getTiDetail, listRunTis, readTryLog, requireTi };
