@@ -180,6 +180,20 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect((await store.listTis('etl', r.runId)).map((t) => t.taskId).sort()).toEqual(['a', 'b']);
         }));
 
+      it('refuses a cursor it did not hand out with an InputError naming the cursor', () =>
+        withStore(async (store) => {
+          for (let i = 0; i < 3; i += 1) await store.createRun(run({ logicalDate: T0 + i * 3_600_000 }), []);
+          const runs = await store.listRuns('etl', { limit: 1 });
+          const dags = Buffer.from(JSON.stringify({ pk: { S: 'x' } })).toString('base64url');
+          for (const cursor of ['garbage', dags]) {
+            await expect(store.listRuns('etl', { cursor })).rejects.toMatchObject({
+              name: 'InputError',
+              field: 'cursor',
+            });
+          }
+          expect((await store.listRuns('etl', { cursor: runs.next })).items).toHaveLength(2);
+        }));
+
       it('lists runs newest first, page by page, and the unfinished ones', () =>
         withStore(async (store) => {
           for (let i = 0; i < 5; i += 1) {

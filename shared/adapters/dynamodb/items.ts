@@ -14,8 +14,10 @@ import {
   type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { InputError } from '#core/errors.ts';
 import { absentOrKnown, both, expression, knownVersion } from './conditions.ts';
 import {
+  BAD_CURSOR,
   checkItem,
   decodeCursor,
   encodeCursor,
@@ -145,15 +147,20 @@ class Items {
       { keyCondition: KeyConditionExpression, condition: FilterExpression },
       values,
     );
-    const out = await this.client.send(
-      new QueryCommand({
-        ...rest,
-        ...parts,
-        ...(FilterExpression && { FilterExpression }),
-        TableName: this.table,
-        ExclusiveStartKey: decodeCursor(cursor),
-      }),
-    );
+    const command = new QueryCommand({
+      ...rest,
+      ...parts,
+      ...(FilterExpression && { FilterExpression }),
+      TableName: this.table,
+      ExclusiveStartKey: decodeCursor(cursor),
+    });
+    const out = await this.client.send(command).catch((err: unknown) => {
+      // A well-formed cursor of another list (another index or partition) is refused by DynamoDB.
+      if (cursor && err instanceof Error && err.name === 'ValidationException') {
+        throw new InputError('cursor', BAD_CURSOR, { cause: err });
+      }
+      throw err;
+    });
     return { items: out.Items ?? [], next: encodeCursor(out.LastEvaluatedKey) };
   }
 

@@ -5,13 +5,16 @@
  * its key, never silently read or overwritten.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { UnknownItemError } from '#core/errors.ts';
+import { InputError, UnknownItemError } from '#core/errors.ts';
 
 export type Item = Record<string, AttributeValue>;
 export interface Key {
   pk: string;
   sk: string;
 }
+
+/** What a caller is told of a cursor this store did not hand out (memory paging says the same). */
+const BAD_CURSOR = 'is not a cursor this list handed out';
 
 /** Schema version of every item this code writes. */
 const ITEM_VERSION = 1;
@@ -83,12 +86,30 @@ function encodeCursor(key: Item | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
 }
 
+/** A cursor this store handed out (a LastEvaluatedKey), or an InputError naming `cursor`. */
 function decodeCursor(cursor: string | null | undefined): Item | undefined {
-  return cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item) : undefined;
+  if (!cursor) return undefined;
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    key = null;
+  }
+  const isAttribute = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 1;
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    Array.isArray(key) ||
+    !Object.values(key).every(isAttribute)
+  ) {
+    throw new InputError('cursor', BAD_CURSOR);
+  }
+  return key as Item;
 }
 
 export {
   attributes,
+  BAD_CURSOR,
   checkItem,
   decodeCursor,
   encodeCursor,
