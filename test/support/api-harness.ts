@@ -16,6 +16,7 @@ import { schedulerPass } from '#services/scheduler-pass.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
 import { createApiApp } from '../../functions/api/app.ts';
 import type { ApiDeps } from '../../functions/api/deps.ts';
+import { makeSchemaCheck } from './api-schema-check.ts';
 
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 const TOKEN = 'test-token-0123456789';
@@ -46,6 +47,7 @@ function makeApiHarness(store: StateStore) {
     deployment: { version: '0.1.0-test', commit: 'abc123', stage: 'test' },
   };
   const app = createApiApp(deps);
+  const checkSchema = makeSchemaCheck(app);
 
   async function call(
     method: string,
@@ -66,6 +68,7 @@ function makeApiHarness(store: StateStore) {
     } catch {
       // Not JSON: the text as it is.
     }
+    checkSchema(method, path, res.status, parsed);
     return { status: res.status, headers: res.headers, body: parsed };
   }
 

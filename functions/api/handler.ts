@@ -1,0 +1,13 @@
+/**
+ * The api Lambda: API Gateway HTTP API (payload v2) events into the Hono app. Dependencies are
+ * built once per cold start; API Gateway has already authenticated the caller (IAM or JWT), and the
+ * app checks that it did (auth.ts).
+ */
+import { handle } from 'hono/aws-lambda';
+import { createApiApp } from './app.ts';
+import { awsApiDeps } from './aws-deps.ts';
+import { loadConfig } from './config.ts';
+
+const handler = handle(createApiApp(awsApiDeps(loadConfig(process.env))));
+
+export { handler };
