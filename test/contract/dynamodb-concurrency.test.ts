@@ -30,6 +30,8 @@ const RUNS = 6;
 const PARALLELISM = 6;
 const POOLS = { narrow: 3, wide: 5 };
 const MAX_ACTIVE_TASKS = 5;
+/** A race takes about 20 s on an idle machine and about a minute on a loaded 2-core one (CI, other suites). */
+const RACE_TIMEOUT_MS = 180_000;
 const table = `race_${process.pid}_${Date.now()}`;
 const endpoint = inject('ddbEndpoint');
 
@@ -248,44 +250,52 @@ async function race(opts: { table: string; client: (seed: number) => DynamoDBCli
 }
 
 describe('concurrent schedulers and workers on DynamoDB Local', () => {
-  it('never exceed a limit, run every try once, and leave every counter at zero', async () => {
-    await race({ table, client: () => client(), faulty: false });
-  });
+  it(
+    'never exceed a limit, run every try once, and leave every counter at zero',
+    async () => {
+      await race({ table, client: () => client(), faulty: false });
+    },
+    RACE_TIMEOUT_MS,
+  );
 
-  it('keep those invariants through injected conflicts, throttling and time-outs after commit', async () => {
-    const faultTable = `${table}_faults`;
-    const c = client();
-    await c.send(new CreateTableCommand(createTableInput(faultTable)));
-    const clients: FaultyDynamoDbClient[] = [];
-    try {
-      await race({
-        table: faultTable,
-        faulty: true,
-        client: (seed) => {
-          if (seed === 0) return client();
-          const faulty = new FaultyDynamoDbClient(
-            {
-              endpoint,
-              region: 'us-east-1',
-              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-            },
-            { conflict: 0.1, throttle: 0.02, timeoutAfterCommit: 0.05 },
-            seed,
-          );
-          clients.push(faulty);
-          return faulty;
-        },
-      });
-      const injected = clients.reduce(
-        (sum, f) => sum + f.injected.conflict + f.injected.throttle + f.injected.timeoutAfterCommit,
-        0,
-      );
-      expect(injected).toBeGreaterThan(10);
-    } finally {
-      await c.send(new DeleteTableCommand({ TableName: faultTable }));
-      c.destroy();
-    }
-  });
+  it(
+    'keep those invariants through injected conflicts, throttling and time-outs after commit',
+    async () => {
+      const faultTable = `${table}_faults`;
+      const c = client();
+      await c.send(new CreateTableCommand(createTableInput(faultTable)));
+      const clients: FaultyDynamoDbClient[] = [];
+      try {
+        await race({
+          table: faultTable,
+          faulty: true,
+          client: (seed) => {
+            if (seed === 0) return client();
+            const faulty = new FaultyDynamoDbClient(
+              {
+                endpoint,
+                region: 'us-east-1',
+                credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+              },
+              { conflict: 0.1, throttle: 0.02, timeoutAfterCommit: 0.05 },
+              seed,
+            );
+            clients.push(faulty);
+            return faulty;
+          },
+        });
+        const injected = clients.reduce(
+          (sum, f) => sum + f.injected.conflict + f.injected.throttle + f.injected.timeoutAfterCommit,
+          0,
+        );
+        expect(injected).toBeGreaterThan(10);
+      } finally {
+        await c.send(new DeleteTableCommand({ TableName: faultTable }));
+        c.destroy();
+      }
+    },
+    RACE_TIMEOUT_MS,
+  );
 
   it('gives a 3-slot pool to exactly 3 of 24 instances when 8 clients claim different ones at once', async () => {
     // Claim selection is deterministic, so racing schedulers usually pick the same instances and the
