@@ -1,6 +1,7 @@
 /** `updraft`: the command-line interface. Every command is a thin layer over the services. */
 import { Command, CommanderError } from 'commander';
 import { registerDagsCommands } from './commands/dags.ts';
+import { registerDevCommand } from './commands/dev.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { EXIT, report } from './errors.ts';
 
@@ -11,6 +12,7 @@ const program = new Command('updraft')
   .configureOutput({ outputError: (text, write) => write(`updraft: ${text.replace(/^error: /, '')}`) });
 
 registerDagsCommands(program);
+registerDevCommand(program);
 registerSimulateCommand(program);
 
 try {

@@ -117,6 +117,10 @@ async function startDynamoDbLocal(opts: StartOptions = {}): Promise<DynamoDbLoca
     // cwd: DynamoDB Local writes a metadata file into its working directory.
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir },
   );
+  // If this process exits without stopping it (a crash, Ctrl-C while starting), the JVM goes too.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);

@@ -27,7 +27,8 @@ export interface DagFileDeps extends ServiceDeps {
 export type DagFileResult =
   | {
       kind: 'registered';
-      dags: { dagId: string; version: string; newVersion: boolean; warnings: string[] }[];
+      /** `created`: the DAG was not known before this file. */
+      dags: { dagId: string; version: string; newVersion: boolean; created: boolean; warnings: string[] }[];
     }
   | { kind: 'import_error'; message: string }
   | { kind: 'ignored'; reason: string };
@@ -116,8 +117,9 @@ async function processDagFile(
   for (const manifest of compiled.manifests) {
     // The bundle first: a worker may get the new version's first try as soon as it is registered.
     await deps.bundles.putBundle(manifest.dagId, manifest.hash, code);
+    const created = (await deps.store.getDag(manifest.dagId)) === null;
     const { newVersion, warnings } = await registerDag(deps, manifest, { now, fileloc });
-    dags.push({ dagId: manifest.dagId, version: manifest.hash, newVersion, warnings });
+    dags.push({ dagId: manifest.dagId, version: manifest.hash, newVersion, created, warnings });
   }
   await deps.store.clearImportError(fileloc);
   // DAGs this file used to define and no longer does are gone.

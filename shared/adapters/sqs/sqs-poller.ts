@@ -15,6 +15,7 @@
  * `stop()` ends the long polls, lets batches already handed out finish (their deletes included),
  * and resolves when nothing is left running.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -106,6 +107,8 @@ class SqsPoller {
     }
     this.#options = options;
     this.#logger = options.logger ?? consoleLogger;
+    // Every loop's long poll listens on this one signal.
+    setMaxListeners(Math.max(10, 2 * (options.maxConcurrency ?? 2)), this.#abort.signal);
   }
 
   /** Starts polling; calling it again while running does nothing. */

@@ -1,0 +1,177 @@
+/**
+ * `updraft dev` (= `npm start`): the whole system on this machine, on the code paths it runs in AWS
+ * (cli/dev/stack.ts), with a watcher that uploads the DAG folder's files as they change.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { z } from 'zod';
+import { listDagObjects } from '#adapters/s3/dag-objects.ts';
+import { parseDuration } from '#core/duration.ts';
+import { QUEUES } from '../../shared/resources.ts';
+import { DagFolderSync } from '../dev/dag-sync.ts';
+import { devLogger } from '../dev/dev-logger.ts';
+import { devRequestHandler } from '../dev/http.ts';
+import { type LocalStack, startLocalStack } from '../dev/stack.ts';
+import { CliError, EXIT, zodLine } from '../errors.ts';
+
+interface DevOptions {
+  dags: string;
+  data: string;
+  dynamodbPort: string;
+  awsPort: string;
+  port: string;
+  sweep: string;
+  pools: string;
+  keepPaused?: boolean;
+  verbose?: boolean;
+}
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new CliError(`${flag} must be a port number, got ${value}`);
+  return n;
+}
+
+function summary(stack: LocalStack, opts: DevOptions): string {
+  const q = (id: keyof typeof QUEUES) => `${stack.names.queues[id].url.split('/').at(-1)} (+ DLQ)`;
+  const rows = [
+    ['DynamoDB Local', stack.endpoints.dynamodb, `table ${stack.names.table}, data in ${opts.data}`],
+    ['SQS + S3', stack.endpoints.aws, `fauxqs in this process; bucket ${stack.names.bucket}`],
+    ['scheduler', `queue ${q('schedulerEvents')}`, `and wake-up timers; sweep every ${opts.sweep}`],
+    [
+      'worker',
+      `queue ${q('dispatch')}`,
+      `${stack.concurrency.worker} batches of ${QUEUES.dispatch.batchSize} at once`,
+    ],
+    ['dag-processor', `${stack.names.bucket}/dags/`, `DAG files uploaded from ${opts.dags}`],
+    ['task-events', 'container exits', 'Fargate tries run as subprocesses'],
+    ['HTTP', stack.endpoints.http ?? '-', 'GET /health'],
+  ];
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  return [
+    pc.bold('updraft dev') + pc.dim(' — the functions run in this process on the local emulators'),
+    ...rows.map(([what, where, note]) => `  ${what!.padEnd(width)}  ${pc.cyan(where!)}  ${pc.dim(note!)}`),
+    pc.dim('  Ctrl-C stops everything; history is kept in the data folder.'),
+  ].join('\n');
+}
+
+const Pools = z.record(z.string().min(1), z.number().int().min(-1));
+
+async function readPools(file: string): Promise<Record<string, number>> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = Pools.safeParse(json);
+  if (!parsed.success) throw new CliError(zodLine(parsed.error, file));
+  return parsed.data;
+}
+
+async function runDev(opts: DevOptions): Promise<void> {
+  // Local runs are on Node 20 by design (Lambda runs 22): the SDK's notice about it is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const dagsDir = resolve(opts.dags);
+  if (!existsSync(dagsDir) || !statSync(dagsDir).isDirectory())
+    throw new CliError(`--dags ${opts.dags}: no such folder`);
+  const sweep = parseDuration(opts.sweep);
+  if (!sweep.ok || sweep.ms < 1_000)
+    throw new CliError(`--sweep must be a duration of at least 1s, got ${opts.sweep}`);
+  const pools = await readPools(opts.pools);
+  const logger = (service: string) => devLogger(service, { verbose: opts.verbose });
+  const taskLog = devLogger('task');
+  // Ctrl-C from the very start: while starting, it stops what has started, then exits.
+  let interrupted: (() => void) | null = null;
+  let stopRequested = false;
+  const onSignal = () => {
+    if (stopRequested) {
+      console.log(pc.red('stopping now'));
+      process.exit(130);
+    }
+    stopRequested = true;
+    console.log(pc.dim('\nstopping (Ctrl-C again to force)…'));
+    interrupted?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  console.log(pc.dim('starting DynamoDB Local, the SQS/S3 emulator and the functions…'));
+  const stack = await startLocalStack({
+    dataDir: opts.data,
+    dynamodbPort: port(opts.dynamodbPort, '--dynamodb-port'),
+    awsPort: port(opts.awsPort, '--aws-port'),
+    sweepEveryMs: sweep.ms,
+    pools,
+    unpauseNew: !opts.keepPaused,
+    logger,
+    onTaskLog: (t, line) => taskLog.info(`${pc.dim(`[${t.dagId}.${t.taskId} #${t.tryNumber}]`)} ${line}`),
+    http: { port: port(opts.port, '--port'), handler: devRequestHandler },
+  }).catch((error: unknown) => {
+    // A missing Java or an emulator that does not start: what to do is in the message.
+    if (error instanceof Error && error.name === 'EmulatorError')
+      throw new CliError(error.message, EXIT.failed);
+    throw error;
+  });
+  const watcherLog = logger('watcher');
+  const sync = new DagFolderSync(dagsDir, {
+    list: async () =>
+      (await listDagObjects(stack.clients.s3, stack.names.bucket)).map((o) => o.key.slice('dags/'.length)),
+    upload: async (name, source) => {
+      watcherLog.info(`uploading ${name}`);
+      await stack.putDagFile(name, source);
+    },
+    remove: async (name) => {
+      watcherLog.info(`removing ${name}`);
+      await stack.deleteDagFile(name);
+    },
+    onError: (name, error) =>
+      watcherLog.error(`${name}: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  const stopped = new Promise<void>((resolve) => {
+    interrupted = resolve;
+  });
+  if (!stopRequested) {
+    console.log(summary(stack, opts));
+    const files = await sync.start();
+    watcherLog.info(`watching ${opts.dags} (${files.length} DAG files)`);
+    await stopped;
+  }
+  await sync.stop();
+  await stack.stop();
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  console.log(pc.dim('stopped'));
+}
+
+function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description(
+      'Run the whole system locally: DynamoDB Local, SQS/S3 emulator, the functions, a DAG folder watcher',
+    )
+    .option('--dags <dir>', 'folder of DAG files to upload as they change', 'examples/dags')
+    .option('--data <dir>', 'where DynamoDB Local and the saved bucket keep their data', '.updraft/dev')
+    .option('--dynamodb-port <port>', 'DynamoDB Local port', '8000')
+    .option('--aws-port <port>', 'SQS and S3 emulator port', '4566')
+    .option('--port <port>', 'HTTP port (API and console)', '3000')
+    .option('--sweep <duration>', 'how often the sweep runs', '60s')
+    .option(
+      '--pools <file>',
+      'JSON of pools to create at start ({"name": slots}); ignored if absent',
+      'examples/pools.json',
+    )
+    .option('--keep-paused', 'new DAGs start paused, as in AWS (default: unpaused)')
+    .option('--verbose', 'print debug lines too')
+    .action(async (opts: DevOptions) => {
+      await runDev(opts);
+      process.exitCode = EXIT.ok;
+    });
+}
+
+export { registerDevCommand };
