@@ -24,13 +24,15 @@ function hourlyDag(i: number) {
   );
 }
 
-async function benchSimulateDay(options: { dags?: number } = {}): Promise<Record<string, string | number>> {
+async function benchSimulateDay(
+  options: { dags?: number; hours?: number } = {},
+): Promise<Record<string, string | number>> {
   const count = options.dags ?? 1_000;
   const dags = Array.from({ length: count }, (_, i) => hourlyDag(i));
   const scenario: Scenario = {
     seed: 7,
     start: '2026-01-05T00:00:00Z',
-    end: '2026-01-06T00:00:00Z',
+    end: new Date(Date.parse('2026-01-05T00:00:00Z') + (options.hours ?? 24) * 3_600_000).toISOString(),
     settings: { parallelism: 512 },
     pools: Array.from({ length: 10 }, (_, p) => ({ name: `pool_${p}`, slots: 64 })),
     tasks: { '*': { duration: '20s', jitter: 0.5 } },

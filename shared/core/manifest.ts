@@ -173,8 +173,16 @@ export const DagManifest = z
   .strict();
 export type DagManifest = z.infer<typeof DagManifest>;
 
+/** Tasks by id per manifest object: manifests are immutable once compiled or read (one per version). */
+const taskIndexes = new WeakMap<DagManifest, Map<string, TaskManifest>>();
+
 function taskOf(manifest: DagManifest, taskId: string): TaskManifest {
-  const task = manifest.tasks.find((t) => t.taskId === taskId);
+  let index = taskIndexes.get(manifest);
+  if (!index || index.size !== manifest.tasks.length) {
+    index = new Map(manifest.tasks.map((t) => [t.taskId, t]));
+    taskIndexes.set(manifest, index);
+  }
+  const task = index.get(taskId);
   if (!task) throw new Error(`DAG ${manifest.dagId} has no task ${taskId}`);
   return task;
 }

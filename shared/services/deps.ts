@@ -31,24 +31,30 @@ export interface ServiceDeps {
 /** Manifests are immutable per version (content hash), so they are cached for the life of a container. */
 class ManifestCache {
   readonly #store: StateStore;
-  readonly #cache = new Map<string, DagManifest>();
+  /** By DAG id, then version: no key is built per lookup (this is on every hot path). */
+  readonly #cache = new Map<string, Map<string, DagManifest>>();
 
   constructor(store: StateStore) {
     this.#store = store;
   }
 
   async get(dagId: string, version: string): Promise<DagManifest> {
-    const key = `${dagId}@${version}`;
-    const hit = this.#cache.get(key);
+    const hit = this.#cache.get(dagId)?.get(version);
     if (hit) return hit;
     const manifest = await this.#store.getDagVersion(dagId, version);
     if (!manifest) throw new Error(`DAG ${dagId} version ${version} is not registered`);
-    this.#cache.set(key, manifest);
+    this.#put(dagId, version, manifest);
     return manifest;
   }
 
   remember(manifest: DagManifest): void {
-    this.#cache.set(`${manifest.dagId}@${manifest.hash}`, manifest);
+    this.#put(manifest.dagId, manifest.hash, manifest);
+  }
+
+  #put(dagId: string, version: string, manifest: DagManifest): void {
+    const versions = this.#cache.get(dagId) ?? new Map<string, DagManifest>();
+    versions.set(version, manifest);
+    this.#cache.set(dagId, versions);
   }
 }
 

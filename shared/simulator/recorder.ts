@@ -5,7 +5,8 @@
  */
 import { type TaskInstance, type TiKey, tiKeyString, type WaitReason } from '#core/model.ts';
 import type { TiState } from '#core/states.ts';
-import type { ClaimResult, StateStore, TiChange, TryEnd } from '#ports';
+import { sameWaitReason } from '#core/wait-reasons.ts';
+import type { ClaimRequest, ClaimResult, StateStore, TiChange, TryEnd } from '#ports';
 
 export interface TryRecord {
   key: TiKey;
@@ -28,7 +29,7 @@ export interface TryRecord {
 class Recorder {
   readonly tries: TryRecord[] = [];
   readonly #current = new Map<string, TryRecord>();
-  readonly #lastWait = new Map<string, string>();
+  readonly #lastWait = new Map<string, WaitReason | null>();
   #claims = 0;
   readonly #now: () => number;
 
@@ -36,49 +37,50 @@ class Recorder {
     this.#now = now;
   }
 
-  /** The store, observed. */
+  /**
+   * The store, observed: every method of `store` bound once, with the five that change task
+   * instances wrapped to record what they applied. (A Proxy cost a trap and a bound function per
+   * call, on every store call of every pass.)
+   */
   wrap(store: StateStore): StateStore {
-    return new Proxy(store, {
-      get: (target, prop, receiver) => {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        switch (prop) {
-          case 'updateTis':
-            return async (changes: TiChange[]) => {
-              const result = await target.updateTis(changes);
-              const applied = new Set(result.applied.map(tiKeyString));
-              for (const change of changes)
-                if (applied.has(tiKeyString(change.key))) await this.#onChange(target, change);
-              return result;
-            };
-          case 'claim':
-            return async (requests: Parameters<StateStore['claim']>[0]) => {
-              const result: ClaimResult = await target.claim(requests);
-              for (const key of result.claimed) this.#onClaim(key);
-              return result;
-            };
-          case 'startTry':
-            return async (key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) => {
-              const ok = await target.startTry(key, tryNumber, opts);
-              if (ok) this.#transition(key, 'running', (t) => (t.startedAt ??= this.#now()));
-              return ok;
-            };
-          case 'endTry':
-            return async (end: TryEnd) => {
-              const ok = await target.endTry(end);
-              if (ok) this.#onEnd(end);
-              return ok;
-            };
-          case 'setWaitReasons':
-            return async (reasons: { key: TiKey; reason: WaitReason | null }[]) => {
-              await target.setWaitReasons(reasons);
-              for (const { key, reason } of reasons) this.#onWait(key, reason);
-            };
-          default:
-            return value.bind(target);
-        }
+    const observed: Record<string, unknown> = {};
+    for (let proto = store; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        const value = (store as unknown as Record<string, unknown>)[name];
+        if (name !== 'constructor' && !(name in observed) && typeof value === 'function')
+          observed[name] = value.bind(store);
+      }
+    }
+    const recording: Partial<StateStore> = {
+      updateTis: async (changes: TiChange[]) => {
+        const result = await store.updateTis(changes);
+        if (result.applied.length === 0) return result;
+        const applied = new Set(result.applied.map(tiKeyString));
+        for (const change of changes)
+          if (applied.has(tiKeyString(change.key))) await this.#onChange(store, change);
+        return result;
       },
-    });
+      claim: async (requests: ClaimRequest[]) => {
+        const result: ClaimResult = await store.claim(requests);
+        for (const key of result.claimed) this.#onClaim(key);
+        return result;
+      },
+      startTry: async (key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) => {
+        const ok = await store.startTry(key, tryNumber, opts);
+        if (ok) this.#transition(key, 'running', (t) => (t.startedAt ??= this.#now()));
+        return ok;
+      },
+      endTry: async (end: TryEnd) => {
+        const ok = await store.endTry(end);
+        if (ok) this.#onEnd(end);
+        return ok;
+      },
+      setWaitReasons: async (reasons: { key: TiKey; reason: WaitReason | null }[]) => {
+        await store.setWaitReasons(reasons);
+        for (const { key, reason } of reasons) this.#onWait(key, reason);
+      },
+    };
+    return Object.assign(observed, recording) as unknown as StateStore;
   }
 
   async #onChange(store: StateStore, change: TiChange): Promise<void> {
@@ -158,9 +160,9 @@ class Recorder {
 
   #onWait(key: TiKey, reason: WaitReason | null): void {
     const id = tiKeyString(key);
-    const text = JSON.stringify(reason);
-    if (this.#lastWait.get(id) === text) return;
-    this.#lastWait.set(id, text);
+    const last = this.#lastWait.get(id);
+    if (last !== undefined && sameWaitReason(last, reason)) return;
+    this.#lastWait.set(id, reason);
     const record = this.#current.get(id);
     if (record && reason) record.waits.push({ at: this.#now(), reason });
   }
