@@ -161,14 +161,21 @@ function keyOf(ti: TaskInstance): TiKey {
  * limits are set. The executor counter is not among them: the caller adds it when the executor's
  * capacity is bounded (`executorFree` is only how much of it is left).
  *
+ * `reasonOnly` candidates (instances that just became scheduled, but that the caller did not read
+ * in claim order) are never claimed: after the walk, each is checked against the counters as the
+ * claims left them, and gets a wait reason when it certainly cannot be claimed now (parallelism,
+ * its pool, DAG or task limits, executor capacity). One that would fit gets none: work ahead of it
+ * in its pool was not read, so whether it would be claimed is for a later pass to say.
+ *
  * O(n log n) in candidates; input order and the input maps are left untouched.
  */
 function selectClaims(input: {
   candidates: ClaimCandidate[];
   state: ClaimState;
   maxClaims: number;
+  reasonOnly?: ClaimCandidate[];
 }): ClaimSelection {
-  const { candidates, state, maxClaims } = input;
+  const { candidates, state, maxClaims, reasonOnly = [] } = input;
   const order = new ClaimOrder(candidates);
   const counters = new WorkingCounters(state);
   const claims: ClaimDecision[] = [];
@@ -190,6 +197,12 @@ function selectClaims(input: {
     const reason = counters.blocker(candidate);
     if (reason) waits.push({ key: keyOf(candidate.ti), reason });
     else claims.push(counters.claim(candidate));
+  }
+  for (const candidate of reasonOnly) {
+    const reason: WaitReason | null = counters.parallelismFull()
+      ? { kind: 'parallelism', used: counters.parallelism, limit: counters.parallelismLimit }
+      : counters.blocker(candidate);
+    if (reason) waits.push({ key: keyOf(candidate.ti), reason });
   }
   return { claims, waits };
 }

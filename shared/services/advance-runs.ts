@@ -3,8 +3,9 @@
  * limit), then evaluate running runs: trigger rules, due retries and reschedules, run completion.
  */
 import { evaluateRun } from '#core/evaluate-run.ts';
-import type { DagRecord, DagRun } from '#core/model.ts';
+import type { DagRecord, DagRun, TaskInstance } from '#core/model.ts';
 import { planRunStarts } from '#core/runs.ts';
+import { isRunFinished } from '#core/states.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
 
 export interface AdvanceReport {
@@ -13,8 +14,12 @@ export interface AdvanceReport {
   tisChanged: number;
   /** Runs whose evaluation lost a race: they are looked at again on the next pass. */
   runsRetry: number;
-  /** Pools of task instances that became scheduled (so a missing pool gets its wait reason at once). */
+  /** Pools of task instances that became scheduled. */
   poolsTouched: Set<string>;
+  /** The task instances that became scheduled, as written (so the claim step can say why they wait unread). */
+  scheduled: TaskInstance[];
+  /** The DAG records this step read, for the rest of the pass. */
+  dags: Map<string, DagRecord>;
 }
 
 async function loadDags(deps: ServiceDeps, dagIds: Iterable<string>): Promise<Map<string, DagRecord>> {
@@ -79,16 +84,21 @@ async function evaluateOneRun(
   deps: ServiceDeps,
   run: DagRun,
   now: number,
-  poolsTouched: Set<string>,
+  report: Pick<AdvanceReport, 'poolsTouched' | 'scheduled'>,
 ): Promise<{ changed: number; finished: DagRun | null; lostRace: boolean }> {
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
   const tis = await deps.store.listTis(run.dagId, run.runId);
   const evaluation = evaluateRun({ dag, run, tis, now });
   const { applied, lost } = await deps.store.updateTis(evaluation.transitions);
-  const poolOf = new Map(tis.map((ti) => [ti.taskId, ti.pool]));
-  for (const t of evaluation.transitions) {
-    const pool = poolOf.get(t.key.taskId);
-    if (t.set.state === 'scheduled' && pool) poolsTouched.add(pool);
+  if (evaluation.transitions.some((t) => t.set.state === 'scheduled')) {
+    const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
+    const done = new Set(applied.map((key) => key.taskId));
+    for (const t of evaluation.transitions) {
+      const ti = byTask.get(t.key.taskId);
+      if (t.set.state !== 'scheduled' || !ti) continue;
+      report.poolsTouched.add(ti.pool);
+      if (done.has(ti.taskId)) report.scheduled.push({ ...ti, ...t.set });
+    }
   }
   await deps.store.setWaitReasons(evaluation.waits);
   if (lost.length > 0 || !evaluation.finish)
@@ -96,6 +106,35 @@ async function evaluateOneRun(
   const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
   const ok = await deps.store.updateRun(run.dagId, run.runId, { state: 'running' }, patch);
   return { changed: applied.length, finished: ok ? { ...run, ...patch } : null, lostRace: !ok };
+}
+
+type RunRef = { dagId: string; runId: string };
+
+const byLogicalDate = (a: DagRun, b: DagRun) =>
+  a.logicalDate - b.logicalDate || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
+
+/**
+ * The unfinished runs an event-driven pass acts on, grouped by DAG in scope order. Runs with news
+ * are read by key; a DAG's unfinished runs are listed only where queued runs may start — the DAGs
+ * of `dags` and those of runs still queued. (A task finishing frees no maxActiveRuns slot: a run
+ * finishing does, and the pass then advances its DAG in `dags`.)
+ */
+async function unfinishedInScope(deps: ServiceDeps, scope: { runs: RunRef[]; dags?: string[] }) {
+  const refs = new Map(scope.runs.map((r) => [`${r.dagId}/${r.runId}`, r]));
+  const read = await Promise.all([...refs.values()].map((r) => deps.store.getRun(r.dagId, r.runId)));
+  const listedDags = new Set(scope.dags ?? []);
+  for (const run of read) if (run?.state === 'queued') listedDags.add(run.dagId);
+  const byDag = new Map<string, DagRun[]>();
+  for (const dagId of [...scope.runs.map((r) => r.dagId), ...(scope.dags ?? [])]) byDag.set(dagId, []);
+  const listed = await Promise.all(
+    [...listedDags].map((dagId) => allPages((cursor) => deps.store.listUnfinishedRuns({ dagId, cursor }))),
+  );
+  for (const runs of listed) for (const run of runs) byDag.get(run.dagId)?.push(run);
+  for (const run of read) {
+    if (run && !listedDags.has(run.dagId) && !isRunFinished(run.state)) byDag.get(run.dagId)?.push(run);
+  }
+  for (const [dagId, runs] of byDag) if (!listedDags.has(dagId)) runs.sort(byLogicalDate);
+  return [...byDag.values()].flat();
 }
 
 /**
@@ -106,16 +145,10 @@ async function evaluateOneRun(
 async function advanceRuns(
   deps: ServiceDeps,
   now: number,
-  scope?: { runs: { dagId: string; runId: string }[]; dags?: string[] },
+  scope?: { runs: RunRef[]; dags?: string[] },
 ): Promise<AdvanceReport> {
   const unfinished = scope
-    ? (
-        await Promise.all(
-          [...new Set([...scope.runs.map((r) => r.dagId), ...(scope.dags ?? [])])].map((dagId) =>
-            allPages((cursor) => deps.store.listUnfinishedRuns({ dagId, cursor })),
-          ),
-        )
-      ).flat()
+    ? await unfinishedInScope(deps, scope)
     : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
   const wanted = scope ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
   const isWanted = (r: DagRun) => !wanted || wanted.has(`${r.dagId}/${r.runId}`);
@@ -135,11 +168,13 @@ async function advanceRuns(
     tisChanged: 0,
     runsRetry: 0,
     poolsTouched: new Set(),
+    scheduled: [],
+    dags,
   };
   for (const run of running) {
     // Task instances of a paused DAG's runs are neither scheduled nor queued (Airflow's `NOT dag.is_paused`).
     if (dags.get(run.dagId)?.paused) continue;
-    const result = await evaluateOneRun(deps, run, now, report.poolsTouched);
+    const result = await evaluateOneRun(deps, run, now, report);
     report.tisChanged += result.changed;
     if (result.finished) report.runsFinished.push(result.finished);
     if (result.lostRace) report.runsRetry += 1;

@@ -3,8 +3,14 @@
  * hand them to the dispatcher. Selection is the pure core (`selectClaims`); the store applies it
  * with conditional transactions, so concurrent schedulers can never exceed a limit — a loser just
  * sees its request reported lost.
+ *
+ * Reading is proportional to what can be claimed, not to the number of pools: the pools with free
+ * slots are read as one merged stream in claim order, a small page each, and a pool is read further
+ * only while the walk over what was read could still be overtaken by its unread work (see
+ * `readRound0`). Instances that just became scheduled get their wait reason without being read.
  */
 import { type ClaimCandidate, type ClaimDecision, type ClaimState, selectClaims } from '#core/claim.ts';
+import { compareClaimOrder } from '#core/claim-order.ts';
 import { taskOf } from '#core/manifest.ts';
 import {
   type CounterKey,
@@ -25,14 +31,35 @@ export interface ClaimReport {
   dispatched: DispatchMessage[];
 }
 
-interface PassContext {
-  deps: ServiceDeps;
-  dags: Map<string, DagRecord | null>;
+/** What the pass already knows, so the claim step neither reads it again nor misses it. */
+export interface ClaimNews {
+  /** Instances this pass moved to scheduled, as written: they get a wait reason even if not read. */
+  scheduled?: TaskInstance[];
+  /** DAG records this pass read (a DAG's `paused` flag is read once per pass). */
+  dags?: Map<string, DagRecord | null>;
 }
 
-async function dagRecord(ctx: PassContext, dagId: string): Promise<DagRecord | null> {
-  if (!ctx.dags.has(dagId)) ctx.dags.set(dagId, await ctx.deps.store.getDag(dagId));
-  return ctx.dags.get(dagId) ?? null;
+interface PassContext {
+  deps: ServiceDeps;
+  /** DAG records by id, read at most once per pass (pools are read at once, so the read is shared). */
+  dags: Map<string, Promise<DagRecord | null>>;
+  /** Counter values read this pass, by `counterKeyString`: each is read once. */
+  counters: Map<string, number>;
+  exclude: Exclusions;
+}
+
+interface Exclusions {
+  dagIds: Set<string>;
+  tasks: Map<string, { dagId: string; taskId: string }>;
+}
+
+function dagRecord(ctx: PassContext, dagId: string): Promise<DagRecord | null> {
+  let record = ctx.dags.get(dagId);
+  if (!record) {
+    record = ctx.deps.store.getDag(dagId);
+    ctx.dags.set(dagId, record);
+  }
+  return record;
 }
 
 async function toCandidate(ctx: PassContext, ti: TaskInstance): Promise<ClaimCandidate | null> {
@@ -48,51 +75,58 @@ async function toCandidate(ctx: PassContext, ti: TaskInstance): Promise<ClaimCan
   };
 }
 
-function countersFor(candidates: ClaimCandidate[]): CounterKey[] {
-  const keys = new Map<string, CounterKey>();
-  const add = (key: CounterKey) => keys.set(counterKeyString(key), key);
-  for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
-    add({ kind: 'dag', dagId: ti.dagId });
-    if (maxActiveTisPerDag !== null) add({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
-    if (maxActiveTisPerDagrun !== null)
-      add({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
+/** Reads the counters of `keys` not read yet this pass (absent counters read as 0). */
+async function readCounters(ctx: PassContext, keys: CounterKey[]): Promise<void> {
+  const missing = new Map<string, CounterKey>();
+  for (const key of keys) {
+    const id = counterKeyString(key);
+    if (!ctx.counters.has(id)) missing.set(id, key);
   }
-  return [...keys.values()];
+  if (missing.size === 0) return;
+  for (const { key, used } of await ctx.deps.store.readCounters([...missing.values()]))
+    ctx.counters.set(counterKeyString(key), used);
+  for (const id of missing.keys()) if (!ctx.counters.has(id)) ctx.counters.set(id, 0);
 }
 
-async function readState(
+/** The counters `selectClaims` needs for `candidates`, read where not read yet this pass. */
+async function claimState(
   ctx: PassContext,
   candidates: ClaimCandidate[],
   pools: Map<string, number>,
 ): Promise<ClaimState> {
-  const { settings, store } = ctx.deps;
-  const base: CounterKey[] = [
-    { kind: 'global' },
-    ...[...pools.keys()].map((pool): CounterKey => ({ kind: 'pool', pool })),
-    { kind: 'executor', executor: 'lambda' },
-    { kind: 'executor', executor: 'fargate' },
-  ];
-  const values = await store.readCounters([...base, ...countersFor(candidates)]);
-  const used = new Map(values.map((c) => [counterKeyString(c.key), c.used]));
-  const get = (key: CounterKey) => used.get(counterKeyString(key)) ?? 0;
+  const { settings } = ctx.deps;
+  const keys: CounterKey[] = [];
+  for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
+    keys.push({ kind: 'dag', dagId: ti.dagId });
+    if (maxActiveTisPerDag !== null) keys.push({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
+    if (maxActiveTisPerDagrun !== null)
+      keys.push({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
+  }
+  await readCounters(ctx, keys);
+  const get = (id: string) => ctx.counters.get(id) ?? 0;
   const state: ClaimState = {
-    parallelism: { used: get({ kind: 'global' }), limit: settings.parallelism },
-    pools: new Map([...pools].map(([pool, slots]) => [pool, { used: get({ kind: 'pool', pool }), slots }])),
+    parallelism: { used: get('global'), limit: settings.parallelism },
+    pools: new Map([...pools].map(([pool, slots]) => [pool, { used: get(`pool/${pool}`), slots }])),
     dagUsed: new Map(),
     taskUsed: new Map(),
     taskRunUsed: new Map(),
     executorFree: {
-      lambda: freeOf(settings.executorCapacity.lambda, get({ kind: 'executor', executor: 'lambda' })),
-      fargate: freeOf(settings.executorCapacity.fargate, get({ kind: 'executor', executor: 'fargate' })),
+      lambda: freeOf(settings.executorCapacity.lambda, get('executor/lambda')),
+      fargate: freeOf(settings.executorCapacity.fargate, get('executor/fargate')),
     },
   };
   for (const { ti } of candidates) {
-    state.dagUsed.set(ti.dagId, get({ kind: 'dag', dagId: ti.dagId }));
-    state.taskUsed.set(`${ti.dagId}/${ti.taskId}`, get({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId }));
-    state.taskRunUsed.set(
-      `${ti.dagId}/${ti.runId}/${ti.taskId}`,
-      get({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId }),
-    );
+    state.dagUsed.set(ti.dagId, get(counterKeyString({ kind: 'dag', dagId: ti.dagId })));
+    const task = counterKeyString({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
+    if (ctx.counters.has(task)) state.taskUsed.set(`${ti.dagId}/${ti.taskId}`, get(task));
+    const taskRun = counterKeyString({
+      kind: 'taskRun',
+      dagId: ti.dagId,
+      runId: ti.runId,
+      taskId: ti.taskId,
+    });
+    if (ctx.counters.has(taskRun))
+      state.taskRunUsed.set(`${ti.dagId}/${ti.runId}/${ti.taskId}`, get(taskRun));
   }
   return state;
 }
@@ -101,45 +135,53 @@ function freeOf(capacity: number | null, used: number): number | null {
   return capacity === null ? null : Math.max(0, capacity - used);
 }
 
-interface Exclusions {
-  dagIds: Set<string>;
-  tasks: Map<string, { dagId: string; taskId: string }>;
+/** One pool's claim candidates as read so far in the first round, in claim order. */
+interface PoolReader {
+  pool: string;
+  /** Read at most this many in the first round: about the pool's free slots (see PAGE_MARGIN). */
+  limit: number;
+  count: number;
+  last: TaskInstance | null;
+  cursor: string | null;
+  /** Nothing more will be read from it this round: it has no more, or its limit is reached. */
+  done: boolean;
+  /** The store has more beyond what was read (so a later round may look past blocked work). */
+  more: boolean;
 }
 
-/**
- * Reads one page of candidates per pool, leaving out DAGs and tasks already known to be blocked,
- * so work behind them is reached without scanning the backlog.
- */
-async function gatherCandidates(
+/** Reads up to `size` more candidates of a pool, leaving out DAGs and tasks already known to be blocked. */
+async function readMore(
   ctx: PassContext,
-  pages: Map<string, number>,
-  exclude: Exclusions,
-): Promise<{ candidates: ClaimCandidate[]; morePools: Set<string> }> {
-  const candidates: ClaimCandidate[] = [];
-  const morePools = new Set<string>();
-  for (const [pool, limit] of pages) {
-    const page = await ctx.deps.store.listClaimCandidates({
-      pool,
-      limit,
-      exclude: { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
-    });
-    for (const ti of page.items) {
-      if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
-      const candidate = await toCandidate(ctx, ti);
-      if (candidate) candidates.push(candidate);
-      else exclude.dagIds.add(ti.dagId);
-    }
-    if (page.next) morePools.add(pool);
+  reader: PoolReader,
+  size: number,
+  into: ClaimCandidate[],
+): Promise<void> {
+  const { exclude } = ctx;
+  const page = await ctx.deps.store.listClaimCandidates({
+    pool: reader.pool,
+    limit: Math.max(1, Math.min(size, reader.limit - reader.count)),
+    cursor: reader.cursor,
+    exclude: { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
+  });
+  for (const ti of page.items) {
+    reader.count += 1;
+    reader.last = ti;
+    if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
+    const candidate = await toCandidate(ctx, ti);
+    if (candidate) into.push(candidate);
+    else exclude.dagIds.add(ti.dagId);
   }
-  return { candidates, morePools };
+  reader.cursor = page.next;
+  reader.more = page.next !== null;
+  reader.done = !reader.more || page.items.length === 0 || reader.count >= reader.limit;
 }
 
 /** Rounds of read → select → claim; a new round only reads pools whose page held blocked work. */
 const MAX_ROUNDS = 4;
 /** Candidates read beyond the free slots, so smaller work can fill what a big task cannot. */
 const PAGE_MARGIN = 8;
-/** Candidates read from a full or missing pool that just received work, so it learns why it waits. */
-const REASON_PAGE = 20;
+/** First read per pool beyond its share of what can be claimed. */
+const FIRST_READ_MARGIN = 2;
 
 /** Wait reasons block their own DAG or task in later rounds: what they say will not change this pass. */
 function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
@@ -155,71 +197,177 @@ function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
   return null;
 }
 
-/**
- * How many candidates to read per pool: none from a full pool (as Airflow's critical section skips
- * starved pools), about the free slots otherwise, a few from full or missing pools that just got
- * work so their wait reasons are written.
- */
-async function pagesToRead(
-  deps: ServiceDeps,
+/** Free slots per pool (unlimited = infinity) and free parallelism, from the counters. */
+async function freeSlots(
+  ctx: PassContext,
   pools: Map<string, number>,
-  touched: Set<string>,
-): Promise<{ pages: Map<string, number>; parallelismFree: number }> {
-  const keys: CounterKey[] = [
+): Promise<{ poolFree: Map<string, number>; parallelismFree: number }> {
+  await readCounters(ctx, [
     { kind: 'global' },
     ...[...pools.keys()].map((pool): CounterKey => ({ kind: 'pool', pool })),
-  ];
-  const used = new Map((await deps.store.readCounters(keys)).map((c) => [counterKeyString(c.key), c.used]));
-  const parallelismFree = deps.settings.parallelism - (used.get('global') ?? 0);
-  const pages = new Map<string, number>();
-  const max = deps.settings.maxTisPerQuery;
-  for (const [pool, slots] of pools) {
-    const free = slots === -1 ? Number.POSITIVE_INFINITY : slots - (used.get(`pool/${pool}`) ?? 0);
-    if (free > 0 && parallelismFree > 0)
-      pages.set(pool, Math.min(max, Math.min(free, parallelismFree) + PAGE_MARGIN));
-    else if (touched.has(pool)) pages.set(pool, Math.min(max, REASON_PAGE));
-  }
-  for (const pool of touched) if (!pools.has(pool)) pages.set(pool, Math.min(max, REASON_PAGE));
-  return { pages, parallelismFree };
+    { kind: 'executor', executor: 'lambda' },
+    { kind: 'executor', executor: 'fargate' },
+  ]);
+  const poolFree = new Map<string, number>();
+  for (const [pool, slots] of pools)
+    poolFree.set(
+      pool,
+      slots === -1 ? Number.POSITIVE_INFINITY : slots - (ctx.counters.get(`pool/${pool}`) ?? 0),
+    );
+  return { poolFree, parallelismFree: ctx.deps.settings.parallelism - (ctx.counters.get('global') ?? 0) };
 }
 
-async function claimAndDispatch(
-  deps: ServiceDeps,
-  now: number,
-  touched = new Set<string>(),
-): Promise<ClaimReport> {
-  const ctx: PassContext = { deps, dags: new Map() };
+/**
+ * The first round's candidates: the pools with free slots, read as one stream in claim order. Each
+ * pool gives a small first page; the walk over everything read is exact up to the frontier — the
+ * earliest last-read candidate of a pool that has more — because nothing unread comes before it.
+ * While the walk has not filled `maxClaims` by the frontier, the pools it ran past are read further
+ * (doubling), each up to about its free slots, as if each had been read in full.
+ */
+async function readRound0(
+  ctx: PassContext,
+  pools: Map<string, number>,
+  poolFree: Map<string, number>,
+  maxClaims: number,
+  scheduled: ClaimCandidate[],
+): Promise<{ candidates: ClaimCandidate[]; readers: PoolReader[]; state: ClaimState; selection: Selection }> {
+  const max = ctx.deps.settings.maxTisPerQuery;
+  const readers: PoolReader[] = [];
+  for (const [pool, free] of poolFree) {
+    if (free <= 0) continue;
+    const limit = Math.min(max, Math.min(free, maxClaims) + PAGE_MARGIN);
+    readers.push({ pool, limit, count: 0, last: null, cursor: null, done: false, more: false });
+  }
+  const share = Math.ceil(maxClaims / Math.max(1, readers.length)) + FIRST_READ_MARGIN;
+  const candidates: ClaimCandidate[] = [];
+  let wanted = readers.map((reader) => ({ reader, size: share }));
+  for (;;) {
+    const pages = await Promise.all(
+      wanted.map(async ({ reader, size }) => {
+        const read: ClaimCandidate[] = [];
+        await readMore(ctx, reader, size, read);
+        return read;
+      }),
+    );
+    for (const read of pages) candidates.push(...read);
+    const seen = new Set(candidates.map((c) => tiKeyString(c.ti)));
+    const reasonOnly = scheduled.filter((c) => !seen.has(tiKeyString(c.ti)));
+    const state = await claimState(ctx, [...candidates, ...reasonOnly], pools);
+    const selection = selectClaims({ candidates, state, maxClaims, reasonOnly });
+    const open = readers.filter((r) => !r.done);
+    const frontier = open.reduce<TaskInstance | null>(
+      (min, r) => (min === null || compareClaimOrder(r.last!, min) < 0 ? r.last : min),
+      null,
+    );
+    const lastClaim = selection.claims.at(-1)?.ti ?? null;
+    const filled = selection.claims.length >= maxClaims;
+    if (frontier === null || (filled && lastClaim && compareClaimOrder(lastClaim, frontier) <= 0))
+      return { candidates, readers, state, selection };
+    // Read further the pools whose unread work could come before where the walk stopped.
+    wanted = open
+      .filter((r) => !filled || !lastClaim || compareClaimOrder(r.last!, lastClaim) < 0)
+      .map((reader) => ({ reader, size: reader.count }));
+  }
+}
+
+type Selection = ReturnType<typeof selectClaims>;
+
+/** Writes the wait reasons that changed (a pass over a long backlog must not rewrite it). */
+async function writeWaits(
+  ctx: PassContext,
+  selection: Selection,
+  current: Map<string, TaskInstance>,
+): Promise<void> {
+  const changed = selection.waits.filter(
+    (w) => !sameWaitReason(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
+  );
+  await ctx.deps.store.setWaitReasons(changed);
+}
+
+async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews = {}): Promise<ClaimReport> {
+  const ctx: PassContext = {
+    deps,
+    dags: new Map([...(news.dags ?? [])].map(([dagId, record]) => [dagId, Promise.resolve(record)])),
+    counters: new Map(),
+    exclude: { dagIds: new Set(), tasks: new Map() },
+  };
   const pools = new Map((await deps.store.listPools()).map((p) => [p.name, p.slots]));
   const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
-  const exclude: Exclusions = { dagIds: new Set(), tasks: new Map() };
-  let { pages } = await pagesToRead(deps, pools, touched);
-  for (let round = 0; round < MAX_ROUNDS && pages.size > 0; round += 1) {
-    const { candidates, morePools } = await gatherCandidates(ctx, pages, exclude);
-    if (candidates.length === 0) break;
-    const state = await readState(ctx, candidates, pools);
-    const maxClaims = Math.max(0, state.parallelism.limit - state.parallelism.used);
-    const selection = selectClaims({ candidates, state, maxClaims });
-    const current = new Map(candidates.map((c) => [tiKeyString(c.ti), c.ti]));
-    // Only changed reasons are written: a pass over a long backlog must not rewrite it.
-    const changed = selection.waits.filter(
-      (w) => !sameWaitReason(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
-    );
-    await deps.store.setWaitReasons(changed);
+  const { poolFree, parallelismFree } = await freeSlots(ctx, pools);
+  const maxClaims = Math.max(0, parallelismFree);
+  const scheduled: ClaimCandidate[] = [];
+  for (const ti of news.scheduled ?? []) {
+    const candidate = await toCandidate(ctx, ti);
+    if (candidate) scheduled.push(candidate);
+  }
+
+  if (maxClaims === 0) {
+    // Nothing can be claimed: only what just became scheduled is told why (parallelism), unread.
+    const state = await claimState(ctx, scheduled, pools);
+    const selection = selectClaims({ candidates: [], state, maxClaims, reasonOnly: scheduled });
+    await writeWaits(ctx, selection, new Map(scheduled.map((c) => [tiKeyString(c.ti), c.ti])));
+    return report;
+  }
+
+  const first = await readRound0(ctx, pools, poolFree, maxClaims, scheduled);
+  let { candidates, selection } = first;
+  let claimable = maxClaims;
+  let morePools = new Set(first.readers.filter((r) => r.more).map((r) => r.pool));
+  let pages = new Map(first.readers.map((r) => [r.pool, r.limit]));
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    if (round > 0) {
+      const next = await readRound(ctx, pages);
+      if (next.candidates.length === 0) break;
+      candidates = next.candidates;
+      morePools = next.morePools;
+      // The claims of earlier rounds raised the counters: read them again.
+      ctx.counters.clear();
+      const state = await claimState(ctx, candidates, pools);
+      claimable = Math.max(0, state.parallelism.limit - state.parallelism.used);
+      selection = selectClaims({ candidates, state, maxClaims: claimable });
+    }
+    const current = new Map([...scheduled, ...candidates].map((c) => [tiKeyString(c.ti), c.ti]));
+    await writeWaits(ctx, selection, current);
     await applyClaims(deps, selection.claims, now, report);
-    if (maxClaims === 0 || selection.claims.length >= maxClaims) break;
+    if (claimable === 0 || selection.claims.length >= claimable) break;
+    // Later rounds look past blocked work, in pools that still have room after these claims.
+    for (const { ti } of selection.claims) poolFree.set(ti.pool, (poolFree.get(ti.pool) ?? 0) - ti.poolSlots);
     const blockedPools = new Set<string>();
     for (const { key, reason } of selection.waits) {
       const blocked = blockedBy(reason.kind);
-      if (blocked === 'dag') exclude.dagIds.add(key.dagId);
+      if (blocked === 'dag') ctx.exclude.dagIds.add(key.dagId);
       if (blocked === 'task')
-        exclude.tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
+        ctx.exclude.tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
       const pool = current.get(tiKeyString(key))?.pool;
       if (blocked && pool) blockedPools.add(pool);
     }
-    pages = new Map([...pages].filter(([pool]) => morePools.has(pool) && blockedPools.has(pool)));
+    pages = new Map(
+      [...pages].filter(
+        ([pool]) => morePools.has(pool) && blockedPools.has(pool) && (poolFree.get(pool) ?? 0) > 0,
+      ),
+    );
+    if (pages.size === 0) break;
   }
   if (report.lost > 0) deps.logger.debug('claims lost to a race or a limit', { lost: report.lost });
   return report;
+}
+
+/**
+ * A later round: one page per pool from its start, leaving out the DAGs and tasks found blocked,
+ * so work behind them is reached without scanning the backlog.
+ */
+async function readRound(
+  ctx: PassContext,
+  pages: Map<string, number>,
+): Promise<{ candidates: ClaimCandidate[]; morePools: Set<string> }> {
+  const candidates: ClaimCandidate[] = [];
+  const morePools = new Set<string>();
+  for (const [pool, limit] of pages) {
+    const reader: PoolReader = { pool, limit, count: 0, last: null, cursor: null, done: false, more: false };
+    await readMore(ctx, reader, limit, candidates);
+    if (reader.more) morePools.add(pool);
+  }
+  return { candidates, morePools };
 }
 
 async function applyClaims(

@@ -46,8 +46,10 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
     advance.runsStarted += again.runsStarted;
     advance.tisChanged += again.tisChanged;
     for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);
+    advance.scheduled.push(...again.scheduled);
+    for (const [dagId, record] of again.dags) advance.dags.set(dagId, record);
   }
-  const claim = await claimAndDispatch(deps, now, advance.poolsTouched);
+  const claim = await claimAndDispatch(deps, now, { scheduled: advance.scheduled, dags: advance.dags });
   return { runsCreated, advance, claim, sweep };
 }
 
