@@ -19,6 +19,7 @@ import type {
   TiKey,
   WaitReason,
 } from '#core/model.ts';
+import type { Reconciliation } from '#core/reconcile.ts';
 import type { RunState, TiState } from '#core/states.ts';
 
 export interface Page<T> {
@@ -149,8 +150,20 @@ export interface StateStore {
   heartbeat(key: TiKey, tryNumber: number, now: number): Promise<boolean>;
   /** Ends a try and releases its holds in one atomic write; false if the try already ended. */
   endTry(end: TryEnd): Promise<boolean>;
-  /** Every counter that has ever been raised, with its value (the reconciler's view). */
+  /**
+   * Every counter that holds slots or has held some since the reconciler last found it idle at
+   * zero, with its value (a sharded counter as the sum of its shards).
+   */
   listCounters(): Promise<CounterState[]>;
+  /**
+   * The reconciler (run by the sweep through `reconcileCounters` in shared/services/reconcile.ts):
+   * recounts the slots held by queued and running task instances from their recorded holds,
+   * compares every counter (every shard) with them, and with `repair` sets a drifted one to what
+   * its holders add up to, only where it has not moved since it was read. Safe at any time, beside
+   * claims and try ends: a counter that moves while it is recounted is left `unsettled`, not judged.
+   * Drift means a bug; every drift is reported, repaired or not.
+   */
+  reconcileCounters(opts: { repair: boolean }): Promise<Reconciliation>;
   /** Task instances in queued or running (sparse index), for the sweep and the reconciler. */
   listHoldingTis(opts?: PageRequest): Promise<Page<TaskInstance>>;
   /** Task instances in up_for_retry / up_for_reschedule whose time has come. */

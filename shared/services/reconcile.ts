@@ -1,35 +1,36 @@
 /**
- * Recounts held slots from the holding task instances and compares them with the counters. Run by
- * the sweep to report drift (which means a bug) and by tests at rest to prove there is none. The
- * two reads are not one snapshot, so drift seen while claims are in flight is read twice and only
- * reported when it is the same both times.
+ * The reconciler as a service: recounts held slots from the holding task instances, compares them
+ * with every counter, repairs drifted counters (each only where it still says what was read), and
+ * reports every drift and every repair. The sweep calls it; tests call it at rest and during races
+ * to prove there is nothing to repair. Drift means a bug, so every entry is logged as an error.
  */
-
 import { counterKeyString } from '#core/model.ts';
-import { type Drift, findDrift } from '#core/reconcile.ts';
-import { allPages, type ServiceDeps } from './deps.ts';
+import type { Drift, Reconciliation } from '#core/reconcile.ts';
+import type { ServiceDeps } from './deps.ts';
 
-async function measure(deps: ServiceDeps): Promise<Drift[]> {
-  const holders = await allPages((cursor) => deps.store.listHoldingTis({ cursor }));
-  const counters = await deps.store.listCounters();
-  return findDrift(counters, holders);
-}
+const fields = (d: Drift) => ({
+  counter: counterKeyString(d.counter),
+  ...(d.shard !== undefined && { shard: d.shard }),
+  used: d.used,
+  held: d.held,
+});
 
-async function reconcileCounters(deps: ServiceDeps): Promise<Drift[]> {
-  const first = await measure(deps);
-  if (first.length === 0) return [];
-  const second = new Map(
-    (await measure(deps)).map((d) => [`${counterKeyString(d.counter)}:${d.used}:${d.held}`, d]),
-  );
-  const stable = first.filter((d) => second.has(`${counterKeyString(d.counter)}:${d.used}:${d.held}`));
-  for (const d of stable) {
-    deps.logger.error('slot counter drift: a counter does not match the slots held', {
-      counter: counterKeyString(d.counter),
-      used: d.used,
-      held: d.held,
-    });
+/** One run of the reconciler; `repair` defaults to true (the sweep's use). */
+async function reconcileCounters(
+  deps: ServiceDeps,
+  opts: { repair?: boolean } = {},
+): Promise<Reconciliation> {
+  const report = await deps.store.reconcileCounters({ repair: opts.repair ?? true });
+  const repaired = new Set(report.repaired);
+  for (const d of report.drift) {
+    deps.logger.error(
+      repaired.has(d)
+        ? 'slot counter drift repaired: a counter did not match the slots held (a bug)'
+        : 'slot counter drift: a counter does not match the slots held (a bug)',
+      fields(d),
+    );
   }
-  return stable;
+  return report;
 }
 
 export { reconcileCounters };

@@ -6,9 +6,11 @@
  */
 import { taskOf } from '#core/manifest.ts';
 import type { TaskInstance } from '#core/model.ts';
+import type { Reconciliation } from '#core/reconcile.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import { CONTAINER_WORKER, isContainerWorker } from './container-try.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
+import { reconcileCounters } from './reconcile.ts';
 import { notifyTaskFailed } from './worker.ts';
 
 export interface SweepReport {
@@ -17,6 +19,8 @@ export interface SweepReport {
   stuckFailed: number;
   /** Runs with due retries or reschedules, to be evaluated now. */
   dueRuns: { dagId: string; runId: string }[];
+  /** The slot counters checked against their holders (drift is a bug: logged, and repaired). */
+  counters: Reconciliation;
 }
 
 function keyOf(ti: TaskInstance) {
@@ -86,7 +90,13 @@ async function sweepContainerTry(deps: ServiceDeps, ti: TaskInstance, now: numbe
 
 async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
   const { settings, store } = deps;
-  const report: SweepReport = { heartbeatTimeouts: 0, redispatched: 0, stuckFailed: 0, dueRuns: [] };
+  const report: SweepReport = {
+    heartbeatTimeouts: 0,
+    redispatched: 0,
+    stuckFailed: 0,
+    dueRuns: [],
+    counters: { drift: [], repaired: [], unsettled: 0 },
+  };
   const holding = await allPages((cursor) => store.listHoldingTis({ cursor }));
   for (const ti of holding) {
     if (ti.state === 'running' && isContainerWorker(ti.workerId)) {
@@ -116,6 +126,8 @@ async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
   const due = await store.listDueWaits(now, 1000);
   const runs = new Map(due.map((ti) => [`${ti.dagId}/${ti.runId}`, { dagId: ti.dagId, runId: ti.runId }]));
   report.dueRuns = [...runs.values()];
+  // The reconciler (store issue): counters recounted from their holders, drift repaired and logged.
+  report.counters = await reconcileCounters(deps, { repair: true });
   return report;
 }
 

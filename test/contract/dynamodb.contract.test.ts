@@ -9,5 +9,5 @@ afterAll(() => client.destroy());
 
 describeStateStore('DynamoDB Local', async () => {
   const { name, drop } = await freshTable(client, 'contract');
-  return { store: new DynamoDbStateStore(client, name), cleanup: drop };
+  return { store: new DynamoDbStateStore(client, name, { reconcileSettleMs: 0 }), cleanup: drop };
 });

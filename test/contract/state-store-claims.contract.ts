@@ -229,6 +229,40 @@ function describeClaims(withStore: WithStore): void {
         for (const c of counters) expect(c).toMatchObject({ used: 0 });
       }));
 
+    it('reconciles to nothing to report or repair while slots are held and after they are released', () =>
+      withStore(async (store) => {
+        // Prepare
+        const tis = await scheduled(store, 6, (i) => ({ poolSlots: 1 + (i % 2) }));
+        const result = await store.claim(
+          tis.map((t) =>
+            claimOf(t, [
+              { counter: GLOBAL, amount: 1, limit: 32 },
+              { counter: POOL, amount: t.poolSlots, limit: 128 },
+              { counter: DAG, amount: 1, limit: 4 },
+            ]),
+          ),
+        );
+        expect(result.claimed).toHaveLength(4);
+        await store.startTry(result.claimed[0]!, 1, { now: T0 + 2, workerId: 'w' });
+        await store.endTry({
+          key: result.claimed[1]!,
+          expect: { state: 'queued', tryNumber: 1 },
+          set: { state: 'failed' },
+        });
+        // Act
+        const holding = await store.reconcileCounters({ repair: true });
+        for (const [i, key] of result.claimed.entries()) {
+          if (i === 1) continue;
+          const state = i === 0 ? ('running' as const) : ('queued' as const);
+          await store.endTry({ key, expect: { state, tryNumber: 1 }, set: { state: 'failed' } });
+        }
+        const atRest = await store.reconcileCounters({ repair: true });
+        // Assess
+        expect(holding).toEqual({ drift: [], repaired: [], unsettled: 0 });
+        expect(atRest).toEqual({ drift: [], repaired: [], unsettled: 0 });
+        expect(await used(store, DAG)).toBe(0);
+      }));
+
     it('lists every counter it raised, with its value', () =>
       withStore(async (store) => {
         const [a, b] = await scheduled(store, 2);

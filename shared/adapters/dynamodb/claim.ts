@@ -92,12 +92,14 @@ function claimAction(table: string, request: ClaimRequest): TransactWriteItem {
 }
 
 /**
- * A counter raise. The counter lists itself in the `active` index (for the reconciler) and
- * remembers the last limit it was raised under (`lim`, for parking).
+ * A counter raise. The counter lists itself in the `active` index (for the reconciler), remembers
+ * the last limit it was raised under (`lim`, for parking), and like every change of a counter
+ * moves its version `ver` and `changedAt` (so the reconciler can tell a counter that moved while it
+ * was being recounted).
  */
 const raiseUpdate =
   'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
-  '#counterKey = :counterKey, #lim = :limit ADD #used :amount';
+  '#counterKey = :counterKey, #lim = :limit, #changedAt = :now ADD #used :amount, #ver :one';
 
 /** A limited raise needs room; an unlimited (-1) one only a counter this code understands. */
 function raiseCondition(limited: boolean): string {
@@ -105,7 +107,7 @@ function raiseCondition(limited: boolean): string {
 }
 
 /** Raises a counter by the batch's total for it. Impossible raises are shed before, never sent. */
-function raiseAction(table: string, total: Total): TransactWriteItem {
+function raiseAction(table: string, total: Total, now: number): TransactWriteItem {
   const limited = total.limit !== -1;
   const max = limited ? maxBefore(total.limit, total.amount) : null;
   if (limited && max === null) throw new Error(`raise of ${counterKeyString(total.counter)} can never fit`);
@@ -121,6 +123,8 @@ function raiseAction(table: string, total: Total): TransactWriteItem {
         ':counterKey': S(JSON.stringify(total.counter)),
         ':limit': N(total.limit),
         ':amount': N(total.amount),
+        ':now': N(now),
+        ':one': N(1),
         ...(max !== null && { ':max': N(max) }),
       }),
     },
@@ -162,14 +166,19 @@ function shedImpossible(pending: ClaimRequest[], result: ClaimResult): ClaimRequ
   return rest;
 }
 
-async function claimBatch(items: Items, batch: ClaimRequest[], result: ClaimResult): Promise<void> {
+async function claimBatch(
+  items: Items,
+  batch: ClaimRequest[],
+  result: ClaimResult,
+  now: number,
+): Promise<void> {
   let pending = shedImpossible(batch, result);
   let token = newToken();
   for (let attempt = 0; pending.length > 0; ) {
     const counters = [...totalsOf(pending).values()];
     const actions = [
       ...pending.map((r) => claimAction(items.table, r)),
-      ...counters.map((t) => raiseAction(items.table, t)),
+      ...counters.map((t) => raiseAction(items.table, t, now)),
     ].map(withOldItems);
     const outcome = await transact(items.client, actions, token);
     if (outcome.kind === 'committed') {
@@ -241,9 +250,9 @@ function batches(requests: ClaimRequest[], result: ClaimResult): ClaimRequest[][
   return out;
 }
 
-async function claim(items: Items, requests: ClaimRequest[]): Promise<ClaimResult> {
+async function claim(items: Items, requests: ClaimRequest[], now: number): Promise<ClaimResult> {
   const result: ClaimResult = { claimed: [], lost: [] };
-  for (const batch of batches(requests, result)) await claimBatch(items, batch, result);
+  for (const batch of batches(requests, result)) await claimBatch(items, batch, result, now);
   return result;
 }
 

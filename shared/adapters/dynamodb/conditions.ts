@@ -32,8 +32,8 @@ const runIncomplete = '#tisComplete = :false';
 const counterHasRoom = 'attribute_not_exists(#used) OR #used <= :max';
 /** A counter holding at least what this write takes away: failing it means a double release. */
 const counterCanLower = '#used >= :amount';
-/** A counter still at the value the reconciler read. */
-const counterUnchanged = '#used = :seenUsed';
+/** A counter not changed since the reconciler read it (every change moves `ver`). */
+const counterUnchanged = '#ver = :seenVer';
 
 /** A task instance still listed under the partition it was read from (claim index or a parking lot). */
 const stillListedUnder = '#claimPk = :listedUnder';

@@ -34,18 +34,25 @@ import type {
 import { type CandidateQuery, listClaimCandidates } from './candidates.ts';
 import { claim } from './claim.ts';
 import { itemAbsent, itemPresent, runStillAsRead } from './conditions.ts';
-import { correctCounter, listCounters, readCounters } from './counters.ts';
+import { listCounters, readCounters } from './counters.ts';
 import * as dags from './dags.ts';
 import { backfillItem, isIncompleteRun, poolItem, runItem, runOf, tiOf } from './entities.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { recordOf, S } from './marshal.ts';
+import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
 
 export interface DynamoDbStoreOptions {
-  /** Wall clock for parking bookkeeping (candidates.ts); tests may pass their own. @default Date.now */
+  /** Wall clock for parking and counter bookkeeping; tests may pass their own. @default Date.now */
   now?: () => number;
+  /**
+   * How long a counter must have been still before the reconciler judges it: longer than the
+   * `holding` index can lag its items (reconcile.ts). DynamoDB Local's indexes do not lag.
+   * @default 10_000
+   */
+  reconcileSettleMs?: number;
 }
 
 const DEFAULT: Pool = {
@@ -58,10 +65,12 @@ const DEFAULT: Pool = {
 class DynamoDbStateStore implements StateStore {
   readonly #items: Items;
   readonly #now: () => number;
+  readonly #settleMs: number;
 
   constructor(client: DynamoDBClient, table: string, options: DynamoDbStoreOptions = {}) {
     this.#items = new Items(client, table);
     this.#now = options.now ?? Date.now;
+    this.#settleMs = options.reconcileSettleMs ?? SETTLE_MS;
   }
 
   // ---- DAGs
@@ -218,7 +227,7 @@ class DynamoDbStateStore implements StateStore {
   }
 
   claim(requests: ClaimRequest[]): Promise<ClaimResult> {
-    return claim(this.#items, requests);
+    return claim(this.#items, requests, this.#now());
   }
 
   startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
@@ -230,16 +239,16 @@ class DynamoDbStateStore implements StateStore {
   }
 
   endTry(end: TryEnd) {
-    return tries.endTry(this.#items, end);
+    return tries.endTry(this.#items, end, this.#now());
   }
 
   listCounters() {
     return listCounters(this.#items);
   }
 
-  /** The reconciler's repair (reconcile.ts): not part of the port. */
-  correctCounter(counter: CounterKey, seenUsed: number, held: number) {
-    return correctCounter(this.#items, counter, seenUsed, held);
+  /** Judges counters by this store's clock, the one their `changedAt` is written with. */
+  reconcileCounters(opts: { repair: boolean }) {
+    return reconcile(this.#items, { ...opts, now: this.#now(), settleMs: this.#settleMs });
   }
 
   async listHoldingTis(request: PageRequest = {}) {

@@ -59,11 +59,11 @@ function heartbeat(items: Items, key: TiKey, tryNumber: number, now: number) {
   });
 }
 
-/** A counter lowered by what a try held, never below zero. */
-const lowerUpdate = 'ADD #used :minus';
+/** A counter lowered by what a try held, never below zero (its version moves, as with every change). */
+const lowerUpdate = 'SET #changedAt = :now ADD #used :minus, #ver :one';
 const lowerCondition = both(knownVersion, counterCanLower);
 
-function lowerAction(table: string, counter: CounterKey, amount: number): TransactWriteItem {
+function lowerAction(table: string, counter: CounterKey, amount: number, now: number): TransactWriteItem {
   return {
     Update: {
       TableName: table,
@@ -71,6 +71,8 @@ function lowerAction(table: string, counter: CounterKey, amount: number): Transa
       ...updateExpression(lowerUpdate, lowerCondition, {
         ':minus': N(-amount),
         ':amount': N(amount),
+        ':now': N(now),
+        ':one': N(1),
         ':v': N(ITEM_VERSION),
       }),
     },
@@ -78,7 +80,7 @@ function lowerAction(table: string, counter: CounterKey, amount: number): Transa
 }
 
 /** Ends a try and lowers exactly its holds (summed per counter), atomically; false if the try already ended. */
-async function endTry(items: Items, end: TryEnd): Promise<boolean> {
+async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> {
   const item = await items.get(keys.ti(end.key));
   if (!item) return false;
   const ti = tiOf(item);
@@ -102,7 +104,7 @@ async function endTry(items: Items, end: TryEnd): Promise<boolean> {
         ),
       },
     },
-    ...counters.map((c) => lowerAction(items.table, c.counter, c.amount)),
+    ...counters.map((c) => lowerAction(items.table, c.counter, c.amount, now)),
   ].map(withOldItems);
   const token = newToken();
   for (let attempt = 1; ; attempt += 1) {

@@ -57,6 +57,11 @@ class MemoryCounters {
     }
   }
 
+  /** The reconciler's repair: sets a counter to what its holders add up to. */
+  correct(key: CounterKey, held: number): void {
+    this.#counters.set(counterKeyString(key), { key: { ...key }, used: held });
+  }
+
   list(): CounterState[] {
     return Array.from(this.#counters.values(), (c) => ({ key: { ...c.key }, used: c.used }));
   }

@@ -28,6 +28,7 @@ import {
   tiKeyString,
   type WaitReason,
 } from '#core/model.ts';
+import { findDrift, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot, isRunFinished, type RunState } from '#core/states.ts';
 import { assertTransition } from '#core/transitions.ts';
 import type {
@@ -350,6 +351,14 @@ class MemoryStateStore implements StateStore {
 
   async listCounters(): Promise<CounterState[]> {
     return this.#counters.list();
+  }
+
+  /** The reconciler: one snapshot (nothing runs between the reads), so every counter is judged. */
+  async reconcileCounters(opts: { repair: boolean }): Promise<Reconciliation> {
+    const holders = Array.from(this.#holding, (id) => this.#tis.get(id)!);
+    const drift = findDrift(this.#counters.list(), holders);
+    if (opts.repair) for (const d of drift) this.#counters.correct(d.counter, d.held);
+    return { drift, repaired: opts.repair ? drift : [], unsettled: 0 };
   }
 
   async listHoldingTis(request?: PageRequest) {

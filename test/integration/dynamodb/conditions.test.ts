@@ -32,7 +32,7 @@ import { ddbTest as test } from '../../support/ddb.ts';
 const pool = (name: string): CounterKey => ({ kind: 'pool', pool: name });
 
 function raise(table: string, name: string, amount: number, limit: number) {
-  return raiseAction(table, { counter: pool(name), amount, limit });
+  return raiseAction(table, { counter: pool(name), amount, limit }, 1);
 }
 
 async function used(ddb: DynamoDBClient, table: string, name: string): Promise<number> {

@@ -1,15 +1,32 @@
 /**
  * The reconciler on DynamoDB Local: counters recounted from the holders' recorded holds, every
- * drift reported, and a repair that only writes a counter still holding the value it read.
+ * drift reported, a repair that only writes a counter not changed since it was read, counters that
+ * move while they are recounted left unjudged, and idle counters taken out of the list.
  */
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect } from 'vitest';
-import { reconcile } from '#adapters/dynamodb/reconcile.ts';
+import { correctCounter } from '#adapters/dynamodb/counters.ts';
+import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { Items } from '#adapters/dynamodb/items.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
 import { claimOf, GLOBAL, pool, scheduledTis, usedOf } from './helpers.ts';
 
+/** A lost write nobody saw: the counter moves without a claim or a try end. */
+function corrupt(ddb: DynamoDBClient, table: string, pk: string, by: number, bumpVersion = true) {
+  return ddb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: pk }, sk: { S: 'CTR' } },
+      UpdateExpression: bumpVersion ? 'ADD #used :by, #ver :one' : 'ADD #used :by',
+      ExpressionAttributeNames: { '#used': 'used', ...(bumpVersion && { '#ver': 'ver' }) },
+      ExpressionAttributeValues: { ':by': { N: String(by) }, ...(bumpVersion && { ':one': { N: '1' } }) },
+    }),
+  );
+}
+
 describe('DynamoDB reconciler', () => {
-  test('finds no drift when every counter matches its holders', async ({ store }) => {
+  test('finds no drift when every counter matches its holders', async ({ ddb, table }) => {
+    const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
     const tis = await scheduledTis(store, 5);
     await store.claim(tis.map((t) => claimOf(t, [{ counter: pool('p'), amount: 2, limit: 10 }])));
     await store.endTry({
@@ -17,14 +34,15 @@ describe('DynamoDB reconciler', () => {
       expect: { state: 'queued', tryNumber: 1 },
       set: { state: 'scheduled' },
     });
-    expect(await reconcile(store, { repair: true })).toEqual({ drift: [], repaired: [] });
+    expect(await store.reconcileCounters({ repair: true })).toEqual({
+      drift: [],
+      repaired: [],
+      unsettled: 0,
+    });
   });
 
-  test('reports every drifted counter, and repairs it conditionally when asked', async ({
-    ddb,
-    table,
-    store,
-  }) => {
+  test('reports every drifted counter, and repairs it when asked', async ({ ddb, table }) => {
+    const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
     const tis = await scheduledTis(store, 3);
     await store.claim(
       tis.map((t) =>
@@ -34,31 +52,67 @@ describe('DynamoDB reconciler', () => {
         ]),
       ),
     );
-    // A lost write: the pool counter says 5 while 3 slots are held.
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: { pk: { S: 'CTR#pool/p' }, sk: { S: 'CTR' } },
-        UpdateExpression: 'ADD #used :two',
-        ExpressionAttributeNames: { '#used': 'used' },
-        ExpressionAttributeValues: { ':two': { N: '2' } },
-      }),
-    );
+    await corrupt(ddb, table, 'CTR#pool/p', 2);
     const drift = [{ counter: pool('p'), used: 5, held: 3 }];
-    expect(await reconcile(store)).toEqual({ drift, repaired: [] });
+    expect(await store.reconcileCounters({ repair: false })).toEqual({ drift, repaired: [], unsettled: 0 });
     expect(await usedOf(store, pool('p'))).toBe(5);
-    expect(await reconcile(store, { repair: true })).toEqual({ drift, repaired: drift });
+    expect(await store.reconcileCounters({ repair: true })).toEqual({ drift, repaired: drift, unsettled: 0 });
     expect(await store.readCounters([GLOBAL, pool('p')])).toEqual([
       { key: GLOBAL, used: 3 },
       { key: pool('p'), used: 3 },
     ]);
-    expect((await reconcile(store)).drift).toEqual([]);
+    expect((await store.reconcileCounters({ repair: true })).drift).toEqual([]);
   });
 
-  test('leaves a counter that moved since it was read', async ({ store }) => {
+  test('does not judge a counter that changed too recently to be sure every holder is visible', async ({
+    ddb,
+    table,
+  }) => {
+    const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 60_000 });
     const [a] = await scheduledTis(store, 1);
     await store.claim([claimOf(a!)]);
-    expect(await store.correctCounter(GLOBAL, 7, 0)).toBe(false);
-    expect(await usedOf(store, GLOBAL)).toBe(1);
+    await corrupt(ddb, table, 'CTR#global', 4);
+    expect(await store.reconcileCounters({ repair: true })).toEqual({
+      drift: [],
+      repaired: [],
+      unsettled: 1,
+    });
+    expect(await usedOf(store, GLOBAL)).toBe(5);
+    const later = new DynamoDbStateStore(ddb, table, { now: () => Date.now() + 61_000 });
+    expect((await later.reconcileCounters({ repair: true })).repaired).toEqual([
+      { counter: GLOBAL, used: 5, held: 1 },
+    ]);
+  });
+
+  test('a repair writes only a counter that has not changed since it was read', async ({ ddb, table }) => {
+    const store = new DynamoDbStateStore(ddb, table);
+    const [a] = await scheduledTis(store, 1);
+    await store.claim([claimOf(a!)]);
+    const items = new Items(ddb, table);
+    expect(await correctCounter(items, GLOBAL, 0, 0, Date.now())).toBe(false);
+    expect(await correctCounter(items, GLOBAL, 1, 0, Date.now())).toBe(true);
+    expect(await usedOf(store, GLOBAL)).toBe(0);
+    // Its version moved with the repair: a second repair from the same read is refused.
+    expect(await correctCounter(items, GLOBAL, 1, 0, Date.now())).toBe(false);
+  });
+
+  test('takes a counter found idle at zero out of the list, and a raise lists it again', async ({
+    ddb,
+    table,
+  }) => {
+    const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+    const [a, b] = await scheduledTis(store, 2);
+    await store.claim([claimOf(a!)]);
+    await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    expect(await store.listCounters()).toEqual([{ key: GLOBAL, used: 0 }]);
+    await store.reconcileCounters({ repair: true });
+    expect(await store.listCounters()).toEqual([]);
+    await store.claim([claimOf(b!)]);
+    expect(await store.listCounters()).toEqual([{ key: GLOBAL, used: 1 }]);
+    expect(await store.reconcileCounters({ repair: true })).toEqual({
+      drift: [],
+      repaired: [],
+      unsettled: 0,
+    });
   });
 });

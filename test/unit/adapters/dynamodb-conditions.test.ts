@@ -40,7 +40,7 @@ describe('DynamoDB condition expressions', () => {
   it('raise a limited counter under its room and an unlimited one only if it is ours', () => {
     expect(raiseUpdate).toBe(
       'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
-        '#counterKey = :counterKey, #lim = :limit ADD #used :amount',
+        '#counterKey = :counterKey, #lim = :limit, #changedAt = :now ADD #used :amount, #ver :one',
     );
     expect(raiseCondition(true)).toBe(
       '(attribute_not_exists(pk) OR #v = :v) AND (attribute_not_exists(#used) OR #used <= :max)',
@@ -50,7 +50,7 @@ describe('DynamoDB condition expressions', () => {
   });
 
   it('lower a counter only when it holds at least the amount', () => {
-    expect(lowerUpdate).toBe('ADD #used :minus');
+    expect(lowerUpdate).toBe('SET #changedAt = :now ADD #used :minus, #ver :one');
     expect(lowerCondition).toBe('(#v = :v) AND (#used >= :amount)');
   });
 
