@@ -59,3 +59,25 @@ class FaultyDynamoDbClient extends DynamoDBClient {
 }
 
 export { FaultyDynamoDbClient };
+
+/**
+ * A client that strips the room condition from every counter raise of a claim transaction, as if
+ * the store had forgotten it: a race through it must show the observer exceeded limits (so the
+ * race can fail).
+ */
+class SabotagedDynamoDbClient extends DynamoDBClient {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is heavily overloaded; this wraps every form.
+  override async send(command: any, ...rest: any[]): Promise<any> {
+    if (command instanceof TransactWriteItemsCommand) {
+      for (const action of command.input.TransactItems ?? []) {
+        const update = action.Update;
+        if (!update?.ConditionExpression?.includes(':max')) continue;
+        update.ConditionExpression = 'attribute_not_exists(pk) OR #v = :v';
+        delete update.ExpressionAttributeValues?.[':max'];
+      }
+    }
+    return super.send(command, ...rest);
+  }
+}
+
+export { SabotagedDynamoDbClient };

@@ -37,8 +37,10 @@ const counterUnchanged = '#ver = :seenVer';
 
 /** A task instance still listed under the partition it was read from (claim index or a parking lot). */
 const stillListedUnder = '#claimPk = :listedUnder';
-/** A parking group untouched since it was read (see parking.ts). */
-const groupUntouched = '#touchedAt = :seenTouchedAt';
+/** A parking flag untouched since it was read (see parking.ts). */
+const groupUntouched = '#parkedAt = :seenTouchedAt';
+/** A task instance still scheduled, in whatever try (parking moves it between claim partitions). */
+const stillScheduled = '#state = :scheduled';
 
 /** Joins conditions with AND, each in parentheses. */
 function both(...conditions: string[]): string {
@@ -113,6 +115,7 @@ export {
   runIncomplete,
   runStillAsRead,
   stillListedUnder,
+  stillScheduled,
   tiStillAsRead,
   updateExpression,
 };

@@ -26,8 +26,6 @@ const keys = {
   pool: (name: string) => ({ pk: `POOL#${name}`, sk: 'POOL' }),
   backfill: (id: string) => ({ pk: `BACKFILL#${id}`, sk: 'BACKFILL' }),
   importError: (fileloc: string) => ({ pk: `IMPORTERR#${fileloc}`, sk: 'ERR' }),
-  /** The parking groups of a pool (parking.ts): one item per counter that parked instances wait on. */
-  parkGroup: (pool: string, counter: CounterKey) => ({ pk: `PARKS#${pool}`, sk: counterKeyString(counter) }),
 };
 
 /** Partition of the `claim` index holding a pool's claimable instances. */

@@ -14,7 +14,8 @@
  *
  * A repair sets `used` to what is held only under `ver = ver #1`: a counter that moved since is left
  * for the next run. A counter found quiet at zero with no holders leaves the `CTRS` list (its next
- * raise lists it again), so the list stays as short as the counters in use.
+ * raise lists it again) once it has been idle for IDLE_MS, so the list stays about as short as the
+counters in use rather than one per run ever claimed.
  */
 import { type CounterKey, counterKeyString } from '#core/model.ts';
 import { findPartDrift, type HoldPart, type Reconciliation } from '#core/reconcile.ts';
@@ -30,9 +31,12 @@ import { tiOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { S } from './marshal.ts';
+import { unparkFlagged } from './parking.ts';
 
 /** How long a counter must have been still before it is judged: longer than the `holding` index can lag. */
 const SETTLE_MS = 10_000;
+/** How long a counter must have sat at zero before it leaves the list (a busy one would only churn). */
+const IDLE_MS = 10 * 60_000;
 
 /** The parts of the holds of every instance that holds slots now (strongly consistent re-reads). */
 async function holderParts(items: Items): Promise<HoldPart[]> {
@@ -81,10 +85,18 @@ async function reconcile(
   const drifted = new Set(drift.map((d) => counterKeyString(d.counter)));
   const listedIds = new Set(listed.map((c) => counterKeyString(c.key)));
   for (const [id, { key, read }] of judged) {
-    if (read && read.used === 0 && !drifted.has(id) && listedIds.has(id))
+    if (
+      read &&
+      read.used === 0 &&
+      read.changedAt < opts.now - IDLE_MS &&
+      !drifted.has(id) &&
+      listedIds.has(id)
+    )
       await delistIdleCounter(items, key, read.ver);
   }
+  // The safety net of parking: work parked on a counter with room comes back (parking.ts, step 5).
+  await unparkFlagged(items, opts.now);
   return { drift, repaired, unsettled };
 }
 
-export { reconcile, SETTLE_MS };
+export { IDLE_MS, reconcile, SETTLE_MS };

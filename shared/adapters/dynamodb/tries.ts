@@ -26,6 +26,7 @@ import { tiItem, tiOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { ITEM_VERSION, keyOf, N, S } from './marshal.ts';
+import { unparkAfterRelease } from './parking.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -109,7 +110,15 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
   const token = newToken();
   for (let attempt = 1; ; attempt += 1) {
     const outcome = await transact(items.client, actions, token);
-    if (outcome.kind === 'committed') return true;
+    if (outcome.kind === 'committed') {
+      // Work parked on a DAG or task counter this try held comes back now that it fell (parking.ts).
+      await unparkAfterRelease(
+        items,
+        counters.map((c) => c.counter),
+        now,
+      );
+      return true;
+    }
     if (outcome.kind === 'cancelled') {
       if (outcome.reasons[0]?.code === 'ConditionalCheckFailed') return false;
       const broken = counters.find((_, i) => outcome.reasons[i + 1]?.code === 'ConditionalCheckFailed');

@@ -1,12 +1,13 @@
 /**
  * Claim candidates on DynamoDB Local: claim order across pages (negative priorities included), and
  * parking — instances of a DAG at its limit are read once, then left out of the pool's partition
- * until the DAG has room again, so a backlog behind a saturated DAG is never scanned.
+ * until a try end lowers the DAG's counter (or the sweep finds it has room), so a backlog behind a
+ * saturated DAG is never read again while it waits.
  */
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect } from 'vitest';
-import { MAX_UNPARK, SETTLE_MS } from '#adapters/dynamodb/candidates.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { MAX_UNPARK, SETTLE_MS } from '#adapters/dynamodb/parking.ts';
 import { compareClaimOrder } from '#core/claim-order.ts';
 import type { CounterKey, TaskInstance } from '#core/model.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
@@ -59,27 +60,26 @@ describe('DynamoDB store claim candidates', () => {
     const first = await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude });
     expect(first.items.map(name)).toEqual(small.map(name));
     // The pool's partition now holds only what can be claimed.
-    const pool = await ddb.send(
-      new QueryCommand({
-        TableName: table,
-        IndexName: 'claim',
-        KeyConditionExpression: 'claimPk = :p',
-        ExpressionAttributeValues: { ':p': { S: 'POOL#default_pool' } },
-        Select: 'COUNT',
-      }),
-    );
-    expect(pool.Count).toBe(3);
-    const [queries, updates] = [client.count('Query'), client.count('UpdateItem')];
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(3);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(28);
+    const [queries, reads, updates] = [
+      client.count('Query'),
+      client.count('BatchGetItem'),
+      client.count('UpdateItem'),
+    ];
     const again = await store.listClaimCandidates({ pool: 'default_pool', limit: 10, exclude });
     expect(again.items.map(name)).toEqual(small.map(name));
     expect(again.next).toBeNull();
-    // The parking groups and one page of the pool; nothing moved, since `big` is still full.
-    expect(client.count('Query') - queries).toBe(2);
+    // One page of the pool, nothing else: no parking groups are polled, nothing moves.
+    expect(client.count('Query') - queries).toBe(1);
+    expect(client.count('BatchGetItem') - reads).toBe(0);
     expect(client.count('UpdateItem') - updates).toBe(0);
     client.destroy();
   });
 
-  test('unpark as many as the DAG has room for, best first, once a slot is released', async ({ store }) => {
+  test('let parked work back, best first, when a try end lowers the counter it waits on', async ({
+    store,
+  }) => {
     const { big, small } = await saturatedBacklog(store);
     await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude: { dagIds: ['big'] } });
     expect((await store.listClaimCandidates({ pool: 'default_pool', limit: 10 })).items.map(name)).toEqual(
@@ -111,35 +111,48 @@ describe('DynamoDB store claim candidates', () => {
     expect(all.items.map(name)).toEqual([...paused, ...other].map(name));
   });
 
-  test('forget a drained parking group only after it settled', async ({ ddb, table }) => {
+  test('at the sweep, let back work parked on a counter that has room without a try end', async ({
+    ddb,
+    table,
+  }) => {
+    const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+    const { big } = await saturatedBacklog(store);
+    await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude: { dagIds: ['big'] } });
+    // The DAG's limit was raised (a new version): the counter has room, but no try ended to notice.
+    await store.claim([claimOf(big[2]!, [{ counter: dagCounter('big'), amount: 1, limit: 5 }])]);
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(3);
+    await store.reconcileCounters({ repair: false });
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(5);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(25);
+  });
+
+  test('clear a parking flag once its work is back and it settled', async ({ ddb, table }) => {
     let now = 1_000_000;
     const store = new DynamoDbStateStore(ddb, table, { now: () => now });
     const { big } = await saturatedBacklog(store);
     await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude: { dagIds: ['big'] } });
-    const groups = async () =>
-      (
-        await ddb.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :p',
-            ExpressionAttributeValues: { ':p': { S: 'PARKS#default_pool' } },
-          }),
-        )
-      ).Count;
-    expect(await groups()).toBe(1);
-    // Both slots freed: room for 2 per listing.
-    for (const t of big.slice(0, 2))
-      await store.endTry({ key: t, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
-    expect(MAX_UNPARK).toBeGreaterThan(2);
-    for (let i = 0; i < 14; i += 1) {
-      const page = await store.listClaimCandidates({ pool: 'default_pool', limit: 1 });
-      await store.claim([claimOf(page.items[0]!, [])]);
-    }
-    // 2 unparked per listing at most (room 2): all 28 parked ones are back after 14 listings.
-    await store.listClaimCandidates({ pool: 'default_pool', limit: 1 });
-    expect(await groups()).toBe(1);
+    expect(await listed(ddb, table, 'PARKING')).toBe(1);
+    // Every parked instance claimed directly (as a scheduler holding an older page would), then ended.
+    const rest = big.slice(2);
+    await store.claim(rest.map((t) => claimOf(t, [])));
+    await store.endTry({ key: big[0]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    expect(await listed(ddb, table, 'PARKING')).toBe(1);
     now += SETTLE_MS + 1;
-    await store.listClaimCandidates({ pool: 'default_pool', limit: 1 });
-    expect(await groups()).toBe(0);
+    await store.endTry({ key: big[1]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    expect(await listed(ddb, table, 'PARKING')).toBe(0);
+    expect(MAX_UNPARK).toBeGreaterThan(2);
   });
 });
+
+async function listed(ddb: DynamoDBClient, table: string, partition: string): Promise<number> {
+  const out = await ddb.send(
+    new QueryCommand({
+      TableName: table,
+      IndexName: 'claim',
+      KeyConditionExpression: 'claimPk = :p',
+      ExpressionAttributeValues: { ':p': { S: partition } },
+      Select: 'COUNT',
+    }),
+  );
+  return out.Count ?? 0;
+}

@@ -8,6 +8,7 @@ import { describe, expect } from 'vitest';
 import { correctCounter } from '#adapters/dynamodb/counters.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { Items } from '#adapters/dynamodb/items.ts';
+import { IDLE_MS } from '#adapters/dynamodb/reconcile.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
 import { claimOf, GLOBAL, pool, scheduledTis, usedOf } from './helpers.ts';
 
@@ -96,7 +97,7 @@ describe('DynamoDB reconciler', () => {
     expect(await correctCounter(items, GLOBAL, 1, 0, Date.now())).toBe(false);
   });
 
-  test('takes a counter found idle at zero out of the list, and a raise lists it again', async ({
+  test('takes a counter idle at zero for a while out of the list, and a raise lists it again', async ({
     ddb,
     table,
   }) => {
@@ -106,6 +107,9 @@ describe('DynamoDB reconciler', () => {
     await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
     expect(await store.listCounters()).toEqual([{ key: GLOBAL, used: 0 }]);
     await store.reconcileCounters({ repair: true });
+    expect(await store.listCounters()).toEqual([{ key: GLOBAL, used: 0 }]);
+    const later = new DynamoDbStateStore(ddb, table, { now: () => Date.now() + IDLE_MS + 1 });
+    await later.reconcileCounters({ repair: true });
     expect(await store.listCounters()).toEqual([]);
     await store.claim([claimOf(b!)]);
     expect(await store.listCounters()).toEqual([{ key: GLOBAL, used: 1 }]);

@@ -1,0 +1,209 @@
+/**
+ * Parking: scheduled instances blocked by their own DAG or task limit (maxActiveTasks,
+ * maxActiveTisPerDag, maxActiveTisPerDagrun) leave their pool's partition of the `claim` index
+ * while that counter is full, so a scheduling pass reads only candidates it may claim — never the
+ * backlog behind a saturated DAG, never a scan. They come back when the counter falls: the try end
+ * that lowers it moves them back, not a pass that polls.
+ *
+ *   park (a listing read instances the caller excludes, and their counter is full: used ≥ lim > 0)
+ *     1. flag the counter: parkedIn += pool, parkedAt = now, listed under claimPk = PARKING
+ *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key)
+ *     3. re-read the counter: room already (a try ended meanwhile)? unpark that many now
+ *   try end (after its transaction lowered the counter)
+ *     4. read the DAG and task counters it lowered; each flagged one with room gets its best `room`
+ *        instances of every flagged pool moved back to POOL#<pool>; a flag whose partitions are
+ *        empty and that has not been touched for SETTLE_MS is cleared (conditional on parkedAt)
+ *   sweep (reconcileCounters), the safety net
+ *     5. every flagged counter with room: as 4 (a try end that ran before the index showed its
+ *        parked instances misses them; the next sweep does not)
+ *
+ * 3 and 4 cannot both miss a release: if the release committed before 3, the parker sees the room;
+ * otherwise the ender's read 4 comes after 1 and sees the flag. Parking is only ever an
+ * optimisation: a parked instance is still `scheduled`, a claim of it succeeds (the counters
+ * decide), and any full rewrite of it (tiItem) lists it in its pool again.
+ */
+import type { CounterKey, TaskInstance } from '#core/model.ts';
+import { counterKeyString } from '#core/model.ts';
+import { both, groupUntouched, stillListedUnder, stillScheduled } from './conditions.ts';
+import type { Items } from './items.ts';
+import { claimPartition, keys, parkPartition } from './keys.ts';
+import { type Item, type Key, N, num, S } from './marshal.ts';
+
+/** Instances moved back per counter and pool at most, per try end. */
+const MAX_UNPARK = 100;
+/** A flag whose parked partitions are empty is cleared only this long after it was last touched. */
+const SETTLE_MS = 10_000;
+const WRITES_AT_ONCE = 25;
+/** Counters an instance can be parked on: its own DAG's and task's, never the shared ones. */
+const PARKABLE = new Set<CounterKey['kind']>(['dag', 'task', 'taskRun']);
+
+interface CounterView {
+  key: CounterKey;
+  used: number;
+  /** The limit the counter was last raised under; -1 = unknown or unlimited. */
+  lim: number;
+  /** Pools with instances parked on this counter (may be stale: empty partitions). */
+  parkedIn: string[];
+  parkedAt: number;
+}
+
+function viewOf(item: Item): CounterView {
+  return {
+    key: JSON.parse(item.counterKey?.S ?? '{}') as CounterKey,
+    used: num(item.used) ?? 0,
+    lim: num(item.lim) ?? -1,
+    parkedIn: item.parkedIn?.SS ?? [],
+    parkedAt: num(item.parkedAt) ?? 0,
+  };
+}
+
+/** Strongly consistent views of the counters that exist, by counterKeyString. */
+async function viewsOf(items: Items, counters: CounterKey[]): Promise<Map<string, CounterView>> {
+  const read = await items.getMany(counters.map((c) => keys.counter(c)));
+  return new Map(read.map((item) => [counterKeyString(viewOf(item).key), viewOf(item)]));
+}
+
+async function inBatches<T>(list: T[], body: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < list.length; i += WRITES_AT_ONCE)
+    await Promise.all(list.slice(i, i + WRITES_AT_ONCE).map(body));
+}
+
+/**
+ * Moves an instance between claim-index partitions, if it is still scheduled and listed where it
+ * was read (whatever its try: a scheduled instance belongs in its pool's partition or a parking one).
+ */
+function move(items: Items, key: Key, from: string, to: string) {
+  return items.update(key, 'SET #claimPk = :to', {
+    condition: both(stillListedUnder, stillScheduled),
+    values: { ':to': S(to), ':listedUnder': S(from), ':scheduled': S('scheduled') },
+  });
+}
+
+/** The flag a parker sets on the counter before it moves anything (step 1). */
+function flag(items: Items, counter: CounterKey, pool: string, now: number) {
+  return items.update(
+    keys.counter(counter),
+    'SET #parkedAt = :now, #claimPk = :parking, #claimSk = :counterId ADD #parkedIn :pools',
+    {
+      values: {
+        ':now': N(now),
+        ':parking': S('PARKING'),
+        ':counterId': S(counterKeyString(counter)),
+        ':pools': { SS: [pool] },
+      },
+    },
+  );
+}
+
+/** Moves back, best first, up to `room` instances of `pool` parked on `counter`. */
+async function unpark(
+  items: Items,
+  pool: string,
+  counter: CounterKey,
+  room: number,
+): Promise<{ moved: number; drained: boolean }> {
+  const from = parkPartition(pool, counter);
+  const limit = Math.min(MAX_UNPARK, room);
+  if (limit <= 0) return { moved: 0, drained: false };
+  const page = await items.query(
+    { IndexName: 'claim', KeyConditionExpression: '#claimPk = :parked', Limit: limit },
+    { ':parked': S(from) },
+  );
+  await inBatches(
+    page.items.map((item) => ({ pk: item.pk!.S!, sk: item.sk!.S! })),
+    (key) => move(items, key, from, claimPartition(pool)),
+  );
+  return { moved: page.items.length, drained: page.items.length < limit && page.next === null };
+}
+
+/** Steps 4 and 5: each flagged counter with room gets its parked instances back, as many as fit. */
+async function unparkWithRoom(items: Items, views: CounterView[], now: number): Promise<void> {
+  for (const view of views) {
+    if (view.parkedIn.length === 0) continue;
+    let room = view.lim <= 0 ? MAX_UNPARK : view.lim - view.used;
+    if (room <= 0) continue;
+    let drained = true;
+    for (const pool of view.parkedIn) {
+      if (room <= 0) {
+        drained = false;
+        break;
+      }
+      const out = await unpark(items, pool, view.key, room);
+      room -= out.moved;
+      drained = drained && out.drained;
+    }
+    if (drained && view.parkedAt < now - SETTLE_MS) {
+      await items.update(keys.counter(view.key), 'REMOVE #parkedIn, #claimPk, #claimSk', {
+        condition: groupUntouched,
+        values: { ':seenTouchedAt': N(view.parkedAt) },
+      });
+    }
+  }
+}
+
+/** Step 4, after a try end lowered `counters`: the parkable ones are read and their parked work let back. */
+async function unparkAfterRelease(items: Items, counters: CounterKey[], now: number): Promise<void> {
+  const parkable = counters.filter((c) => PARKABLE.has(c.kind));
+  if (parkable.length === 0) return;
+  await unparkWithRoom(items, [...(await viewsOf(items, parkable)).values()], now);
+}
+
+/** Step 5 (the sweep): every flagged counter with room. */
+async function unparkFlagged(items: Items, now: number): Promise<void> {
+  const flagged = await items.queryAll(
+    { IndexName: 'claim', KeyConditionExpression: '#claimPk = :parking' },
+    { ':parking': S('PARKING') },
+  );
+  if (flagged.length === 0) return;
+  const views = await viewsOf(
+    items,
+    flagged.map((item) => viewOf(item).key),
+  );
+  await unparkWithRoom(items, [...views.values()], now);
+}
+
+/** The counters an excluded instance may be waiting on, most specific last. */
+function blockersOf(ti: TaskInstance, dagIds: Set<string>, tasks: Set<string>): CounterKey[] {
+  const out: CounterKey[] = [];
+  if (dagIds.has(ti.dagId)) out.push({ kind: 'dag', dagId: ti.dagId });
+  if (tasks.has(`${ti.dagId}/${ti.taskId}`)) {
+    out.push({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
+    out.push({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
+  }
+  return out;
+}
+
+/** Steps 1–3: parks the excluded instances whose counter is full; the others stay listed. */
+async function park(
+  items: Items,
+  pool: string,
+  excluded: { ti: TaskInstance; blockers: CounterKey[] }[],
+  now: number,
+): Promise<void> {
+  if (excluded.length === 0) return;
+  const views = await viewsOf(
+    items,
+    excluded.flatMap((e) => e.blockers),
+  );
+  const groups = new Map<string, { counter: CounterKey; tis: TaskInstance[] }>();
+  for (const { ti, blockers } of excluded) {
+    const full = blockers.find((c) => {
+      const view = views.get(counterKeyString(c));
+      return view !== undefined && view.lim > 0 && view.used >= view.lim;
+    });
+    if (!full) continue;
+    const group = groups.get(counterKeyString(full)) ?? { counter: full, tis: [] };
+    group.tis.push(ti);
+    groups.set(counterKeyString(full), group);
+  }
+  for (const { counter, tis } of groups.values()) {
+    if (!(await flag(items, counter, pool, now))) continue;
+    await inBatches(tis, (ti) =>
+      move(items, keys.ti(ti), claimPartition(pool), parkPartition(pool, counter)),
+    );
+    const after = (await viewsOf(items, [counter])).get(counterKeyString(counter));
+    if (after && after.used < after.lim) await unpark(items, pool, counter, after.lim - after.used);
+  }
+}
+
+export { blockersOf, MAX_UNPARK, park, SETTLE_MS, unparkAfterRelease, unparkFlagged };

@@ -1,0 +1,545 @@
+/**
+ * The race that proves the DynamoDB store: schedulers, each its own loop and DynamoDB client, claim
+ * through the real claim pass while simulated workers start, heartbeat, succeed, fail and retry at
+ * random, every dispatch delivered twice. An observer outside the counters stamps every claim after
+ * its transaction returned and every release before its transaction is sent (one in-process
+ * sequence), so an interval it sees can only be shorter than the slot was really held: an overlap
+ * it finds really happened. From those intervals and the workload's own definition of each task
+ * (pool, slots, DAG, limits) — never from the counters or the recorded holds — it checks that no
+ * limit was exceeded at any instant; from the stores' answers that every try started once; and at
+ * rest that every counter is 0, nothing holds a slot, and the reconciler (which also ran in every
+ * sweep, with repair) never found anything.
+ *
+ * Used by test/contract/dynamodb-concurrency.test.ts (small enough for `npm test`) and by
+ * bench/dynamodb-race.ts (≥ 100,000 claims).
+ */
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbStateStore, type DynamoDbStoreOptions } from '#adapters/dynamodb/dynamodb-store.ts';
+import { createTableInput } from '#adapters/dynamodb/table.ts';
+import { compileDag } from '#core/compile.ts';
+import type { DagManifest } from '#core/manifest.ts';
+import { DEFAULT_SETTINGS, type TaskInstance, type TiKey, tiKeyString } from '#core/model.ts';
+import { makeTaskInstances } from '#core/runs.ts';
+import type { DispatchMessage, TryEnd } from '#ports';
+import { dag } from '#sdk/index.ts';
+import { claimAndDispatch } from '#services/claim-pass.ts';
+import { newRun } from '#services/create-runs.ts';
+import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
+import { reconcileCounters } from '#services/reconcile.ts';
+import { registerDag } from '#services/register-dag.ts';
+import { runSweep } from '#services/sweep.ts';
+import { beginTry, finishTry } from '#services/worker.ts';
+import { mulberry32 } from '#simulator/timeline.ts';
+import { type Faults, FaultyDynamoDbClient, SabotagedDynamoDbClient } from './faulty-dynamodb.ts';
+
+/** The limits of the workload, small so that everything contends. */
+const LIMITS = {
+  parallelism: 24,
+  pools: { p3: 3, p5: 5, p8: 8 } as Record<string, number>,
+  maxActiveTasks: 6,
+  /** t1: at most this many running across the DAG's runs. */
+  maxActiveTisPerDag: 2,
+  /** t2 is mapped MAPPED ways per run: at most this many of one run at once. */
+  maxActiveTisPerDagrun: 2,
+};
+const DAGS = ['race_a', 'race_b', 'race_c', 'race_d'];
+const TASKS = 10;
+const MAPPED = 4;
+/** Instances per run: TASKS tasks, t2 mapped MAPPED ways instead of once. */
+const PER_RUN = TASKS - 1 + MAPPED;
+
+function manifestOf(dagId: string): DagManifest {
+  return compileDag(
+    dag(dagId, { maxActiveTasks: LIMITS.maxActiveTasks, maxActiveRuns: 100_000 }, (d) => {
+      for (let i = 0; i < TASKS; i += 1) {
+        d.task(
+          `t${i}`,
+          {
+            pool: ['p3', 'p5', 'p8'][i % 3]!,
+            poolSlots: i % 4 === 0 ? 2 : 1,
+            priorityWeight: (i * 7) % 10,
+            retries: i % 2 === 0 ? 1 : 2,
+            retryDelay: 0,
+            ...(i === 1 && { maxActiveTisPerDag: LIMITS.maxActiveTisPerDag }),
+            ...(i === 2 && { maxActiveTisPerDagrun: LIMITS.maxActiveTisPerDagrun }),
+          },
+          async () => null,
+        );
+      }
+    }),
+  );
+}
+
+export interface RaceConfig {
+  endpoint: string;
+  /** Task instances to create (rounded up to whole runs of PER_RUN). */
+  instances: number;
+  schedulers: number;
+  workers: number;
+  seed: number;
+  /** Faults injected into every scheduler's and worker's client (not the setup's or the observer's). */
+  faults?: Faults;
+  /** Strip the counters' room conditions from every claim: the observer must then see violations. */
+  sabotage?: boolean;
+  /** Store options beside the test's own (counterShards, …). */
+  store?: Omit<DynamoDbStoreOptions, 'now'>;
+  /** The race gives up (and reports unfinished instances) after this long. */
+  deadlineMs: number;
+  /** Probability that a started try's worker dies without ending it (the sweep fails it). */
+  crash?: number;
+}
+
+export interface RaceReport {
+  instances: number;
+  tries: number;
+  claims: number;
+  failedTries: number;
+  duplicateDeliveries: number;
+  crashes: number;
+  seconds: number;
+  /** Every limit the observer saw exceeded, with its peak (empty when the store is correct). */
+  violations: string[];
+  /** Tries started more than once, tries ended twice, instances not final at the end. */
+  problems: string[];
+  /** Peak concurrent holds the observer saw per limit group kind (how hard the limits were pushed). */
+  peaks: Record<string, number>;
+  /** Drift the reconciler reported during the race and at rest (each one a bug). */
+  drift: unknown[];
+  countersAtRest: { key: string; used: number }[];
+  injected: { conflict: number; throttle: number; timeoutAfterCommit: number };
+  sweeps: number;
+  unconfirmedEnds: number;
+}
+
+interface Interval {
+  key: TiKey;
+  tryNumber: number;
+  from: number;
+  to: number;
+}
+
+/** The observer's one clock: a sequence every claim and release is stamped from, in this process. */
+class Observer {
+  seq = 0;
+  readonly claimed = new Map<string, { key: TiKey; tryNumber: number; from: number }>();
+  readonly intervals: Interval[] = [];
+  readonly starts = new Map<string, number>();
+  readonly ends = new Map<string, number>();
+  readonly drift: unknown[] = [];
+  claims = 0;
+  /** Instances that reached success or failed (each does once: nothing clears them). */
+  finals = 0;
+  /** Try ends whose commit the caller never heard of (a time-out after commit). */
+  unconfirmed = 0;
+  reconciled = 0;
+}
+
+const tryId = (key: TiKey, tryNumber: number) => `${tiKeyString(key)}#${tryNumber}`;
+
+/** The DynamoDB store as every racer uses it, with the observer's stamps around claims, starts and ends. */
+class ObservedStore extends DynamoDbStateStore {
+  readonly #observer: Observer;
+
+  constructor(client: DynamoDBClient, table: string, observer: Observer, options: DynamoDbStoreOptions) {
+    // DynamoDB Local's indexes do not lag, so the reconciler may judge any counter that holds still.
+    super(client, table, { reconcileSettleMs: 0, ...options });
+    this.#observer = observer;
+  }
+
+  override async claim(requests: Parameters<DynamoDbStateStore['claim']>[0]) {
+    const result = await super.claim(requests);
+    const stamp = ++this.#observer.seq;
+    const tries = new Map(requests.map((r) => [tiKeyString(r.key), r.tryNumber]));
+    for (const key of result.claimed) {
+      const tryNumber = tries.get(tiKeyString(key))!;
+      this.#observer.claimed.set(tryId(key, tryNumber), { key, tryNumber, from: stamp });
+      this.#observer.claims += 1;
+    }
+    return result;
+  }
+
+  override async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
+    const started = await super.startTry(key, tryNumber, opts);
+    const id = tryId(key, tryNumber);
+    if (started) this.#observer.starts.set(id, (this.#observer.starts.get(id) ?? 0) + 1);
+    return started;
+  }
+
+  override async endTry(end: TryEnd) {
+    const stamp = ++this.#observer.seq;
+    const ended = await super.endTry(end).catch(async (error: unknown) => {
+      await this.#unconfirmed(end, stamp);
+      throw error;
+    });
+    if (!ended) await this.#unconfirmed(end, stamp);
+    if (ended) {
+      if (end.set.state === 'success' || end.set.state === 'failed') this.#observer.finals += 1;
+      const id = tryId(end.key, end.expect.tryNumber);
+      // A dispatch given up as stuck goes back to scheduled with the same try: that is not an end of it.
+      if (end.set.state !== 'scheduled') this.#observer.ends.set(id, (this.#observer.ends.get(id) ?? 0) + 1);
+      const claim = this.#observer.claimed.get(id);
+      if (claim) {
+        this.#observer.intervals.push({ ...claim, to: stamp });
+        this.#observer.claimed.delete(id);
+      }
+    }
+    return ended;
+  }
+
+  /**
+   * A try end whose answer was lost (a time-out after it committed, then a retry that found the try
+   * already over): if the try is over and nobody else was told so, it ended by this call, at some
+   * moment after `stamp`. The interval closes at `stamp`: shorter than the truth, like every other.
+   */
+  async #unconfirmed(end: TryEnd, stamp: number): Promise<void> {
+    const id = tryId(end.key, end.expect.tryNumber);
+    const claim = this.#observer.claimed.get(id);
+    if (!claim) return;
+    const now = await super.getTi(end.key).catch(() => null);
+    const over =
+      now && (now.tryNumber !== end.expect.tryNumber || !['queued', 'running'].includes(now.state));
+    if (!over || !this.#observer.claimed.has(id)) return;
+    this.#observer.intervals.push({ ...claim, to: stamp });
+    this.#observer.claimed.delete(id);
+    this.#observer.unconfirmed += 1;
+    if (now.state === 'success' || now.state === 'failed') this.#observer.finals += 1;
+  }
+
+  override async reconcileCounters(opts: { repair: boolean }) {
+    const report = await super.reconcileCounters(opts);
+    this.#observer.reconciled += 1;
+    this.#observer.drift.push(...report.drift);
+    return report;
+  }
+}
+
+/** What the workload says an instance holds, from its own definition (not from the store). */
+function groupsOf(key: TiKey): { group: string; weight: number; limit: number }[] {
+  const i = Number(key.taskId.slice(1));
+  const pool = ['p3', 'p5', 'p8'][i % 3]!;
+  const groups = [
+    { group: 'parallelism', weight: 1, limit: LIMITS.parallelism },
+    { group: `pool ${pool}`, weight: i % 4 === 0 ? 2 : 1, limit: LIMITS.pools[pool]! },
+    { group: `maxActiveTasks ${key.dagId}`, weight: 1, limit: LIMITS.maxActiveTasks },
+  ];
+  if (i === 1)
+    groups.push({ group: `maxActiveTisPerDag ${key.dagId}/t1`, weight: 1, limit: LIMITS.maxActiveTisPerDag });
+  if (i === 2) {
+    groups.push({
+      group: `maxActiveTisPerDagrun ${key.dagId}/${key.runId}/t2`,
+      weight: 1,
+      limit: LIMITS.maxActiveTisPerDagrun,
+    });
+  }
+  return groups;
+}
+
+/** Peak of each limit group over the intervals, and the groups whose peak exceeds their limit. */
+function judge(intervals: Interval[]): { violations: string[]; peaks: Record<string, number> } {
+  const events = new Map<string, { limit: number; at: { stamp: number; delta: number }[] }>();
+  for (const iv of intervals) {
+    for (const { group, weight, limit } of groupsOf(iv.key)) {
+      const entry = events.get(group) ?? { limit, at: [] };
+      entry.at.push({ stamp: iv.from, delta: weight }, { stamp: iv.to, delta: -weight });
+      events.set(group, entry);
+    }
+  }
+  const violations: string[] = [];
+  const peaks: Record<string, number> = {};
+  for (const [group, { limit, at }] of events) {
+    at.sort((a, b) => a.stamp - b.stamp);
+    let value = 0;
+    let peak = 0;
+    for (const e of at) {
+      value += e.delta;
+      peak = Math.max(peak, value);
+    }
+    const kind = group.split(' ')[0]!;
+    peaks[kind] = Math.max(peaks[kind] ?? 0, peak);
+    if (peak > limit) violations.push(`${group}: ${peak} held at once, limit ${limit}`);
+  }
+  return { violations, peaks };
+}
+
+function clientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // Retries are the store's business (and the faults'): the SDK's own would hide them.
+    maxAttempts: 1,
+  };
+}
+
+const requestCounts = new Map<string, number>();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A wake-up the workers ring when a try ends: like a `task_finished` event in AWS, each ring starts
+ * one pass (of the scheduler that has waited longest); idle schedulers also pass on a timer.
+ */
+class Doorbell {
+  #waiters: (() => void)[] = [];
+  ring() {
+    this.#waiters.shift()?.();
+  }
+  wait(ms: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+async function runRace(config: RaceConfig): Promise<RaceReport> {
+  const table = `race_${process.pid}_${config.seed}_${Date.now()}`;
+  const observer = new Observer();
+  const setupClient = new DynamoDBClient(clientConfig(config.endpoint));
+  await setupClient.send(new CreateTableCommand(createTableInput(table)));
+  const clients: DynamoDBClient[] = [];
+  const faulty: FaultyDynamoDbClient[] = [];
+  const clientFor = (seed: number): DynamoDBClient => {
+    const base = clientConfig(config.endpoint);
+    const made = config.sabotage
+      ? new SabotagedDynamoDbClient(base)
+      : config.faults
+        ? new FaultyDynamoDbClient(base, config.faults, config.seed * 1000 + seed)
+        : new DynamoDBClient(base);
+    if (made instanceof FaultyDynamoDbClient) faulty.push(made);
+    clients.push(made);
+    if (process.env.RACE_COUNT) {
+      const send = made.send.bind(made);
+      // biome-ignore lint/suspicious/noExplicitAny: counting wrapper for a trial.
+      (made as any).send = (command: any, ...rest: any[]) => {
+        const input = command.input ?? {};
+        const detail =
+          command.constructor.name === 'QueryCommand'
+            ? `${input.IndexName ?? 'table'} ${JSON.stringify(input.ExpressionAttributeValues ?? {})
+                .replace(/\d+/g, 'N')
+                .slice(0, 60)}`
+            : command.constructor.name === 'UpdateItemCommand'
+              ? String(input.UpdateExpression).slice(0, 40)
+              : '';
+        const name = `${seed < 100 ? 'sched' : 'work'} ${command.constructor.name} ${detail}`;
+        requestCounts.set(name, (requestCounts.get(name) ?? 0) + 1);
+        return send(command, ...rest);
+      };
+    }
+    return made;
+  };
+  const queue: DispatchMessage[] = [];
+  const doorbell = new Doorbell();
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    parallelism: LIMITS.parallelism,
+    maxTisPerQuery: 50,
+    // Lost dispatches and dead tries are recovered by the sweep: short timeouts keep the race short.
+    taskQueuedTimeoutMs: 2_000,
+    heartbeatTimeoutMs: 2_000,
+    numStuckInQueuedRetries: 1_000,
+  };
+  const depsFor = (store: DynamoDbStateStore): ServiceDeps => ({
+    store,
+    settings,
+    logger: silentLogger,
+    manifests: new ManifestCache(store),
+    // Every message is delivered twice: consumers must be idempotent.
+    dispatcher: { dispatch: async (messages) => void queue.push(...messages, ...messages) },
+    events: { publish: async () => doorbell.ring() },
+    schedules: { setNextWakeUp: async () => {} },
+  });
+  const setup = depsFor(new ObservedStore(setupClient, table, observer, config.store ?? {}));
+  const started = performance.now();
+  try {
+    // Prepare: pools, DAGs (unpaused), and running runs whose instances are all scheduled.
+    for (const [name, slots] of Object.entries(LIMITS.pools))
+      await setup.store.putPool({ name, slots, description: '', includeDeferred: false });
+    const manifests = DAGS.map(manifestOf);
+    for (const manifest of manifests) {
+      const { dag: record } = await registerDag(setup, manifest, { now: Date.now(), fileloc: null });
+      await setup.store.updateDag(
+        manifest.dagId,
+        record.updatedAt,
+        { paused: false, nextRun: null },
+        Date.now(),
+      );
+    }
+    const runs = Math.ceil(config.instances / PER_RUN);
+    const t0 = Date.UTC(2026, 0, 1);
+    const creations: Promise<unknown>[] = [];
+    for (let r = 0; r < runs; r += 1) {
+      const manifest = manifests[r % manifests.length]!;
+      const logicalDate = t0 + r * 3_600_000;
+      const run = {
+        ...newRun(
+          manifest,
+          {
+            logicalDate,
+            dataIntervalStart: logicalDate,
+            dataIntervalEnd: logicalDate,
+            runAfter: logicalDate,
+          },
+          { runType: 'manual', now: logicalDate, runId: `manual__${r}` },
+        ),
+        state: 'running' as const,
+        startedAt: logicalDate,
+      };
+      const tis: TaskInstance[] = makeTaskInstances(manifest, run).flatMap((ti) => {
+        const scheduled = { ...ti, state: 'scheduled' as const, tryNumber: 1, scheduledAt: logicalDate };
+        return ti.taskId === 't2'
+          ? Array.from({ length: MAPPED }, (_, m) => ({ ...scheduled, mapIndex: m }))
+          : [scheduled];
+      });
+      creations.push(setup.store.createRun(run, tis));
+      if (creations.length >= 8) await Promise.all(creations.splice(0));
+    }
+    await Promise.all(creations);
+    const total = runs * PER_RUN;
+
+    const deadline = Date.now() + config.deadlineMs;
+    let failedTries = 0;
+    let crashes = 0;
+    let duplicates = 0;
+    let sweeps = 0;
+    const done = () => observer.finals >= total || Date.now() >= deadline;
+
+    const schedulers = Array.from({ length: config.schedulers }, async (_, s) => {
+      const deps = depsFor(new ObservedStore(clientFor(s + 1), table, observer, config.store ?? {}));
+      const random = mulberry32(config.seed * 7919 + s);
+      let lastSweep = 0;
+      while (!done()) {
+        // A pass that fails (throttled, timed out) is simply followed by the next one, as Lambda would retry.
+        const now = Date.now();
+        let claimed = 0;
+        try {
+          // What advance-runs does for a retry that is due: scheduled again, with the next try number.
+          const due = await deps.store.listDueWaits(now + 1, 100);
+          if (due.length > 0) {
+            await deps.store.updateTis(
+              due.map((ti) => ({
+                key: ti,
+                expect: { state: 'up_for_retry' as const, tryNumber: ti.tryNumber },
+                set: {
+                  state: 'scheduled' as const,
+                  tryNumber: ti.tryNumber + 1,
+                  scheduledAt: now,
+                  nextRetryAt: null,
+                },
+              })),
+            );
+          }
+          claimed = (await claimAndDispatch(deps, now)).claimed;
+          // The sweep (heartbeats, stuck dispatches, the reconciler with repair), every few seconds per scheduler.
+          if (now - lastSweep > 3_000 + random() * 1_000) {
+            lastSweep = now;
+            sweeps += 1;
+            await runSweep(deps, now);
+          }
+        } catch {
+          // next pass
+        }
+        if (claimed === 0) await doorbell.wait(1_000 + random() * 500);
+      }
+    });
+
+    const workers = Array.from({ length: config.workers }, async (_, w) => {
+      const deps = depsFor(new ObservedStore(clientFor(100 + w), table, observer, config.store ?? {}));
+      const random = mulberry32(config.seed * 104_729 + w);
+      while (!done()) {
+        const message = queue.shift();
+        if (!message) {
+          await sleep(2);
+          continue;
+        }
+        const begun = await beginTry(deps, message, { now: Date.now(), workerId: `w${w}` }).catch(() => {
+          queue.push(message); // the message comes back, as SQS redelivers after a failed invocation
+          return null;
+        });
+        if (begun?.kind === 'duplicate') duplicates += 1;
+        if (begun?.kind !== 'started') continue;
+        if (random() < (config.crash ?? 0)) {
+          crashes += 1; // the worker dies: no heartbeat, no end; the sweep fails the try
+          continue;
+        }
+        if (random() < 0.3) {
+          await sleep(random() * 5);
+          await deps.store.heartbeat(message.key, message.tryNumber, Date.now()).catch(() => false);
+        }
+        await sleep(random() * 5);
+        const fail = random() < 0.25;
+        const outcome = fail ? { state: 'failed' as const, error: 'chaos' } : { state: 'success' as const };
+        const result = await finishTry(deps, begun.started, outcome, Date.now()).catch(() => null);
+        if (fail && result?.ended) failedTries += 1;
+      }
+    });
+    await Promise.all([...schedulers, ...workers]);
+    const seconds = (performance.now() - started) / 1000;
+    if (process.env.RACE_COUNT) {
+      const total = [...requestCounts.values()].reduce((a, b) => a + b, 0);
+      console.log([...requestCounts].sort((a, b) => b[1] - a[1]).slice(0, 12), { total, seconds });
+    }
+
+    // Assess at rest, with a client of its own.
+    const problems: string[] = [];
+    const finals = await allInstances(setup.store as DynamoDbStateStore, runs);
+    for (const ti of finals) {
+      if (ti.state !== 'success' && ti.state !== 'failed') problems.push(`${tiKeyString(ti)} is ${ti.state}`);
+    }
+    for (const [id, n] of observer.starts) if (n > 1) problems.push(`try ${id} started ${n} times`);
+    for (const [id, n] of observer.ends) if (n > 1) problems.push(`try ${id} ended ${n} times`);
+    for (const id of observer.claimed.keys()) problems.push(`try ${id} was claimed and never released`);
+    const tries = finals.reduce((sum, ti) => sum + ti.tryNumber, 0);
+    const { violations, peaks } = judge(observer.intervals);
+    const countersAtRest = (await setup.store.listCounters())
+      .filter((c) => c.used !== 0)
+      .map((c) => ({ key: JSON.stringify(c.key), used: c.used }));
+    const holding = await setup.store.listHoldingTis({ limit: 10 });
+    if (holding.items.length > 0) problems.push(`${holding.items.length}+ instances still hold slots`);
+    const atRest = await reconcileCounters(setup, { repair: false });
+    if (atRest.unsettled > 0) problems.push(`${atRest.unsettled} counters unsettled at rest`);
+    return {
+      instances: total,
+      tries,
+      claims: observer.claims,
+      failedTries,
+      duplicateDeliveries: duplicates,
+      crashes,
+      seconds,
+      violations,
+      problems,
+      peaks,
+      drift: observer.drift,
+      countersAtRest,
+      injected: faulty.reduce(
+        (sum, f) => ({
+          conflict: sum.conflict + f.injected.conflict,
+          throttle: sum.throttle + f.injected.throttle,
+          timeoutAfterCommit: sum.timeoutAfterCommit + f.injected.timeoutAfterCommit,
+        }),
+        { conflict: 0, throttle: 0, timeoutAfterCommit: 0 },
+      ),
+      sweeps,
+      unconfirmedEnds: observer.unconfirmed,
+    };
+  } finally {
+    await setupClient.send(new DeleteTableCommand({ TableName: table })).catch(() => {});
+    setupClient.destroy();
+    for (const c of clients) c.destroy();
+  }
+}
+
+async function allInstances(store: DynamoDbStateStore, runs: number): Promise<TaskInstance[]> {
+  const out: TaskInstance[] = [];
+  for (let r = 0; r < runs; r += 16) {
+    const batch = Array.from({ length: Math.min(16, runs - r) }, (_, i) =>
+      store.listTis(DAGS[(r + i) % DAGS.length]!, `manual__${r + i}`),
+    );
+    for (const tis of await Promise.all(batch)) out.push(...tis);
+  }
+  return out;
+}
+
+export { LIMITS, PER_RUN, runRace };
