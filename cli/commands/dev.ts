@@ -3,8 +3,8 @@
  * (cli/dev/stack.ts), with a watcher that uploads the DAG folder's files as they change.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ import { parseDuration } from '#core/duration.ts';
 import { QUEUES } from '../../shared/resources.ts';
 import { DagFolderSync } from '../dev/dag-sync.ts';
 import { devLogger } from '../dev/dev-logger.ts';
-import { devRequestHandler } from '../dev/http.ts';
+import { devRequestHandler, newApiToken } from '../dev/http.ts';
 import { type LocalStack, startLocalStack } from '../dev/stack.ts';
 import { CliError, EXIT, zodLine } from '../errors.ts';
 
@@ -36,7 +36,7 @@ function port(value: string, flag: string): number {
   return n;
 }
 
-function summary(stack: LocalStack, opts: DevOptions): string {
+function summary(stack: LocalStack, opts: DevOptions, api: { token: string; tokenFile: string }): string {
   const q = (id: keyof typeof QUEUES) => `${stack.names.queues[id].url.split('/').at(-1)} (+ DLQ)`;
   const rows = [
     ['DynamoDB Local', stack.endpoints.dynamodb, `table ${stack.names.table}, data in ${opts.data}`],
@@ -49,12 +49,13 @@ function summary(stack: LocalStack, opts: DevOptions): string {
     ],
     ['dag-processor', `${stack.names.bucket}/dags/`, `DAG files uploaded from ${opts.dags}`],
     ['task-events', 'container exits', 'Fargate tries run as subprocesses'],
-    ['HTTP', stack.endpoints.http ?? '-', 'GET /health'],
+    ['API', `${stack.endpoints.http ?? '-'}/api/v1`, `OpenAPI at /api/openapi.json; GET /health`],
   ];
   const width = Math.max(...rows.map((r) => r[0]!.length));
   return [
     pc.bold('updraft dev') + pc.dim(' — the functions run in this process on the local emulators'),
     ...rows.map(([what, where, note]) => `  ${what!.padEnd(width)}  ${pc.cyan(where!)}  ${pc.dim(note!)}`),
+    `  ${'token'.padEnd(width)}  ${pc.bold(api.token)}  ${pc.dim(`Authorization: Bearer <token> (also in ${api.tokenFile})`)}`,
     pc.dim('  Ctrl-C stops everything; history is kept in the data folder.'),
   ].join('\n');
 }
@@ -86,6 +87,9 @@ async function runDev(opts: DevOptions): Promise<void> {
     throw new CliError(`--sweep must be a duration of at least 1s, got ${opts.sweep}`);
   const pools = await readPools(opts.pools);
   const logger = (service: string) => devLogger(service, { verbose: opts.verbose });
+  // The API's bearer token: fresh each start unless UPDRAFT_API_TOKEN fixes it; the CLI reads the file.
+  const token = process.env.UPDRAFT_API_TOKEN?.trim() || newApiToken();
+  const tokenFile = join(opts.data, 'api-token');
   const taskLog = devLogger('task');
   // Ctrl-C from the very start: while starting, it stops what has started, then exits.
   let interrupted: (() => void) | null = null;
@@ -111,7 +115,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     unpauseNew: !opts.keepPaused,
     logger,
     onTaskLog: (t, line) => taskLog.info(`${pc.dim(`[${t.dagId}.${t.taskId} #${t.tryNumber}]`)} ${line}`),
-    http: { port: port(opts.port, '--port'), handler: devRequestHandler },
+    http: { port: port(opts.port, '--port'), handler: devRequestHandler({ token, logger: logger('api') }) },
   }).catch((error: unknown) => {
     // A missing Java or an emulator that does not start: what to do is in the message.
     if (error instanceof Error && error.name === 'EmulatorError')
@@ -136,8 +140,10 @@ async function runDev(opts: DevOptions): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
     interrupted = resolve;
   });
+  await mkdir(opts.data, { recursive: true });
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
   if (!stopRequested) {
-    console.log(summary(stack, opts));
+    console.log(summary(stack, opts, { token, tokenFile }));
     const files = await sync.start();
     watcherLog.info(`watching ${opts.dags} (${files.length} DAG files)`);
     await stopped;

@@ -1,30 +1,69 @@
 /**
- * What `updraft dev` serves over HTTP on `--port`. The API and the console mount here: replace
- * `devRequestHandler` with a function that builds their request listener from the running stack
- * (`stack.deps` has the store, queues, schedules, logs; `stack.notifier.recent()` the latest
- * failures). Until then it answers `GET /health` with what is running.
+ * What `updraft dev` serves over HTTP on `--port`: the API (functions/api, the same app the Lambda
+ * runs) on the running stack's dependencies, authenticated by a bearer token generated at start-up
+ * (or `UPDRAFT_API_TOKEN`), plus `GET /health` with what is running. The console mounts here too.
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Logger } from '#ports';
+import { createApiApp } from '../../functions/api/app.ts';
+import type { ApiDeps } from '../../functions/api/deps.ts';
+import { devLogger } from './dev-logger.ts';
 import type { LocalStack } from './stack.ts';
 
-function devRequestHandler(stack: LocalStack): RequestListener {
-  return (request, response) => {
-    if (request.method === 'GET' && (request.url === '/health' || request.url === '/')) {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(
-        JSON.stringify({
-          status: 'ok',
-          endpoints: stack.endpoints,
-          table: stack.names.table,
-          bucket: stack.names.bucket,
-          notifications: stack.notifier.recent().slice(-10),
-        }),
-      );
-      return;
-    }
-    response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: `no route for ${request.method} ${request.url}` }));
+/** A fresh token for this run: 32 random bytes, URL-safe. */
+function newApiToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The API's dependencies on a running local stack. */
+function localApiDeps(stack: LocalStack, options: { token: string; logger?: Logger }): ApiDeps {
+  const { deps } = stack;
+  if (!deps.logs) throw new Error('the local stack has no log store');
+  return {
+    store: deps.store,
+    dispatcher: deps.dispatcher,
+    events: deps.events,
+    schedules: deps.schedules,
+    settings: deps.settings,
+    manifests: deps.manifests,
+    logger: options.logger ?? devLogger('api'),
+    logs: deps.logs,
+    ...(deps.results && { results: deps.results }),
+    clock: deps.clock,
+    auth: { mode: 'token', token: options.token },
+    deployment: { version: packageVersion(), commit: null, stage: 'local' },
   };
 }
 
-export { devRequestHandler };
+/** The request listener of `updraft dev`: the API under `/api`, and the stack's own `/health`. */
+function devRequestHandler(options: { token: string; logger?: Logger }) {
+  return (stack: LocalStack): RequestListener => {
+    const app = new Hono();
+    app.get('/health', (c) =>
+      c.json({
+        status: 'ok',
+        endpoints: stack.endpoints,
+        table: stack.names.table,
+        bucket: stack.names.bucket,
+        notifications: stack.notifier.recent().slice(-10),
+      }),
+    );
+    app.route('/', createApiApp(localApiDeps(stack, options)));
+    return getRequestListener(app.fetch);
+  };
+}
+
+export { devRequestHandler, localApiDeps, newApiToken };

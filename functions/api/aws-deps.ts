@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createS3Client, createSqsClient } from '#adapters/aws-clients.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { S3LogStore } from '#adapters/s3/s3-log-store.ts';
+import { S3ResultStore } from '#adapters/s3/s3-result-store.ts';
 import { SqsSchedulerEvents } from '#adapters/sqs/sqs-publishers.ts';
 import type { Logger } from '#ports';
 import { ManifestCache } from '#services/deps.ts';
@@ -33,12 +34,14 @@ function awsApiDeps(config: ApiConfig, logger: Logger = apiLogger()): ApiDeps {
     ...(config.aws.endpoint && { endpoint: config.aws.endpoint }),
   });
   const store = new DynamoDbStateStore(ddb, config.tableName);
+  const s3 = createS3Client(config.aws);
   return {
     store,
     events: new SqsSchedulerEvents(createSqsClient(config.aws), config.schedulerEventsQueueUrl),
     dispatcher: { dispatch: refuse('dispatch tries') },
     schedules: { setNextWakeUp: refuse('move schedules') },
-    logs: new S3LogStore(createS3Client(config.aws), config.bucketName),
+    logs: new S3LogStore(s3, config.bucketName),
+    results: new S3ResultStore(s3, config.bucketName),
     settings: config.settings,
     logger,
     manifests: new ManifestCache(store),

@@ -1,5 +1,5 @@
 /** What the API app needs: the services' dependencies plus logs, a clock, auth and what is deployed. */
-import type { Clock, LogStore } from '#ports';
+import type { Clock, LogStore, ResultStore } from '#ports';
 import type { ServiceDeps } from '#services/deps.ts';
 import type { AuthConfig } from './auth.ts';
 
@@ -14,6 +14,8 @@ export interface DeploymentInfo {
 
 export interface ApiDeps extends ServiceDeps {
   logs: LogStore;
+  /** Where results too large for the task-instance item are kept; without it they show as references. */
+  results?: ResultStore;
   clock: Clock;
   auth: AuthConfig;
   deployment: DeploymentInfo;

@@ -9,9 +9,10 @@ import { NotFoundError } from '#core/errors.ts';
 import type { TaskManifest } from '#core/manifest.ts';
 import type { TaskInstance, TiKey } from '#core/model.ts';
 import { describeWaitReason } from '#core/wait-reasons.ts';
-import type { LogStore, Page, PageRequest } from '#ports';
+import type { LogStore, Page, PageRequest, ResultStore } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 import { pageOf } from './paging.ts';
+import { RESULT_REF } from './run-try.ts';
 import { requireRun } from './runs.ts';
 
 export interface TryInfo {
@@ -30,6 +31,23 @@ export interface TiDetail {
   /** Why the instance is waiting, in plain words; null when it is not waiting. */
   waitReasonText: string | null;
   tries: TryInfo[];
+  /** The result, read back from the result store when it was too large for the item. */
+  result: unknown;
+}
+
+/** A stored result larger than this is answered with its reference, not its content. */
+const MAX_RESULT_BYTES = 1_000_000;
+
+/** The result of a try; a large one is read back from the result store (when there is one). */
+async function resultOf(deps: { results?: ResultStore }, ti: TaskInstance): Promise<unknown> {
+  const value = ti.result;
+  if (value === null || typeof value !== 'object') return value ?? null;
+  const ref = (value as Record<string, unknown>)[RESULT_REF];
+  if (typeof ref !== 'string' || !deps.results) return value;
+  const bytes = (value as Record<string, unknown>).bytes;
+  if (typeof bytes === 'number' && bytes > MAX_RESULT_BYTES) return value;
+  const text = await deps.results.get(ref);
+  return text === null ? value : JSON.parse(text);
 }
 
 function keyOf(ti: TiKey): TiKey {
@@ -67,7 +85,11 @@ async function requireTi(deps: ServiceDeps, key: TiKey): Promise<TaskInstance> {
   return ti;
 }
 
-async function getTiDetail(deps: ServiceDeps, key: TiKey, now: number): Promise<TiDetail> {
+async function getTiDetail(
+  deps: ServiceDeps & { results?: ResultStore },
+  key: TiKey,
+  now: number,
+): Promise<TiDetail> {
   const ti = await requireTi(deps, key);
   let task: TaskManifest | null = null;
   try {
@@ -92,6 +114,7 @@ async function getTiDetail(deps: ServiceDeps, key: TiKey, now: number): Promise<
     task,
     waitReasonText: ti.waitReason ? describeWaitReason(ti.waitReason, now) : null,
     tries,
+    result: await resultOf(deps, ti),
   };
 }
 

@@ -179,7 +179,7 @@ function tiWire(ti: TaskInstance, now: number): z.infer<typeof TaskInstanceWire>
 function tiDetailWire(detail: TiDetail, now: number): z.infer<typeof TaskInstanceDetail> {
   return {
     ...tiWire(detail.ti, now),
-    result: detail.ti.result ?? null,
+    result: detail.result ?? null,
     task: detail.task && taskWire(detail.task),
     tries: detail.tries.map((t) => ({ ...t, startedAt: iso(t.startedAt), endedAt: iso(t.endedAt) })),
   };
