@@ -19,7 +19,8 @@ async function loadConfig(): Promise<ConsoleConfig> {
     if (!res.ok) return LOCAL;
     const body = (await res.json()) as Partial<ConsoleConfig>;
     if (typeof body.apiUrl !== 'string') return LOCAL;
-    const apiUrl = body.apiUrl.endsWith('/') ? body.apiUrl : `${body.apiUrl}/`;
+    const absolute = new URL(body.apiUrl, window.location.href).toString();
+    const apiUrl = absolute.endsWith('/') ? absolute : `${absolute}/`;
     const authMode = body.authMode === 'IAM' || body.authMode === 'JWT' ? body.authMode : 'TOKEN';
     return { apiUrl, authMode };
   } catch {

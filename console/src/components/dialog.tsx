@@ -28,7 +28,7 @@ function Dialog({ title, onClose, children, footer, wide }: DialogProps) {
     >
       <header>
         <h2>{title}</h2>
-        <button type="button" className="icon" aria-label="Close" onClick={onClose}>
+        <button type="button" className="icon" aria-label="Close dialog" onClick={onClose}>
           ×
         </button>
       </header>

@@ -113,7 +113,17 @@ function DagGraph({ tasks, tis, selectedTask, onSelectTask }: GraphProps) {
               }}
             >
               <title>{`${task.taskId}\n${s ? s.label : 'not in this run'} · ${task.kind}${task.pool !== 'default_pool' ? ` · pool ${task.pool}` : ''}`}</title>
-              <rect width={w} height={NODE_H} rx={8} className="node-box" />
+              <rect
+                width={w}
+                height={NODE_H}
+                rx={8}
+                className="node-box"
+                style={
+                  s
+                    ? { fill: `color-mix(in srgb, ${s.color} 14%, var(--surface))`, stroke: s.color }
+                    : undefined
+                }
+              />
               <rect
                 width={8}
                 height={NODE_H}

@@ -50,7 +50,7 @@ function RunPanel({
           <span className="eyebrow">{run.runType} run</span>
           <h2 className="run-id">{run.runId}</h2>
         </div>
-        <button type="button" className="icon" aria-label="Close" onClick={onClose}>
+        <button type="button" className="icon" aria-label="Close panel" onClick={onClose}>
           ×
         </button>
       </header>

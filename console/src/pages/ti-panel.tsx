@@ -158,7 +158,7 @@ function TaskInstancePanel({
             {mapIndex >= 0 && <span className="muted">[{mapIndex}]</span>}
           </h2>
         </div>
-        <button type="button" className="icon" aria-label="Close" onClick={onClose}>
+        <button type="button" className="icon" aria-label="Close panel" onClick={onClose}>
           ×
         </button>
       </header>

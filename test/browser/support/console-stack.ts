@@ -1,0 +1,48 @@
+/**
+ * The console on the local stack for browser tests: the real handlers (test/e2e/support), the API
+ * app on the stack's dependencies with a bearer token, and the built console at `/` — what
+ * `npm start` serves. Builds the console first if this clone has no console/dist.
+ */
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import { build } from 'vite';
+import { consoleBuilt, mountConsole } from '../../../cli/dev/console-files.ts';
+import type { LocalStack, LocalStackOptions } from '../../../cli/dev/stack.ts';
+import { createApiApp } from '../../../functions/api/app.ts';
+import type { ApiDeps } from '../../../functions/api/deps.ts';
+import { startTestStack } from '../../e2e/support/local-stack.ts';
+
+const TOKEN = 'browser-test-token-0123456789';
+
+function apiDeps(stack: LocalStack): ApiDeps {
+  const { deps } = stack;
+  if (!deps.logs) throw new Error('the local stack has no log store');
+  return {
+    ...deps,
+    logs: deps.logs,
+    logger: { debug() {}, info() {}, warn() {}, error: (...args: unknown[]) => console.error(...args) },
+    auth: { mode: 'token', token: TOKEN },
+    deployment: { version: '0.1.0-test', commit: null, stage: 'local' },
+  };
+}
+
+async function startConsoleStack(
+  options: LocalStackOptions = {},
+): Promise<{ stack: LocalStack; url: string }> {
+  if (!consoleBuilt()) await build({ root: 'console', logLevel: 'warn' });
+  const stack = await startTestStack({
+    ...options,
+    http: {
+      port: 0,
+      handler: (s) => {
+        const app = new Hono();
+        app.route('/', createApiApp(apiDeps(s)));
+        mountConsole(app);
+        return getRequestListener(app.fetch);
+      },
+    },
+  });
+  return { stack, url: stack.endpoints.http! };
+}
+
+export { startConsoleStack, TOKEN };
