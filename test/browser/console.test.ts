@@ -20,7 +20,7 @@ import { startConsoleStack, TOKEN } from './support/console-stack.ts';
 const SHOTS = process.env.UPDRAFT_SCREENSHOTS;
 
 const DEMO = `
-import { dag } from 'updraft/sdk';
+import { dag, NonRetryableError } from 'updraft/sdk';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,8 +39,9 @@ export default dag(
       await sleep(400);
       return { rows: ctx.conf.rows ?? ctx.params.rows };
     });
-    const transform = d.task('transform', async () => {
+    const transform = d.task('transform', async (ctx) => {
       await sleep(400);
+      if (ctx.conf.fail) throw new NonRetryableError('3 orders without a customer id');
       return { deduplicated: true };
     });
     const load = d.task('load', { pool: 'warehouse', poolSlots: 2 }, async (ctx) => {
@@ -72,6 +73,14 @@ async function richScene(): Promise<void> {
   const now = Date.now();
   const day = 86_400_000;
   const runs = [
+    await triggerRun(stack.deps, { dagId: 'console_demo', now, logicalDate: now - 4 * day, conf: {} }),
+    await triggerRun(stack.deps, {
+      dagId: 'console_demo',
+      now,
+      logicalDate: now - 3 * day,
+      conf: { fail: true },
+    }),
+    await triggerRun(stack.deps, { dagId: 'console_demo', now, logicalDate: now - 2 * day, conf: {} }),
     await triggerRun(stack.deps, { dagId: 'diamond_cleanup', now, logicalDate: now - 3 * day, conf: {} }),
     await triggerRun(stack.deps, {
       dagId: 'diamond_cleanup',

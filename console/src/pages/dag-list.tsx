@@ -129,10 +129,10 @@ function DagRow({
       </td>
       <td data-label="Schedule">
         {dag.schedule ? (
-          <>
+          <span>
             {dag.schedule.description}
             {dag.schedule.expression && <code className="sub">{dag.schedule.expression}</code>}
-          </>
+          </span>
         ) : (
           <span className="muted">unknown</span>
         )}

@@ -23,8 +23,9 @@ function lay(tasks: Task[]): Laid {
   g.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 56, marginx: 12, marginy: 12 } as never);
   g.setDefaultEdgeLabel(() => ({}));
   const known = new Set(tasks.map((t) => t.taskId));
-  for (const t of tasks)
-    g.setNode(t.taskId, { width: Math.max(110, t.taskId.length * CHAR_W + 44), height: NODE_H });
+  // Wide enough for the id (monospace) and for "upstream failed · function" below it.
+  const width = (t: Task) => Math.max(150, t.taskId.length * CHAR_W + 36, (t.kind.length + 20) * 6.2 + 28);
+  for (const t of tasks) g.setNode(t.taskId, { width: width(t), height: NODE_H });
   for (const t of tasks) for (const d of t.downstream) if (known.has(d)) g.setEdge(t.taskId, d);
   layout(g);
   const label = g.graph() as unknown as { width?: number; height?: number };

@@ -168,8 +168,8 @@ function TaskInstancePanel({
         <>
           <div className="ti-summary">
             <TiBadge state={ti.state} />
-            <span>
-              try {Math.max(ti.tryNumber, 1)} of {ti.maxTries}
+            <span title="Airflow's max_tries is the retries; a cleared instance gets its retries again">
+              try {Math.max(ti.tryNumber, 1)} of {ti.maxTries + 1}
             </span>
             {ti.durationMs !== null && <span>ran {formatDuration(ti.durationMs)}</span>}
             <span className="spacer" />
@@ -217,8 +217,9 @@ function TaskInstancePanel({
                 <dd>{ti.task.triggerRule}</dd>
                 <dt>Retries</dt>
                 <dd>
-                  {ti.task.retries} · every {formatDuration(ti.task.retryDelayMs)}
-                  {ti.task.retryExponentialBackoff ? ', growing' : ''}
+                  {ti.task.retries === 0
+                    ? 'none'
+                    : `${ti.task.retries} · after ${formatDuration(ti.task.retryDelayMs)}${ti.task.retryExponentialBackoff ? ', growing' : ''}`}
                 </dd>
               </>
             )}

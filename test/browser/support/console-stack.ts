@@ -32,6 +32,11 @@ async function startConsoleStack(
   if (!consoleBuilt()) await build({ root: 'console', logLevel: 'warn' });
   const stack = await startTestStack({
     ...options,
+    // The e2e tests' 2 s timeouts prove recovery from lost dispatches; here they would only turn a
+    // loaded machine's slow start into failed runs. The console test is about what the page shows.
+    settings: { heartbeatTimeoutMs: 60_000, taskQueuedTimeoutMs: 120_000, ...options.settings },
+    sweepEveryMs: 5_000,
+    heartbeatEveryMs: 5_000,
     http: {
       port: 0,
       handler: (s) => {
