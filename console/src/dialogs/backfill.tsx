@@ -10,9 +10,10 @@ import type { BackfillCreate, BackfillCreated } from '../api/types.ts';
 import { LiveBackfill } from '../components/backfill-progress.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { checkJsonObject, JsonField } from '../components/json-field.tsx';
+import { JsonField } from '../components/json-field.tsx';
 import { toDateInput } from '../lib/dates.ts';
 import { formatDateTime } from '../lib/format.ts';
+import { checkJsonObject } from '../lib/json.ts';
 
 /** The API's instant syntax: a date, or a date-time with a zone. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;

@@ -5,8 +5,9 @@ import { useApi } from '../api/context.ts';
 import type { DagDetail, Run } from '../api/types.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorNotice } from '../components/error-notice.tsx';
-import { checkJsonObject, JsonField } from '../components/json-field.tsx';
+import { JsonField } from '../components/json-field.tsx';
 import { localInputToIso } from '../lib/dates.ts';
+import { checkJsonObject } from '../lib/json.ts';
 
 function TriggerDialog({
   dagId,

@@ -3,22 +3,7 @@
  * local API) without rewrite rules, and every view — selected run, task, tab — is a link to share.
  */
 import { useEffect, useState } from 'react';
-
-export interface Route {
-  /** Path segments after `#/`, decoded: `['dags', 'etl']`. */
-  parts: string[];
-  params: URLSearchParams;
-}
-
-function parse(hash: string): Route {
-  const raw = hash.replace(/^#\/?/, '');
-  const [path = '', query = ''] = raw.split('?', 2);
-  const parts = path
-    .split('/')
-    .filter((p) => p !== '')
-    .map((p) => decodeURIComponent(p));
-  return { parts, params: new URLSearchParams(query) };
-}
+import { parseRoute as parse, type Route } from './route.ts';
 
 function href(parts: string[], params: Record<string, string | null | undefined> = {}): string {
   const path = parts.map((p) => encodeURIComponent(p)).join('/');
@@ -49,4 +34,4 @@ function useRoute(): Route {
   return route;
 }
 
-export { href, navigate, updateParams, useRoute };
+export { href, navigate, type Route, updateParams, useRoute };

@@ -3,7 +3,7 @@
  * everywhere — dots, grid cells, graph nodes, gantt bars, badges. Every state also has words, so
  * nothing depends on telling colors apart.
  */
-import type { RunState, TiState } from '../api/types.ts';
+import type { RunState, TaskInstance, TiState } from '../api/types.ts';
 
 interface StateStyle {
   /** Fill. */
@@ -82,4 +82,27 @@ const FINISHED_TI = new Set<TiState>(['success', 'failed', 'skipped', 'upstream_
 const isFinishedTi = (state: TiState) => FINISHED_TI.has(state);
 const isFinishedRun = (state: RunState) => state === 'success' || state === 'failed';
 
-export { isFinishedRun, isFinishedTi, runStyle, type StateStyle, TI_ORDER, tiStyle };
+/** Which state a mapped task's cell shows: the one that needs attention first. */
+const ATTENTION: TiState[] = [
+  'failed',
+  'up_for_retry',
+  'running',
+  'queued',
+  'up_for_reschedule',
+  'scheduled',
+  'upstream_failed',
+  'none',
+  'skipped',
+  'removed',
+  'success',
+];
+
+/** The state a grid cell or graph node shows for a task's instances (several when mapped). */
+function cellState(tis: Pick<TaskInstance, 'state'>[] | undefined): TiState | null {
+  if (!tis || tis.length === 0) return null;
+  if (tis.length === 1) return tis[0]!.state;
+  for (const s of ATTENTION) if (tis.some((t) => t.state === s)) return s;
+  return tis[0]!.state;
+}
+
+export { cellState, isFinishedRun, isFinishedTi, runStyle, type StateStyle, TI_ORDER, tiStyle };

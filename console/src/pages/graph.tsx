@@ -5,8 +5,7 @@
 import { Graph as LayoutGraph, layout } from '@dagrejs/dagre';
 import { useMemo } from 'react';
 import type { Task, TaskInstance } from '../api/types.ts';
-import { tiStyle } from '../lib/states.ts';
-import { cellState } from './grid.tsx';
+import { cellState, tiStyle } from '../lib/states.ts';
 
 const NODE_H = 44;
 const CHAR_W = 7.4;

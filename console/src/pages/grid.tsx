@@ -2,31 +2,9 @@
  * The grid: one column per run (oldest left), one row per task (in the DAG's order), each cell the
  * task instance's state. The bar above a column is its run: height by duration, color by state.
  */
-import type { Run, Task, TaskInstance, TiState } from '../api/types.ts';
+import type { Run, Task, TaskInstance } from '../api/types.ts';
 import { formatDateTime, formatDuration, formatShort, ms } from '../lib/format.ts';
-import { runStyle, tiStyle } from '../lib/states.ts';
-
-/** Which state a mapped task's cell shows: the one that needs attention first. */
-const ATTENTION: TiState[] = [
-  'failed',
-  'up_for_retry',
-  'running',
-  'queued',
-  'up_for_reschedule',
-  'scheduled',
-  'upstream_failed',
-  'none',
-  'skipped',
-  'removed',
-  'success',
-];
-
-function cellState(tis: TaskInstance[] | undefined): TiState | null {
-  if (!tis || tis.length === 0) return null;
-  if (tis.length === 1) return tis[0]!.state;
-  for (const s of ATTENTION) if (tis.some((t) => t.state === s)) return s;
-  return tis[0]!.state;
-}
+import { cellState, runStyle, tiStyle } from '../lib/states.ts';
 
 function runDuration(run: Run, now: number): number {
   const start = ms(run.startedAt);
@@ -153,4 +131,4 @@ function Grid({
   );
 }
 
-export { cellState, Grid };
+export { Grid };
