@@ -26,7 +26,7 @@ import { TaskInstancePanel } from './ti-panel.tsx';
 
 const TABS = ['grid', 'graph', 'gantt', 'backfills', 'tasks'] as const;
 type Tab = (typeof TABS)[number];
-const RUNS = 25;
+const RUN_LIMITS = [25, 50, 100];
 
 function TasksTable({ tasks }: { tasks: Task[] }) {
   return (
@@ -192,8 +192,10 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
   const [dialog, setDialog] = useState<DialogState>(null);
 
   const detail = usePoll<DagDetail>(`dag:${dagId}`, () => api.get(`/dags/${seg(dagId)}`), 5000);
-  const fetchGrid = useGridFetcher(api, dagId, RUNS);
-  const grid = usePoll<GridData>(`grid:${dagId}`, fetchGrid, 2500);
+  const runsParam = Number(route.params.get('runs'));
+  const limit = RUN_LIMITS.includes(runsParam) ? runsParam : 25;
+  const fetchGrid = useGridFetcher(api, dagId, limit);
+  const grid = usePoll<GridData>(`grid:${dagId}:${limit}`, fetchGrid, 2500);
 
   const runs = grid.data?.runs ?? [];
   const runParam = route.params.get('run');
@@ -275,6 +277,8 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
                 onSelectRun={(id) => select({ run: id, task: null })}
                 onSelectTi={(r, t) => select({ run: r, task: t })}
                 onSelectTask={(t) => select({ task: t })}
+                limit={limit}
+                onLimit={(n) => select({ runs: n === 25 ? null : String(n) })}
               />
               <Legend />
             </>

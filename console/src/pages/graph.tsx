@@ -3,7 +3,7 @@
  * selected run, edges with arrows. Clicking a node opens its task instance.
  */
 import { Graph as LayoutGraph, layout } from '@dagrejs/dagre';
-import { useMemo } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import type { Task, TaskInstance } from '../api/types.ts';
 import { cellState, tiStyle } from '../lib/states.ts';
 
@@ -50,6 +50,15 @@ interface GraphProps {
 
 function DagGraph({ tasks, tis, selectedTask, onSelectTask }: GraphProps) {
   const laid = useMemo(() => lay(tasks), [tasks]);
+  const [scale, setScale] = useState(1);
+  const box = useRef<HTMLDivElement>(null);
+  const fit = () => {
+    const el = box.current;
+    if (!el || laid.width === 0) return;
+    const s = Math.min(el.clientWidth / laid.width, (window.innerHeight * 0.7) / laid.height);
+    setScale(Math.max(0.2, Math.min(1.5, s)));
+  };
+  const zoom = (factor: number) => setScale((s) => Math.max(0.2, Math.min(2, s * factor)));
   const byTask = useMemo(() => {
     const m = new Map<string, TaskInstance[]>();
     for (const ti of tis ?? []) m.set(ti.taskId, [...(m.get(ti.taskId) ?? []), ti]);
@@ -62,86 +71,103 @@ function DagGraph({ tasks, tis, selectedTask, onSelectTask }: GraphProps) {
     for (const id of [...(t?.upstream ?? []), ...(t?.downstream ?? [])]) related.add(id);
   }
   return (
-    <div className="graph-scroll">
-      <svg
-        className="graph"
-        width={laid.width}
-        height={laid.height}
-        viewBox={`0 0 ${laid.width} ${laid.height}`}
-        role="img"
-        aria-label="DAG graph"
-      >
-        <defs>
-          <marker
-            id="arrow"
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="7"
-            markerHeight="7"
-            orient="auto-start-reverse"
-          >
-            <path d="M0,0 L10,5 L0,10 z" fill="var(--edge)" />
-          </marker>
-        </defs>
-        {laid.edges.map((e) => (
-          <path
-            key={`${e.from}->${e.to}`}
-            d={e.path}
-            className={`edge${selectedTask && (e.from === selectedTask || e.to === selectedTask) ? ' hot' : ''}`}
-            markerEnd="url(#arrow)"
-          />
-        ))}
-        {laid.nodes.map(({ task, x, y, w }) => {
-          const state = cellState(byTask.get(task.taskId));
-          const s = state ? tiStyle(state) : null;
-          const selected = task.taskId === selectedTask;
-          return (
-            // biome-ignore lint/a11y/useSemanticElements: an SVG group cannot be a <button>.
-            <g
-              key={task.taskId}
-              transform={`translate(${x - w / 2},${y - NODE_H / 2})`}
-              className={`node${selected ? ' selected' : ''}${related.has(task.taskId) ? ' related' : ''}`}
-              role="button"
-              tabIndex={0}
-              aria-label={`${task.taskId}: ${s?.label ?? 'not in this run'}`}
-              data-task={task.taskId}
-              data-state={state ?? 'absent'}
-              onClick={() => onSelectTask(task.taskId)}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter' || e.key === ' ') onSelectTask(task.taskId);
-              }}
+    <>
+      <div className="graph-tools" role="toolbar" aria-label="Zoom">
+        <button type="button" onClick={() => zoom(1 / 1.25)} aria-label="Zoom out">
+          −
+        </button>
+        <span className="muted">{Math.round(scale * 100)}%</span>
+        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom in">
+          +
+        </button>
+        <button type="button" onClick={fit}>
+          Fit
+        </button>
+        <button type="button" onClick={() => setScale(1)} disabled={scale === 1}>
+          100%
+        </button>
+      </div>
+      <div className="graph-scroll" ref={box}>
+        <svg
+          className="graph"
+          width={laid.width * scale}
+          height={laid.height * scale}
+          viewBox={`0 0 ${laid.width} ${laid.height}`}
+          role="img"
+          aria-label="DAG graph"
+        >
+          <defs>
+            <marker
+              id="arrow"
+              viewBox="0 0 10 10"
+              refX="9"
+              refY="5"
+              markerWidth="7"
+              markerHeight="7"
+              orient="auto-start-reverse"
             >
-              <title>{`${task.taskId}\n${s ? s.label : 'not in this run'} · ${task.kind}${task.pool !== 'default_pool' ? ` · pool ${task.pool}` : ''}`}</title>
-              <rect
-                width={w}
-                height={NODE_H}
-                rx={8}
-                className="node-box"
-                style={
-                  s
-                    ? { fill: `color-mix(in srgb, ${s.color} 14%, var(--surface))`, stroke: s.color }
-                    : undefined
-                }
-              />
-              <rect
-                width={8}
-                height={NODE_H}
-                rx={4}
-                fill={s?.color ?? 'var(--none)'}
-                className={`node-state${state === 'running' ? ' pulse' : ''}`}
-              />
-              <text x={18} y={19} className="node-title">
-                {task.taskId}
-              </text>
-              <text x={18} y={34} className="node-sub">
-                {s ? s.label : 'no instance'} · {task.kind}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-    </div>
+              <path d="M0,0 L10,5 L0,10 z" fill="var(--edge)" />
+            </marker>
+          </defs>
+          {laid.edges.map((e) => (
+            <path
+              key={`${e.from}->${e.to}`}
+              d={e.path}
+              className={`edge${selectedTask && (e.from === selectedTask || e.to === selectedTask) ? ' hot' : ''}`}
+              markerEnd="url(#arrow)"
+            />
+          ))}
+          {laid.nodes.map(({ task, x, y, w }) => {
+            const state = cellState(byTask.get(task.taskId));
+            const s = state ? tiStyle(state) : null;
+            const selected = task.taskId === selectedTask;
+            return (
+              // biome-ignore lint/a11y/useSemanticElements: an SVG group cannot be a <button>.
+              <g
+                key={task.taskId}
+                transform={`translate(${x - w / 2},${y - NODE_H / 2})`}
+                className={`node${selected ? ' selected' : ''}${related.has(task.taskId) ? ' related' : ''}`}
+                role="button"
+                tabIndex={0}
+                aria-label={`${task.taskId}: ${s?.label ?? 'not in this run'}`}
+                data-task={task.taskId}
+                data-state={state ?? 'absent'}
+                onClick={() => onSelectTask(task.taskId)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter' || e.key === ' ') onSelectTask(task.taskId);
+                }}
+              >
+                <title>{`${task.taskId}\n${s ? s.label : 'not in this run'} · ${task.kind}${task.pool !== 'default_pool' ? ` · pool ${task.pool}` : ''}`}</title>
+                <rect
+                  width={w}
+                  height={NODE_H}
+                  rx={8}
+                  className="node-box"
+                  style={
+                    s
+                      ? { fill: `color-mix(in srgb, ${s.color} 14%, var(--surface))`, stroke: s.color }
+                      : undefined
+                  }
+                />
+                <rect
+                  width={8}
+                  height={NODE_H}
+                  rx={4}
+                  fill={s?.color ?? 'var(--none)'}
+                  className={`node-state${state === 'running' ? ' pulse' : ''}`}
+                />
+                <text x={18} y={19} className="node-title">
+                  {task.taskId}
+                </text>
+                <text x={18} y={34} className="node-sub">
+                  {s ? s.label : 'no instance'} · {task.kind}
+                </text>
+              </g>
+            );
+          })}
+        </svg>
+      </div>
+    </>
   );
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Run, Task, TaskInstance } from '../api/types.ts';
 import { formatDateTime, formatDuration, formatShort, ms } from '../lib/format.ts';
-import { cellState, runStyle, tiStyle } from '../lib/states.ts';
+import { cellState, isFinishedTi, runStyle, tiStyle } from '../lib/states.ts';
 
 function runDuration(run: Run, now: number): number {
   const start = ms(run.startedAt);
@@ -21,6 +21,8 @@ interface GridProps {
   onSelectRun: (runId: string) => void;
   onSelectTi: (runId: string, taskId: string) => void;
   onSelectTask: (taskId: string) => void;
+  limit: number;
+  onLimit: (limit: number) => void;
 }
 
 function Grid({
@@ -32,6 +34,8 @@ function Grid({
   onSelectRun,
   onSelectTi,
   onSelectTask,
+  limit,
+  onLimit,
 }: GridProps) {
   const now = Date.now();
   const longest = Math.max(1, ...runs.map((r) => runDuration(r, now)));
@@ -53,7 +57,21 @@ function Grid({
         <thead>
           <tr>
             <th className="task-col">
-              <span className="muted">{runs.length} latest runs</span>
+              <label className="muted runs-limit">
+                latest{' '}
+                <select
+                  value={limit}
+                  onChange={(e) => onLimit(Number(e.target.value))}
+                  aria-label="Runs shown"
+                >
+                  {[25, 50, 100].map((n) => (
+                    <option key={n} value={n}>
+                      {n}
+                    </option>
+                  ))}
+                </select>{' '}
+                runs
+              </label>
             </th>
             {runs.map((run) => {
               const s = runStyle(run.state);
@@ -102,7 +120,8 @@ function Grid({
                 const state = cellState(list);
                 const selected = run.runId === selectedRun && task.taskId === selectedTask;
                 const style = state ? tiStyle(state) : null;
-                const label = `${task.taskId} in ${formatShort(run.logicalDate)}: ${style?.label ?? 'not in this run'}${list && list.length > 1 ? ` (${list.length} mapped)` : ''}`;
+                const why = list?.length === 1 ? list[0]!.waitReasonText : null;
+                const label = `${task.taskId} in ${formatShort(run.logicalDate)}: ${style?.label ?? 'not in this run'}${list && list.length > 1 ? ` (${list.length} mapped)` : ''}${why && state && !isFinishedTi(state) ? ` — ${why}` : ''}`;
                 return (
                   <td key={run.runId} className={run.runId === selectedRun ? 'selected-col' : ''}>
                     {state ? (
