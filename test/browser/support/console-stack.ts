@@ -1,12 +1,11 @@
 /**
  * The console on the local stack for browser tests: the real handlers (test/e2e/support), the API
  * app on the stack's dependencies with a bearer token, and the built console at `/` — what
- * `npm start` serves. Builds the console first if this clone has no console/dist.
+ * `npm start` serves. Builds the console first if console/dist is missing or older than its sources.
  */
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
-import { build } from 'vite';
-import { consoleBuilt, mountConsole } from '../../../cli/dev/console-files.ts';
+import { ensureConsoleBuilt, mountConsole } from '../../../cli/dev/console-files.ts';
 import type { LocalStack, LocalStackOptions } from '../../../cli/dev/stack.ts';
 import { createApiApp } from '../../../functions/api/app.ts';
 import type { ApiDeps } from '../../../functions/api/deps.ts';
@@ -29,7 +28,7 @@ function apiDeps(stack: LocalStack): ApiDeps {
 async function startConsoleStack(
   options: LocalStackOptions = {},
 ): Promise<{ stack: LocalStack; url: string }> {
-  if (!consoleBuilt()) await build({ root: 'console', logLevel: 'warn' });
+  await ensureConsoleBuilt();
   const stack = await startTestStack({
     ...options,
     // The e2e tests' 2 s timeouts prove recovery from lost dispatches; here they would only turn a
