@@ -53,6 +53,20 @@ export default dag(
 );
 `;
 
+/** Long tries on the warehouse pool, only for the screenshots: holders, and instances waiting for a slot. */
+const SYNC = `
+import { dag } from 'updraft/sdk';
+
+export default dag('warehouse_sync', { schedule: null, startDate: '2026-01-01', tags: ['demo'] }, (d) => {
+  for (const table of ['orders', 'customers', 'invoices', 'payments'])
+    d.task(\`sync_\${table}\`, { pool: 'warehouse', poolSlots: 2 }, async (ctx) => {
+      ctx.log(\`syncing \${table}\`);
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      return { table };
+    });
+});
+`;
+
 let stack: LocalStack;
 let url: string;
 let browser: Browser;
@@ -67,6 +81,7 @@ async function shot(page: Page, name: string): Promise<void> {
 
 /** The example DAGs, a few runs of each, one failing: only for the screenshots. */
 async function richScene(): Promise<void> {
+  await stack.putDagFile('warehouse_sync.ts', SYNC);
   for (const file of ['hourly_etl.ts', 'diamond_cleanup.ts', 'flaky_retries.ts']) {
     await stack.putDagFile(file, readFileSync(`examples/dags/${file}`, 'utf8'));
   }
@@ -168,8 +183,19 @@ describe('the console on the local stack', () => {
     await pool.getByRole('button', { name: 'Save' }).click();
     await pool.getByTestId('pool-slots').getByText('4').waitFor();
     expect((await stack.deps.store.getPool('warehouse'))?.slots).toBe(4);
-    await pool.getByRole('button', { name: /Show holders/ }).click();
-    await shot(page, 'pools');
+    if (SHOTS) {
+      // Two runs of four 2-slot tasks on a 4-slot pool: two hold it, the rest wait and say why.
+      const now = Date.now();
+      for (const minutes of [2, 1])
+        await triggerRun(stack.deps, { dagId: 'warehouse_sync', now, logicalDate: now - minutes * 60_000 });
+      await pool.getByRole('button', { name: 'Show holders (2)' }).click({ timeout: 120_000 });
+      await pool.locator('.holders tbody tr').nth(1).waitFor();
+      await shot(page, 'pools');
+      await page.goto(`${url}/#/dags/warehouse_sync`);
+      await page.locator('button.cell[data-state="scheduled"]').first().click({ timeout: 120_000 });
+      await page.getByTestId('wait-reason').getByText('pool warehouse is full').waitFor();
+      await shot(page, 'ti-waiting');
+    }
 
     // A backfill: preview (dry run) first, then its live progress to 100%.
     await page.getByRole('link', { name: 'DAGs' }).click();
