@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { listDagObjects } from '#adapters/s3/dag-objects.ts';
 import { parseDuration } from '#core/duration.ts';
 import { QUEUES } from '../../shared/resources.ts';
+import { consoleBuilt, ensureConsoleBuilt } from '../dev/console-files.ts';
 import { DagFolderSync } from '../dev/dag-sync.ts';
 import { devLogger } from '../dev/dev-logger.ts';
 import { devRequestHandler, newApiToken } from '../dev/http.ts';
@@ -36,7 +37,11 @@ function port(value: string, flag: string): number {
   return n;
 }
 
-function summary(stack: LocalStack, opts: DevOptions, api: { token: string; tokenFile: string }): string {
+function summary(
+  stack: LocalStack,
+  opts: DevOptions,
+  api: { token: string; tokenFile: string; console: boolean },
+): string {
   const q = (id: keyof typeof QUEUES) => `${stack.names.queues[id].url.split('/').at(-1)} (+ DLQ)`;
   const rows = [
     ['DynamoDB Local', stack.endpoints.dynamodb, `table ${stack.names.table}, data in ${opts.data}`],
@@ -51,11 +56,15 @@ function summary(stack: LocalStack, opts: DevOptions, api: { token: string; toke
     ['task-events', 'container exits', 'Fargate tries run as subprocesses'],
     ['API', `${stack.endpoints.http ?? '-'}/api/v1`, `OpenAPI at /api/openapi.json; GET /health`],
   ];
+  const consoleUrl = `${stack.endpoints.http}/#token=${encodeURIComponent(api.token)}`;
   const width = Math.max(...rows.map((r) => r[0]!.length));
   return [
     pc.bold('updraft dev') + pc.dim(' — the functions run in this process on the local emulators'),
     ...rows.map(([what, where, note]) => `  ${what!.padEnd(width)}  ${pc.cyan(where!)}  ${pc.dim(note!)}`),
     `  ${'token'.padEnd(width)}  ${pc.bold(api.token)}  ${pc.dim(`Authorization: Bearer <token> (also in ${api.tokenFile})`)}`,
+    api.console
+      ? `  ${'console'.padEnd(width)}  ${pc.bold(pc.cyan(consoleUrl))}  ${pc.dim('open it: signed in, live')}`
+      : `  ${'console'.padEnd(width)}  ${pc.yellow('not built')}  ${pc.dim('npm run build:console, then restart')}`,
     pc.dim('  Ctrl-C stops everything; history is kept in the data folder.'),
   ].join('\n');
 }
@@ -105,6 +114,11 @@ async function runDev(opts: DevOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A fresh clone has no console/dist, a pull or an edit makes it stale: build it (a few seconds).
+  await ensureConsoleBuilt(() => console.log(pc.dim('building the console (console/dist)…'))).catch(
+    (error: unknown) =>
+      console.log(pc.yellow(`the console did not build, serving the API only: ${(error as Error).message}`)),
+  );
   console.log(pc.dim('starting DynamoDB Local, the SQS/S3 emulator and the functions…'));
   const stack = await startLocalStack({
     dataDir: opts.data,
@@ -143,7 +157,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   await mkdir(opts.data, { recursive: true });
   await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
   if (!stopRequested) {
-    console.log(summary(stack, opts, { token, tokenFile }));
+    console.log(summary(stack, opts, { token, tokenFile, console: consoleBuilt() }));
     const files = await sync.start();
     watcherLog.info(`watching ${opts.dags} (${files.length} DAG files)`);
     await stopped;

@@ -1,7 +1,8 @@
 /**
  * What `updraft dev` serves over HTTP on `--port`: the API (functions/api, the same app the Lambda
  * runs) on the running stack's dependencies, authenticated by a bearer token generated at start-up
- * (or `UPDRAFT_API_TOKEN`), plus `GET /health` with what is running. The console mounts here too.
+ * (or `UPDRAFT_API_TOKEN`), plus `GET /health` with what is running, and the web console (console/dist)
+ * at `/`, so the one URL `npm start` prints opens the console signed in (`/#token=…`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { Hono } from 'hono';
 import type { Logger } from '#ports';
 import { createApiApp } from '../../functions/api/app.ts';
 import type { ApiDeps } from '../../functions/api/deps.ts';
+import { mountConsole } from './console-files.ts';
 import { devLogger } from './dev-logger.ts';
 import type { LocalStack } from './stack.ts';
 
@@ -48,8 +50,11 @@ function localApiDeps(stack: LocalStack, options: { token: string; logger?: Logg
   };
 }
 
-/** The request listener of `updraft dev`: the API under `/api`, and the stack's own `/health`. */
-function devRequestHandler(options: { token: string; logger?: Logger }) {
+/**
+ * The request listener of `updraft dev`: the API under `/api`, the stack's own `/health`, and the
+ * console at `/` when it is built (`console: false` leaves it out).
+ */
+function devRequestHandler(options: { token: string; logger?: Logger; console?: boolean }) {
   return (stack: LocalStack): RequestListener => {
     const app = new Hono();
     app.get('/health', (c) =>
@@ -62,6 +67,7 @@ function devRequestHandler(options: { token: string; logger?: Logger }) {
       }),
     );
     app.route('/', createApiApp(localApiDeps(stack, options)));
+    if (options.console !== false) mountConsole(app);
     return getRequestListener(app.fetch);
   };
 }
