@@ -175,7 +175,7 @@ describe('the console on the local stack', () => {
     await shot(page, 'dag-gantt');
 
     // Resize a pool in place.
-    await page.getByRole('link', { name: 'Pools' }).click();
+    await page.locator('.topbar').getByRole('link', { name: 'Pools' }).click();
     const pool = page.locator('li[data-pool="warehouse"]');
     await pool.getByTestId('pool-slots').getByText('8').waitFor();
     await pool.getByRole('button', { name: 'Resize warehouse' }).click();
@@ -198,7 +198,7 @@ describe('the console on the local stack', () => {
     }
 
     // A backfill: preview (dry run) first, then its live progress to 100%.
-    await page.getByRole('link', { name: 'DAGs' }).click();
+    await page.locator('.topbar').getByRole('link', { name: 'DAGs' }).click();
     await page.locator('tr[data-dag="console_demo"] a', { hasText: 'console_demo' }).click();
     await page.getByRole('button', { name: 'Backfill…' }).click();
     const backfill = page.getByRole('dialog', { name: 'Backfill console_demo' });
