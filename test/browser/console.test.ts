@@ -167,6 +167,15 @@ describe('the console on the local stack', () => {
     await panel.getByText('"rows": 3').waitFor();
     await shot(page, 'dag-grid');
 
+    // Clear lists what it would clear (a dry run) and changes nothing until asked.
+    await panel.getByRole('button', { name: 'Clear…' }).click();
+    const clear = page.getByRole('dialog', { name: 'Clear extract' });
+    await clear.getByText('Would clear 3').waitFor();
+    await clear.getByLabel('With downstream tasks').uncheck();
+    await clear.getByText('Would clear 1').waitFor();
+    await clear.getByRole('button', { name: 'Cancel' }).click();
+    expect((await stack.deps.store.getRun('console_demo', runId))?.state).toBe('success');
+
     await page.getByRole('tab', { name: 'graph' }).click();
     await page.locator('g.node[data-task="load"][data-state="success"]').waitFor();
     await shot(page, 'dag-graph');

@@ -334,6 +334,14 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
                       title: 'Clear the failed task instances',
                     })
                   }
+                  onClearAll={() =>
+                    setDialog({
+                      kind: 'clear',
+                      runId: run.runId,
+                      taskIds: tasks.map((t) => t.taskId),
+                      title: 'Clear the whole run',
+                    })
+                  }
                   onClose={() => select({ run: null })}
                 />
               )

@@ -13,12 +13,14 @@ function RunPanel({
   tis,
   onChanged,
   onClearFailed,
+  onClearAll,
   onClose,
 }: {
   run: Run;
   tis: TaskInstance[] | undefined;
   onChanged: () => void;
   onClearFailed: () => void;
+  onClearAll: () => void;
   onClose: () => void;
 }) {
   const api = useApi();
@@ -104,6 +106,9 @@ function RunPanel({
             Clear failed…
           </button>
         )}
+        <button type="button" onClick={onClearAll} title="Run every task of this run again">
+          Clear run…
+        </button>
         {confirm === null ? (
           <>
             <button type="button" disabled={run.state === 'success'} onClick={() => setConfirm('success')}>
