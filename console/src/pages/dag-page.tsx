@@ -220,6 +220,8 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
   const tasks = dag?.tasks ?? [];
   const select = (changes: Record<string, string | null>) => updateParams(route, changes);
   const showTi = runId !== null && taskParam !== null;
+  // The run panel opens for a run picked in the grid (or just triggered); the views show the latest otherwise.
+  const showRunPanel = runParam !== null && run !== undefined;
 
   return (
     <main className="page dag-page">
@@ -264,7 +266,7 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
         )}
       </div>
       {grid.error && <ErrorNotice error={grid.error} onRetry={grid.refresh} compact />}
-      <div className={`split${showTi || run ? ' with-panel' : ''}`}>
+      <div className={`split${showTi || showRunPanel ? ' with-panel' : ''}`}>
         <section className="main-pane">
           {tab === 'grid' && (
             <>
@@ -272,7 +274,7 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
                 runs={runs}
                 tasks={tasks}
                 tis={grid.data?.tis ?? new Map()}
-                selectedRun={runId}
+                selectedRun={runParam ?? (taskParam ? runId : null)}
                 selectedTask={taskParam}
                 onSelectRun={(id) => select({ run: id, task: null })}
                 onSelectTi={(r, t) => select({ run: r, task: t })}
@@ -308,7 +310,7 @@ function DagPage({ dagId, route }: { dagId: string; route: Route }) {
           )}
           {tab === 'tasks' && <TasksTable tasks={tasks} />}
         </section>
-        {(showTi || run) && (
+        {(showTi || showRunPanel) && (
           <aside className="side-pane">
             {showTi ? (
               <TaskInstancePanel
