@@ -112,6 +112,11 @@ beforeAll(async () => {
   ({ stack, url } = await startConsoleStack({ pools: { warehouse: 8 } }));
   const [result] = (await stack.putDagFile('console_demo.ts', DEMO)) as { kind: string }[];
   expect(result?.kind).toBe('registered');
+  // A DAG file that does not load: the list shows it in a banner.
+  await stack.putDagFile(
+    'broken_report.ts',
+    "import { dag } from 'updraft/sdk';\nexport default dag('broken_report', {",
+  );
   if (SHOTS) await richScene();
   browser = await launchChromium();
 }, 300_000);
@@ -137,6 +142,8 @@ describe('the console on the local stack', () => {
     expect(page.url()).not.toContain(TOKEN);
     await row.getByText('at 00:00 every day (UTC)').waitFor();
     await page.getByText('live').first().waitFor();
+    const banner = page.getByRole('region', { name: 'Import errors' });
+    await banner.getByText('1 DAG file failed to load').waitFor();
     await shot(page, 'dag-list');
 
     // Trigger with conf: a JSON mistake is caught before anything is sent.

@@ -9,7 +9,7 @@ import { ErrorNotice } from '../components/error-notice.tsx';
 import { RunDot } from '../components/state.tsx';
 import { PauseToggle } from '../components/toggle.tsx';
 import { TriggerDialog } from '../dialogs/trigger.tsx';
-import { formatDateTime, formatRelative, formatShort, formatUtc } from '../lib/format.ts';
+import { formatDateTime, formatDuration, formatRelative, formatShort, formatUtc } from '../lib/format.ts';
 import { usePoll } from '../lib/poll.ts';
 import { href, navigate, type Route, updateParams } from '../lib/router.ts';
 
@@ -19,7 +19,7 @@ function ImportErrorsBanner({ errors }: { errors: ImportError[] }) {
   const [open, setOpen] = useState(false);
   if (errors.length === 0) return null;
   return (
-    <section className="banner danger" aria-live="polite">
+    <section className="banner danger" aria-live="polite" aria-label="Import errors">
       <button type="button" className="banner-head" onClick={() => setOpen(!open)} aria-expanded={open}>
         <strong>
           {errors.length} DAG {errors.length === 1 ? 'file' : 'files'} failed to load
@@ -47,21 +47,32 @@ function ImportErrorsBanner({ errors }: { errors: ImportError[] }) {
   );
 }
 
+/** "success 4m ago", "running for 12 s", "queued". */
+function lastRunWords(run: Dag['recentRuns'][number]): string {
+  if (run.state === 'running' && run.startedAt)
+    return `running for ${formatDuration(Date.now() - Date.parse(run.startedAt))}`;
+  if (run.endedAt) return `${run.state} ${formatRelative(run.endedAt)}`;
+  return run.state;
+}
+
 function RecentRuns({ dag }: { dag: Dag }) {
   // Oldest on the left, newest on the right, as in the grid.
   const runs = [...dag.recentRuns].reverse();
   if (runs.length === 0) return <span className="muted">no runs yet</span>;
   return (
-    <span className="recent-runs">
-      {runs.map((r) => (
-        <a
-          key={r.runId}
-          href={href(['dags', dag.dagId], { run: r.runId })}
-          title={`${r.state} · ${r.runType} · ${formatDateTime(r.logicalDate)}`}
-        >
-          <RunDot state={r.state} />
-        </a>
-      ))}
+    <span>
+      <span className="recent-runs">
+        {runs.map((r) => (
+          <a
+            key={r.runId}
+            href={href(['dags', dag.dagId], { run: r.runId })}
+            title={`${r.state} · ${r.runType} · ${formatDateTime(r.logicalDate)}`}
+          >
+            <RunDot state={r.state} />
+          </a>
+        ))}
+      </span>
+      <span className="sub">{lastRunWords(dag.recentRuns[0]!)}</span>
     </span>
   );
 }
