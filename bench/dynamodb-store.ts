@@ -2,58 +2,116 @@
  * The DynamoDB store on DynamoDB Local: write units per task instance over its whole life, items
  * read per claimed instance, and claims per second beside the raw conditional-write rate of the same
  * emulator. DynamoDB Local's ConsumedCapacity is not realistic, so write units are counted from the
- * request log: ⌈item size / 1 KB⌉ per written item, ×2 inside transactions, plus one write per global
- * secondary index the item enters or stays in (at its size) and one per index it leaves.
+ * request log and each written item's images before and after (writeUnits: DynamoDB's rules for
+ * items and for each global secondary index, with its projection).
  */
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { tiItem } from '#adapters/dynamodb/entities.ts';
 import { createTableInput, TABLE } from '#adapters/dynamodb/table.ts';
 import { compileDag } from '#core/compile.ts';
 import { DEFAULT_SETTINGS } from '#core/model.ts';
 import type { DispatchMessage } from '#ports';
 import { dag } from '#sdk/index.ts';
+import { claimAndDispatch } from '#services/claim-pass.ts';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
 import { registerDag } from '#services/register-dag.ts';
 import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
-import { startDynamoDbLocal } from '../cli/dev/dynamodb-local.ts';
+import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
+import { ti } from '../test/support/factories.ts';
 
-type Attr = { S?: string; N?: string };
+type Attr = { S?: string; N?: string; SS?: string[]; B?: Uint8Array };
 type Item = Record<string, Attr>;
 
 const WRITE_PRICE = 0.625 / 1e6;
 const READ_PRICE = 0.125 / 1e6;
 
-function size(item: Item): number {
+function size(item: Item | null | undefined): number {
+  if (!item) return 0;
   let bytes = 0;
   for (const [name, value] of Object.entries(item))
-    bytes += name.length + (value.S?.length ?? 0) + (value.N?.length ?? 0);
+    bytes +=
+      name.length +
+      (value.S?.length ?? 0) +
+      (value.N?.length ?? 0) +
+      (value.B?.length ?? 0) +
+      (value.SS?.join('').length ?? 0);
   return bytes;
 }
 
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-const indexKeys = TABLE.globalSecondaryIndexes.map((i) => i.partitionKey);
 
-/** Counts write units and items read per request, by the phase of a task instance's life. */
+/**
+ * Write units of one item write from its images before and after (DynamoDB's rules): the larger
+ * image in 1 KB units (×2 in a transaction); per index, a put of the projected entry when the item
+ * enters it, a delete when it leaves, both when an index key changes, and an update of the entry
+ * when a projected attribute changes (any change for ALL, none for KEYS_ONLY).
+ */
+function writeUnits(before: Item | null, after: Item | null, transactional: boolean): number {
+  let wu = units(Math.max(size(before), size(after))) * (transactional ? 2 : 1);
+  for (const index of TABLE.globalSecondaryIndexes) {
+    const keyOf = (item: Item | null) =>
+      item?.[index.partitionKey] && item[index.sortKey]
+        ? `${item[index.partitionKey]!.S}|${item[index.sortKey]!.S}`
+        : null;
+    const [b, a] = [keyOf(before), keyOf(after)];
+    const entry = (item: Item) =>
+      index.projection === 'ALL' ? size(item) : 100 + (index.partitionKey.length + index.sortKey.length) * 2;
+    if (!b && !a) continue;
+    if (b && !a) wu += 1;
+    else if (!b && a) wu += units(entry(after!));
+    else if (b !== a) wu += 1 + units(entry(after!));
+    else if (index.projection === 'ALL' && JSON.stringify(before) !== JSON.stringify(after))
+      wu += units(size(after));
+  }
+  return wu;
+}
+
+/**
+ * Counts write units and items read per request, by the phase of a task instance's life. Each
+ * written item is read back with a separate client (not counted) to know its image after the write.
+ */
 class MeteredClient extends DynamoDBClient {
   phase = 'setup';
   readonly writes = new Map<string, number>();
   readonly reads = new Map<string, number>();
-  readonly last = new Map<string, Item>();
+  readonly images = new Map<string, Item | null>();
+  readonly #raw: DynamoDBClient;
+  readonly #table: string;
 
-  #write(units: number) {
-    this.writes.set(this.phase, (this.writes.get(this.phase) ?? 0) + units);
+  constructor(config: ConstructorParameters<typeof DynamoDBClient>[0] & object, table: string) {
+    super(config);
+    this.#raw = new DynamoDBClient(config);
+    this.#table = table;
   }
 
-  #put(item: Item, transactional: boolean) {
-    const key = `${item.pk?.S}|${item.sk?.S}`;
-    const before = this.last.get(key);
-    this.last.set(key, item);
-    this.#write(units(size(item)) * (transactional ? 2 : 1));
-    for (const pk of indexKeys) {
-      if (item[pk]) this.#write(units(size(item)));
-      else if (before?.[pk]) this.#write(1);
+  #add(map: Map<string, number>, n: number) {
+    map.set(this.phase, (map.get(this.phase) ?? 0) + n);
+  }
+
+  async #settle(keys: Item[], transactional: boolean) {
+    for (const key of keys) {
+      const id = `${key.pk?.S}|${key.sk?.S}`;
+      const before = this.images.get(id) ?? null;
+      const out = await this.#raw.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: key as Record<string, AttributeValue>,
+          ConsistentRead: true,
+        }),
+      );
+      const after = (out.Item as Item | undefined) ?? null;
+      this.images.set(id, after);
+      if (before || after) this.#add(this.writes, writeUnits(before, after, transactional));
     }
   }
 
@@ -61,21 +119,32 @@ class MeteredClient extends DynamoDBClient {
   override async send(command: any, ...rest: any[]): Promise<any> {
     const name: string = command.constructor.name;
     const input = command.input;
-    if (name === 'PutItemCommand') this.#put(input.Item, false);
-    if (name === 'UpdateItemCommand') this.#write(1);
+    const keyOf = (item: Item) => ({ pk: item.pk!, sk: item.sk! });
+    let written: Item[] = [];
+    let transactional = false;
+    if (name === 'PutItemCommand') written = [keyOf(input.Item)];
+    if (name === 'UpdateItemCommand' || name === 'DeleteItemCommand') written = [input.Key];
+    if (name === 'BatchWriteItemCommand')
+      written = Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Item } }[]>)
+        .flat()
+        .map((r) => keyOf(r.PutRequest!.Item));
     if (name === 'TransactWriteItemsCommand') {
-      for (const action of input.TransactItems) {
-        if (action.Put) this.#put(action.Put.Item, true);
-        else this.#write(2); // counter updates: small items, 1 KB, doubled in a transaction
-      }
+      transactional = true;
+      written = input.TransactItems.map((a: { Put?: { Item: Item }; Update?: { Key: Item } }) =>
+        a.Put ? keyOf(a.Put.Item) : a.Update!.Key,
+      );
     }
-    const out = (await super.send(command, ...rest)) as {
-      Items?: unknown[];
-      Item?: unknown;
-      Responses?: Record<string, unknown[]>;
-    };
+    let out: { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> };
+    try {
+      out = (await super.send(command, ...rest)) as typeof out;
+    } catch (error) {
+      // A failed condition still costs a write unit per item it was checked on.
+      if (written.length > 0) this.#add(this.writes, written.length * (transactional ? 2 : 1));
+      throw error;
+    }
+    if (written.length > 0) await this.#settle(written, transactional);
     const read = out.Items?.length ?? (out.Item ? 1 : 0) + Object.values(out.Responses ?? {}).flat().length;
-    this.reads.set(this.phase, (this.reads.get(this.phase) ?? 0) + read);
+    this.#add(this.reads, read);
     return out;
   }
 }
@@ -84,14 +153,14 @@ async function benchDynamoDbStore(
   options: { tasks?: number } = {},
 ): Promise<Record<string, string | number>> {
   const tasks = options.tasks ?? 500;
-  const ddb = await startDynamoDbLocal();
+  const ddb = await startDynamoDbLocal({ inMemory: true });
   try {
     const config = {
       endpoint: ddb.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
     };
-    const client = new MeteredClient(config);
+    const client = new MeteredClient(config, 'bench');
     await client.send(new CreateTableCommand(createTableInput('bench')));
     const store = new DynamoDbStateStore(client, 'bench');
     const queue: DispatchMessage[] = [];
@@ -118,7 +187,7 @@ async function benchDynamoDbStore(
     client.phase = 'schedule + claim';
     const started = performance.now();
     while (queue.length < tasks) await schedulerPass(deps, { now: Date.now(), dagIds: [], runs: [run] });
-    const claimSeconds = (performance.now() - started) / 1000;
+    const meteredSeconds = (performance.now() - started) / 1000;
     const claimReads = client.reads.get('schedule + claim') ?? 0;
     client.phase = 'start';
     const begun = [];
@@ -127,6 +196,23 @@ async function benchDynamoDbStore(
     client.phase = 'end';
     for (const b of begun)
       if (b.kind === 'started') await finishTry(deps, b.started, { state: 'success' }, Date.now());
+
+    // Claims per second without the meter (it reads back every written item): a second run, plain client.
+    const plain = new DynamoDBClient(config);
+    const plainStore = new DynamoDbStateStore(plain, 'bench');
+    const plainQueue: DispatchMessage[] = [];
+    const plainDeps: ServiceDeps = {
+      ...deps,
+      store: plainStore,
+      manifests: new ManifestCache(plainStore),
+      dispatcher: { dispatch: async (m) => void plainQueue.push(...m) },
+    };
+    const second = await triggerRun(plainDeps, { dagId: 'flat', now: Date.now() + 1 });
+    const timed = performance.now();
+    while (plainQueue.length < tasks)
+      await schedulerPass(plainDeps, { now: Date.now(), dagIds: [], runs: [second] });
+    const claimSeconds = (performance.now() - timed) / 1000;
+    void meteredSeconds;
 
     // Raw conditional writes of the same emulator, for the ratio.
     const raw = new DynamoDBClient(config);
@@ -161,10 +247,109 @@ async function benchDynamoDbStore(
         totalWrites * 1e6 * WRITE_PRICE +
         totalReads * 1e6 * READ_PRICE
       ).toFixed(2),
+      ...(await waitingReads(config)),
     };
   } finally {
     await ddb.stop();
   }
+}
+
+/**
+ * Items read per claimed instance in claim passes over a backlog of N waiting instances (1,000,
+ * 10,000, 100,000), the first HOT_BACKLOG of them from a DAG at maxActiveTasks 5 and ahead in
+ * priority (read once, then parked: a pass that read past blocked work every time would not be flat). Three passes, the claimed tries ended
+ * between them; the figure is items read (queries, gets, batch gets) over instances claimed.
+ */
+const HOT_BACKLOG = 300;
+
+async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>[0] & object) {
+  const out: Record<string, string> = {};
+  for (const waiting of [1_000, 10_000, 100_000]) {
+    const table = `waiting_${waiting}`;
+    const client = new MeteredClient(config, table);
+    await client.send(new CreateTableCommand(createTableInput(table)));
+    const store = new DynamoDbStateStore(client, table);
+    const queue: DispatchMessage[] = [];
+    const deps: ServiceDeps = {
+      store,
+      settings: { ...DEFAULT_SETTINGS, parallelism: 100_000, maxTisPerQuery: 100 },
+      logger: silentLogger,
+      manifests: new ManifestCache(store),
+      dispatcher: { dispatch: async (m) => void queue.push(...m) },
+      events: { publish: async () => {} },
+      schedules: { setNextWakeUp: async () => {} },
+    };
+    await store.putPool({ name: 'bench', slots: 100, description: '', includeDeferred: false });
+    const manifests = [
+      compileDag(
+        dag(
+          'hot',
+          { maxActiveTasks: 5 },
+          (d) => void d.task('t', { pool: 'bench', priorityWeight: 10 }, async () => null),
+        ),
+      ),
+      compileDag(
+        dag(
+          'wide',
+          { maxActiveTasks: 100_000 },
+          (d) => void d.task('t', { pool: 'bench', priorityWeight: 1 }, async () => null),
+        ),
+      ),
+    ];
+    for (const m of manifests) {
+      const { dag: record } = await registerDag(deps, m, { now: Date.now(), fileloc: null });
+      await store.updateDag(m.dagId, record.updatedAt, { paused: false, nextRun: null }, Date.now());
+    }
+    // The backlog, written straight as items (25 per request): one instance per run.
+    const raw = new DynamoDBClient(config);
+    const items = Array.from({ length: waiting }, (_, i) => {
+      const m = manifests[i < HOT_BACKLOG ? 0 : 1]!;
+      return tiItem(
+        ti({
+          dagId: m.dagId,
+          runId: `r${String(i).padStart(6, '0')}`,
+          taskId: 't',
+          pool: 'bench',
+          priorityWeight: m.dagId === 'hot' ? 10 : 1,
+          dagVersion: m.hash,
+          logicalDate: Date.UTC(2026, 0, 1) + i,
+        }),
+      );
+    });
+    for (let i = 0; i < items.length; i += 25 * 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, (_, j) => items.slice(i + j * 25, i + (j + 1) * 25))
+          .filter((chunk) => chunk.length > 0)
+          .map((chunk) =>
+            raw.send(
+              new BatchWriteItemCommand({
+                RequestItems: { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) },
+              }),
+            ),
+          ),
+      );
+    }
+    let claimed = 0;
+    client.phase = 'passes';
+    for (let pass = 0; pass < 3; pass += 1) {
+      client.phase = 'passes';
+      const report = await claimAndDispatch(deps, Date.now());
+      claimed += report.claimed;
+      client.phase = 'between';
+      for (const m of queue.splice(0)) {
+        await store.startTry(m.key, m.tryNumber, { now: Date.now(), workerId: 'w' });
+        await store.endTry({
+          key: m.key,
+          expect: { state: 'running', tryNumber: m.tryNumber },
+          set: { state: 'success' },
+        });
+      }
+    }
+    out[`items read per claimed instance, ${waiting.toLocaleString('en')} waiting`] =
+      `${((client.reads.get('passes') ?? 0) / claimed).toFixed(2)} (${claimed} claimed in 3 passes)`;
+    raw.destroy();
+  }
+  return out;
 }
 
 export { benchDynamoDbStore };

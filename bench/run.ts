@@ -5,6 +5,7 @@
  */
 import { benchClaim } from './core-claim.ts';
 import { benchCorePaths } from './core-paths.ts';
+import { benchDynamoDbRace } from './dynamodb-race.ts';
 import { benchDynamoDbStore } from './dynamodb-store.ts';
 import { benchSimulateDay } from './simulate-day.ts';
 
@@ -20,6 +21,10 @@ const BENCHES: Record<string, { title: string; run: Bench }> = {
   dynamodb: {
     title: 'store: the life of a task instance on DynamoDB Local (write units, reads, claim rate)',
     run: benchDynamoDbStore,
+  },
+  'dynamodb-race': {
+    title: 'store: 8 schedulers and 8 workers racing on DynamoDB Local (RACE_INSTANCES, default 5,000)',
+    run: benchDynamoDbRace,
   },
 };
 

@@ -139,8 +139,8 @@ export interface StateStore {
   /** Current values of counters (absent counters read as 0). */
   readCounters(keys: CounterKey[]): Promise<CounterState[]>;
   /**
-   * Atomically per batch: each task instance scheduled(tryNumber) → queued with `holds` recorded, and
-   * every counter raised under its limit. What lost (instance changed, limit reached) is reported and
+   * Atomically per batch: each task instance scheduled(tryNumber) → queued with `holds` recorded and
+   * its wait reason cleared, and every counter raised under its limit. What lost (instance changed, limit reached) is reported and
    * the rest is still claimed: never partially applied per instance.
    */
   claim(requests: ClaimRequest[]): Promise<ClaimResult>;

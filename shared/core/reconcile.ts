@@ -10,7 +10,7 @@ import { type CounterKey, counterKeyString, type TaskInstance } from './model.ts
 
 export interface Drift {
   counter: CounterKey;
-  /** The shard of a sharded counter; absent for a counter kept as one value. */
+  /** The shard of a sharded counter; absent for a counter kept as one value and for shard 0 (its own item). */
   shard?: number;
   /** What the counter (shard) says. */
   used: number;
@@ -44,8 +44,8 @@ export interface HoldPart {
   amount: number;
 }
 
-const idOf = (counter: CounterKey, shard: number | undefined) =>
-  shard === undefined ? counterKeyString(counter) : `${counterKeyString(counter)}#${shard}`;
+/** Shard 0 is the counter's own item: a hold without a shard is on it, and a drift on it names no shard. */
+const idOf = (counter: CounterKey, shard: number | undefined) => `${counterKeyString(counter)}#${shard ?? 0}`;
 
 /** Drift of every counter (shard) against the parts of the holds recorded against it. */
 function findPartDrift(counters: CounterValue[], parts: HoldPart[]): Drift[] {
@@ -60,7 +60,7 @@ function findPartDrift(counters: CounterValue[], parts: HoldPart[]): Drift[] {
   const seen = new Set<string>();
   const of = (counter: CounterKey, shard: number | undefined, used: number, amount: number): Drift => ({
     counter,
-    ...(shard !== undefined && { shard }),
+    ...(shard !== undefined && shard > 0 && { shard }),
     used,
     held: amount,
   });

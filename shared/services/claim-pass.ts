@@ -402,7 +402,6 @@ async function applyClaims(
       return { key: keyOf(key), tryNumber: ti.tryNumber, dagVersion: ti.dagVersion, executor: ti.executor };
     });
     if (messages.length === 0) continue;
-    await deps.store.setWaitReasons(messages.map((m) => ({ key: m.key, reason: null })));
     await deps.dispatcher.dispatch(messages);
     report.dispatched.push(...messages);
   }

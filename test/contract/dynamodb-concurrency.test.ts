@@ -70,7 +70,7 @@ describe('concurrent schedulers and workers on DynamoDB Local', () => {
   );
 
   it(
-    'keep those invariants through injected conflicts, throttling, time-outs after commit and dead workers',
+    'keep those invariants through injected conflicts, throttling, time-outs after commit and dead workers, with sharded counters',
     async () => {
       const report = await runRace({
         endpoint,
@@ -81,6 +81,8 @@ describe('concurrent schedulers and workers on DynamoDB Local', () => {
         deadlineMs: DEADLINE_MS,
         faults: { conflict: 0.1, throttle: 0.01, timeoutAfterCommit: 0.08 },
         crash: 0.01,
+        // Hot counters in 3 shards: pools of 3, 5, 8 slots split 1+1+1, 2+2+1, 3+3+2; 2-slot tasks spread.
+        store: { counterShards: 3 },
       });
       expectSound(report);
       const { conflict, throttle, timeoutAfterCommit } = report.injected;

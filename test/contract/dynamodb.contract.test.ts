@@ -11,3 +11,12 @@ describeStateStore('DynamoDB Local', async () => {
   const { name, drop } = await freshTable(client, 'contract');
   return { store: new DynamoDbStateStore(client, name, { reconcileSettleMs: 0 }), cleanup: drop };
 });
+
+// The same contract with hot counters split in shards: every answer must be the same.
+describeStateStore('DynamoDB Local with 3 counter shards', async () => {
+  const { name, drop } = await freshTable(client, 'contract');
+  return {
+    store: new DynamoDbStateStore(client, name, { reconcileSettleMs: 0, counterShards: 3 }),
+    cleanup: drop,
+  };
+});

@@ -137,6 +137,16 @@ function describeClaims(withStore: WithStore): void {
         expect(await used(store, POOL)).toBe(50);
       }));
 
+    it('clears the wait reason of an instance it claims, in the same write', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        await store.setWaitReasons([
+          { key: a!, reason: { kind: 'pool_full', pool: 'p', used: 1, slots: 1, needs: 1 } },
+        ]);
+        expect((await store.claim([claimOf(a!)])).claimed).toHaveLength(1);
+        expect((await store.getTi(a!))?.waitReason).toBeNull();
+      }));
+
     it('claims a batch of 100', () =>
       withStore(async (store) => {
         const tis = await scheduled(store, 100);

@@ -13,7 +13,13 @@
  * Used by test/contract/dynamodb-concurrency.test.ts (small enough for `npm test`) and by
  * bench/dynamodb-race.ts (≥ 100,000 claims).
  */
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDbStateStore, type DynamoDbStoreOptions } from '#adapters/dynamodb/dynamodb-store.ts';
 import { createTableInput } from '#adapters/dynamodb/table.ts';
 import { compileDag } from '#core/compile.ts';
@@ -129,8 +135,22 @@ class Observer {
   claims = 0;
   /** Instances that reached success or failed (each does once: nothing clears them). */
   finals = 0;
-  /** Try ends whose commit the caller never heard of (a time-out after commit). */
+  /** Try ends whose commit the caller may never have heard of (a time-out after commit), by try. */
+  readonly maybeEnded = new Map<string, number[]>();
+  /** How many of those turned out to be the end of their try. */
   unconfirmed = 0;
+
+  /** At rest: a try still open whose end was not confirmed to anyone ended by the unconfirmed call. */
+  settle(): void {
+    for (const [id, claim] of this.claimed) {
+      // The earliest candidate after the claim: the shortest interval it can have been.
+      const stamp = Math.min(...(this.maybeEnded.get(id) ?? []).filter((s) => s > claim.from));
+      if (!Number.isFinite(stamp)) continue;
+      this.intervals.push({ ...claim, to: stamp });
+      this.claimed.delete(id);
+      this.unconfirmed += 1;
+    }
+  }
   reconciled = 0;
 }
 
@@ -188,21 +208,12 @@ class ObservedStore extends DynamoDbStateStore {
 
   /**
    * A try end whose answer was lost (a time-out after it committed, then a retry that found the try
-   * already over): if the try is over and nobody else was told so, it ended by this call, at some
-   * moment after `stamp`. The interval closes at `stamp`: shorter than the truth, like every other.
+   * already over) may have ended the try at some moment after `stamp`. Whether it did is decided at
+   * rest (`settle`): if nobody else was told the try ended, this call did.
    */
   async #unconfirmed(end: TryEnd, stamp: number): Promise<void> {
     const id = tryId(end.key, end.expect.tryNumber);
-    const claim = this.#observer.claimed.get(id);
-    if (!claim) return;
-    const now = await super.getTi(end.key).catch(() => null);
-    const over =
-      now && (now.tryNumber !== end.expect.tryNumber || !['queued', 'running'].includes(now.state));
-    if (!over || !this.#observer.claimed.has(id)) return;
-    this.#observer.intervals.push({ ...claim, to: stamp });
-    this.#observer.claimed.delete(id);
-    this.#observer.unconfirmed += 1;
-    if (now.state === 'success' || now.state === 'failed') this.#observer.finals += 1;
+    this.#observer.maybeEnded.set(id, [...(this.#observer.maybeEnded.get(id) ?? []), stamp]);
   }
 
   override async reconcileCounters(opts: { repair: boolean }) {
@@ -404,7 +415,9 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     let crashes = 0;
     let duplicates = 0;
     let sweeps = 0;
-    const done = () => observer.finals >= total || Date.now() >= deadline;
+    // Done when the store holds nothing unfinished (a watcher asks it every second or so).
+    let finished = false;
+    const done = () => finished || Date.now() >= deadline;
 
     const schedulers = Array.from({ length: config.schedulers }, async (_, s) => {
       const deps = depsFor(new ObservedStore(clientFor(s + 1), table, observer, config.store ?? {}));
@@ -475,7 +488,14 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         if (fail && result?.ended) failedTries += 1;
       }
     });
-    await Promise.all([...schedulers, ...workers]);
+    const watcher = (async () => {
+      while (!done()) {
+        await sleep(1_000);
+        finished = await nothingUnfinished(setupClient, table).catch(() => false);
+      }
+    })();
+    await Promise.all([...schedulers, ...workers, watcher]);
+    observer.settle();
     const seconds = (performance.now() - started) / 1000;
     if (process.env.RACE_COUNT) {
       const total = [...requestCounts.values()].reduce((a, b) => a + b, 0);
@@ -486,8 +506,22 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     const problems: string[] = [];
     const finals = await allInstances(setup.store as DynamoDbStateStore, runs);
     for (const ti of finals) {
-      if (ti.state !== 'success' && ti.state !== 'failed') problems.push(`${tiKeyString(ti)} is ${ti.state}`);
+      if (ti.state !== 'success' && ti.state !== 'failed') {
+        const raw = await setupClient.send(
+          new GetItemCommand({
+            TableName: table,
+            Key: { pk: { S: `RUN#${ti.dagId}#${ti.runId}` }, sk: { S: `TI#${ti.taskId}#${ti.mapIndex}` } },
+          }),
+        );
+        problems.push(
+          `${tiKeyString(ti)} is ${ti.state} (try ${ti.tryNumber}, listed under ${raw.Item?.claimPk?.S ?? 'nothing'})`,
+        );
+      }
     }
+    if (observer.finals + observer.unconfirmed < total)
+      problems.push(
+        `${observer.finals} instances were seen to end (+${observer.unconfirmed} unconfirmed), of ${total}`,
+      );
     for (const [id, n] of observer.starts) if (n > 1) problems.push(`try ${id} started ${n} times`);
     for (const [id, n] of observer.ends) if (n > 1) problems.push(`try ${id} ended ${n} times`);
     for (const id of observer.claimed.keys()) problems.push(`try ${id} was claimed and never released`);
@@ -529,6 +563,39 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     setupClient.destroy();
     for (const c of clients) c.destroy();
   }
+}
+
+/** Nothing scheduled (listed or parked), queued, running or waiting for a retry. */
+async function nothingUnfinished(client: DynamoDBClient, table: string): Promise<boolean> {
+  const any = async (index: string, pk: string, value: string) =>
+    ((
+      await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: index,
+          KeyConditionExpression: `${pk} = :v`,
+          ExpressionAttributeValues: { ':v': { S: value } },
+          Limit: 1,
+        }),
+      )
+    ).Items?.length ?? 0) > 0;
+  for (const pool of Object.keys(LIMITS.pools))
+    if (await any('claim', 'claimPk', `POOL#${pool}`)) return false;
+  if (await any('holding', 'holdPk', 'HOLD')) return false;
+  if (await any('waits', 'waitPk', 'WAIT')) return false;
+  const flagged = await client.send(
+    new QueryCommand({
+      TableName: table,
+      IndexName: 'claim',
+      KeyConditionExpression: 'claimPk = :v',
+      ExpressionAttributeValues: { ':v': { S: 'PARKING' } },
+    }),
+  );
+  for (const counter of flagged.Items ?? []) {
+    for (const pool of counter.parkedIn?.SS ?? [])
+      if (await any('claim', 'claimPk', `PARKED#${pool}#${counter.claimSk?.S}`)) return false;
+  }
+  return true;
 }
 
 async function allInstances(store: DynamoDbStateStore, runs: number): Promise<TaskInstance[]> {

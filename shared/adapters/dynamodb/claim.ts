@@ -2,17 +2,22 @@
  * Claims: each task instance and every counter it raises in ONE transaction per batch.
  *
  *   batch of k requests (in claim order: the last is the lowest priority)
- *     TI 1     scheduled(try n) → queued, holds recorded, claim key → holding key   ┐
- *     …                                                                            │ TransactWriteItems:
- *     TI k                                                                         │ all or nothing
- *     counter A  ADD Σ(A)  if used ≤ limit − Σ(A)   (one update per distinct counter) │
- *     counter B  ADD Σ(B)  if used ≤ limit − Σ(B)                                  ┘
+ *     TI 1     scheduled(try n) → queued, holds recorded, claim key → holding key      ┐
+ *     …                                                                               │ TransactWriteItems:
+ *     TI k                                                                            │ all or nothing
+ *     counter A (shard i)  ADD Σ  if used ≤ share − Σ   (one update per counter shard)  │
+ *     counter B (shard j)  ADD Σ  if used ≤ share − Σ                                 ┘
+ *
+ *   Each hold is placed in parts on counter shards (shards.ts; one shard = the counter's own item,
+ *   whose share is the whole limit). A part that cannot fit its shard — its batch total exceeds the
+ *   share before sending, or the shard's condition failed with ALL_OLD `used` leaving too little
+ *   room — moves to a shard the hold has not tried; a hold with no shard left is lost
+ *   `limit_reached` (naming the counter). Higher requests keep their place: lower ones move first.
  *
  *   cancelled → from each action's reason and its item as it was (ALL_OLD):
- *     a TI whose condition failed       → lost `ti_changed`, left out;
- *     a counter whose condition failed  → its `used` says how much room is left: the lowest requests
- *                                         raising it are dropped (`limit_reached`) until the rest fit;
- *     a conflict or throttling only     → the same batch again after a jittered backoff;
+ *     a TI whose condition failed             → lost `ti_changed`, left out;
+ *     a counter shard whose condition failed  → its `used` says how much room is left (above);
+ *     a conflict or throttling only           → the same batch again after a jittered backoff;
  *   then the rest is tried again; after MAX_ATTEMPTS retries what remains is lost as `conflict`.
  *   Nothing is ever partly applied: a request is either claimed with all its holds or untouched.
  *
@@ -34,55 +39,100 @@ import {
 import type { Items } from './items.ts';
 import { holdingKeys, keys } from './keys.ts';
 import { checkItem, ITEM_VERSION, keyOf, N, num, S } from './marshal.ts';
+import { type Part, partId, partsOf, shardCount } from './shards.ts';
 import { backoff, MAX_ACTIONS, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 interface Total {
   counter: CounterKey;
+  shard: number;
   amount: number;
+  /** The shard's share of the limit (-1: unlimited). */
+  share: number;
+  sharded: boolean;
+  /** The limit the hold was raised under (recorded as `lim`, for parking). */
   limit: number;
 }
 
-/** Each distinct counter of the requests with the sum of their amounts (the first limit seen wins). */
-function totalsOf(requests: ClaimRequest[]): Map<string, Total> {
+/** A request on its way: the shards each of its counters already turned out full on. */
+interface Pending {
+  request: ClaimRequest;
+  tried: Map<string, Set<number>>;
+  parts: Part[];
+}
+
+/** Places a pending request's holds; null (and the counter) when one of them has no shard left. */
+function place(pending: Pending, shards: number): CounterKey | null {
+  const parts: Part[] = [];
+  for (const hold of pending.request.holds) {
+    const placed = partsOf(
+      hold,
+      pending.request.key,
+      shards,
+      pending.tried.get(counterKeyString(hold.counter)) ?? new Set(),
+    );
+    if (!placed) return hold.counter;
+    parts.push(...placed);
+  }
+  pending.parts = parts;
+  return null;
+}
+
+/** Each counter shard of the batch with the sum of what its parts raise (the first limit seen wins). */
+function totalsOf(pending: Pending[]): Map<string, Total> {
   const totals = new Map<string, Total>();
-  for (const request of requests) {
-    for (const hold of request.holds) {
-      const id = counterKeyString(hold.counter);
-      const total = totals.get(id) ?? { counter: hold.counter, amount: 0, limit: hold.limit };
-      total.amount += hold.amount;
+  for (const p of pending) {
+    for (const part of p.parts) {
+      const id = partId(part.counter, part.shard);
+      const limit = p.request.holds.find(
+        (h) => counterKeyString(h.counter) === counterKeyString(part.counter),
+      )!.limit;
+      const total = totals.get(id) ?? { ...part, amount: 0, limit };
+      total.amount += part.amount;
       totals.set(id, total);
     }
   }
   return totals;
 }
 
-const raises = (request: ClaimRequest, id: string) =>
-  request.holds.some((h) => counterKeyString(h.counter) === id);
-
 /** The claim of one instance: scheduled → queued, holds recorded, claim-index key → holding-index key. */
-function claimUpdate(withHolds: boolean): string {
+function claimUpdate(withHolds: boolean, withParts = false): string {
   const set = ['#state = :queued', '#queuedAt = :queuedAt', '#holdPk = :holdPk', '#holdSk = :holdSk'];
   if (withHolds) set.push('#holds = :holds');
-  const remove = ['#claimPk', '#claimSk', ...(withHolds ? [] : ['#holds'])];
+  if (withParts) set.push('#holdParts = :parts');
+  // A claimed instance waits for nothing: its wait reason goes in the same write.
+  const remove = [
+    '#claimPk',
+    '#claimSk',
+    '#waitReason',
+    ...(withHolds ? [] : ['#holds']),
+    ...(withParts ? [] : ['#holdParts']),
+  ];
   return `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`;
 }
 
 /** The instance is of this schema version, still scheduled, in the try the scheduler read. */
 const claimCondition = both(knownVersion, tiStillAsRead);
 
-function claimAction(table: string, request: ClaimRequest): TransactWriteItem {
+/** The shards of a sharded hold's parts, recorded on the instance so its try end lowers exactly them. */
+function recordedParts(parts: Part[]): { c: CounterKey; s: number; a: number }[] {
+  return parts.filter((p) => p.sharded).map((p) => ({ c: p.counter, s: p.shard, a: p.amount }));
+}
+
+function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): TransactWriteItem {
   const holds = request.holds.map(({ counter, amount }) => ({ counter, amount }));
+  const recorded = recordedParts(parts);
   const hold = holdingKeys(request.key);
   return {
     Update: {
       TableName: table,
       Key: keyOf(keys.ti(request.key)),
-      ...updateExpression(claimUpdate(holds.length > 0), claimCondition, {
+      ...updateExpression(claimUpdate(holds.length > 0, recorded.length > 0), claimCondition, {
         ':queued': S('queued'),
         ':queuedAt': N(request.queuedAt),
         ':holdPk': S(hold.holdPk),
         ':holdSk': S(hold.holdSk),
         ':holds': S(JSON.stringify(holds)),
+        ':parts': S(JSON.stringify(recorded)),
         ':v': N(ITEM_VERSION),
         ':expectedState': S('scheduled'),
         ':expectedTry': N(request.tryNumber),
@@ -92,39 +142,48 @@ function claimAction(table: string, request: ClaimRequest): TransactWriteItem {
 }
 
 /**
- * A counter raise. The counter lists itself in the `active` index (for the reconciler), remembers
- * the last limit it was raised under (`lim`, for parking), and like every change of a counter
- * moves its version `ver` and `changedAt` (so the reconciler can tell a counter that moved while it
- * was being recounted).
+ * A counter (shard) raise. The counter lists itself in the `active` index (for the reconciler),
+ * remembers the last limit it was raised under (`lim`, for parking), and like every change of a
+ * counter moves its version `ver` and `changedAt` (so the reconciler can tell a counter that moved
+ * while it was being recounted). A shard of a sharded counter also records which shard it is.
  */
 const raiseUpdate =
   'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
   '#counterKey = :counterKey, #lim = :limit, #changedAt = :now ADD #used :amount, #ver :one';
+const raiseShardUpdate = raiseUpdate.replace(' ADD ', ', #shard = :shard ADD ');
 
 /** A limited raise needs room; an unlimited (-1) one only a counter this code understands. */
 function raiseCondition(limited: boolean): string {
   return limited ? both(absentOrKnown, counterHasRoom) : absentOrKnown;
 }
 
-/** Raises a counter by the batch's total for it. Impossible raises are shed before, never sent. */
-function raiseAction(table: string, total: Total, now: number): TransactWriteItem {
-  const limited = total.limit !== -1;
-  const max = limited ? maxBefore(total.limit, total.amount) : null;
+/** Raises a counter shard by the batch's total for it. Impossible raises are moved before, never sent. */
+function raiseAction(
+  table: string,
+  total: Pick<Total, 'counter' | 'amount' | 'limit'> & Partial<Total>,
+  now: number,
+): TransactWriteItem {
+  const shard = total.shard ?? 0;
+  const share = total.share ?? total.limit;
+  const limited = share !== -1;
+  const max = limited ? maxBefore(share, total.amount) : null;
   if (limited && max === null) throw new Error(`raise of ${counterKeyString(total.counter)} can never fit`);
+  const id = counterKeyString(total.counter);
   return {
     Update: {
       TableName: table,
-      Key: keyOf(keys.counter(total.counter)),
-      ...updateExpression(raiseUpdate, raiseCondition(limited), {
+      Key: keyOf(keys.counterShard(total.counter, shard)),
+      ...updateExpression(total.sharded ? raiseShardUpdate : raiseUpdate, raiseCondition(limited), {
         ':counterType': S('counter'),
         ':v': N(ITEM_VERSION),
         ':counters': S('CTRS'),
-        ':counterId': S(counterKeyString(total.counter)),
+        ':counterId': S(total.sharded ? `${id}#${shard}` : id),
         ':counterKey': S(JSON.stringify(total.counter)),
         ':limit': N(total.limit),
         ':amount': N(total.amount),
         ':now': N(now),
         ':one': N(1),
+        ':shard': N(shard),
         ...(max !== null && { ':max': N(max) }),
       }),
     },
@@ -132,38 +191,49 @@ function raiseAction(table: string, total: Total, now: number): TransactWriteIte
 }
 
 /**
- * Drops the lowest requests raising counter `id` until what the rest raise fits in `room`.
- * Returns the requests kept.
+ * Keeps, in claim order, the parts that fit `room` on counter shard `id`; the requests whose part
+ * does not fit try another shard of that counter next time. Returns whether any moved.
  */
-function shed(
-  pending: ClaimRequest[],
-  id: string,
-  room: number,
-  counter: CounterKey,
-  result: ClaimResult,
-): ClaimRequest[] {
-  let total = totalsOf(pending).get(id)?.amount ?? 0;
-  const dropped = new Set<ClaimRequest>();
-  for (let i = pending.length - 1; i >= 0 && total > room; i -= 1) {
-    const request = pending[i]!;
-    if (!raises(request, id)) continue;
-    dropped.add(request);
-    total -= request.holds
-      .filter((h) => counterKeyString(h.counter) === id)
-      .reduce((s, h) => s + h.amount, 0);
-    result.lost.push({ key: request.key, reason: 'limit_reached', counter });
+function moveOff(pending: Pending[], id: string, room: number): boolean {
+  let left = room;
+  let moved = false;
+  for (const p of pending) {
+    for (const part of p.parts) {
+      if (partId(part.counter, part.shard) !== id) continue;
+      if (part.amount <= left) {
+        left -= part.amount;
+        continue;
+      }
+      const key = counterKeyString(part.counter);
+      const tried = p.tried.get(key) ?? new Set<number>();
+      tried.add(part.shard);
+      p.tried.set(key, tried);
+      moved = true;
+    }
   }
-  return pending.filter((r) => !dropped.has(r));
+  return moved;
 }
 
-/** Requests whose batch total can never fit the limit shed their lowest first, without a write. */
-function shedImpossible(pending: ClaimRequest[], result: ClaimResult): ClaimRequest[] {
-  let rest = pending;
-  for (const [id, total] of totalsOf(pending)) {
-    if (total.limit !== -1 && total.amount > total.limit)
-      rest = shed(rest, id, total.limit, total.counter, result);
+/** Places every request; those with a counter that has no shard left are lost `limit_reached`. */
+function placeAll(pending: Pending[], shards: number, result: ClaimResult): Pending[] {
+  return pending.filter((p) => {
+    const full = place(p, shards);
+    if (full) result.lost.push({ key: p.request.key, reason: 'limit_reached', counter: full });
+    return !full;
+  });
+}
+
+/** Places the batch so that no shard's total exceeds its share (moving lower parts), without a write. */
+function placeWithin(pending: Pending[], shards: number, result: ClaimResult): Pending[] {
+  let rest = placeAll(pending, shards, result);
+  for (;;) {
+    let moved = false;
+    for (const [id, total] of totalsOf(rest)) {
+      if (total.share !== -1 && total.amount > total.share) moved = moveOff(rest, id, total.share) || moved;
+    }
+    if (!moved) return rest;
+    rest = placeAll(rest, shards, result);
   }
-  return rest;
 }
 
 async function claimBatch(
@@ -171,18 +241,23 @@ async function claimBatch(
   batch: ClaimRequest[],
   result: ClaimResult,
   now: number,
+  shards: number,
 ): Promise<void> {
-  let pending = shedImpossible(batch, result);
+  let pending = placeWithin(
+    batch.map((request) => ({ request, tried: new Map(), parts: [] })),
+    shards,
+    result,
+  );
   let token = newToken();
   for (let attempt = 0; pending.length > 0; ) {
-    const counters = [...totalsOf(pending).values()];
+    const counters = [...totalsOf(pending).entries()];
     const actions = [
-      ...pending.map((r) => claimAction(items.table, r)),
-      ...counters.map((t) => raiseAction(items.table, t, now)),
+      ...pending.map((p) => claimAction(items.table, p.request, p.parts)),
+      ...counters.map(([, t]) => raiseAction(items.table, t, now)),
     ].map(withOldItems);
     const outcome = await transact(items.client, actions, token);
     if (outcome.kind === 'committed') {
-      result.claimed.push(...pending.map((r) => r.key));
+      result.claimed.push(...pending.map((p) => p.request.key));
       return;
     }
     if (outcome.kind === 'retry') {
@@ -193,39 +268,49 @@ async function claimBatch(
     }
     const { reasons } = outcome;
     const before = pending.length;
-    const changed = new Set<ClaimRequest>();
-    pending.forEach((request, i) => {
+    const changed = new Set<Pending>();
+    pending.forEach((p, i) => {
       const reason = reasons[i];
       if (reason?.code !== 'ConditionalCheckFailed') return;
       if (reason.item) checkItem(reason.item, 'ti');
-      changed.add(request);
-      result.lost.push({ key: request.key, reason: 'ti_changed' });
+      changed.add(p);
+      result.lost.push({ key: p.request.key, reason: 'ti_changed' });
     });
-    pending = pending.filter((r) => !changed.has(r));
-    counters.forEach((total, j) => {
+    pending = pending.filter((p) => !changed.has(p));
+    let moved = false;
+    counters.forEach(([id, total], j) => {
       const reason = reasons[before + j];
       if (reason?.code !== 'ConditionalCheckFailed') return;
       if (reason.item) checkItem(reason.item, 'counter');
       const used = num(reason.item?.used) ?? 0;
-      pending = shed(pending, counterKeyString(total.counter), total.limit - used, total.counter, result);
+      moved = moveOff(pending, id, Math.max(0, total.share - used)) || moved;
     });
+    pending = placeWithin(pending, shards, result);
     // A cancellation that settled nothing (it should not happen) counts as an attempt, so this ends.
-    if (pending.length === before) {
+    if (pending.length === before && !moved && changed.size === 0) {
       attempt += 1;
       if (attempt >= MAX_ATTEMPTS) break;
       await backoff(attempt);
     }
     token = newToken();
   }
-  for (const request of pending) result.lost.push({ key: request.key, reason: 'conflict' });
+  for (const p of pending) result.lost.push({ key: p.request.key, reason: 'conflict' });
+}
+
+/** The transaction actions a request's counters may need at most: one per shard it could touch. */
+function actionIds(request: ClaimRequest, shards: number): string[] {
+  return request.holds.flatMap((h) => {
+    const n = shardCount(h.counter, h.limit, shards);
+    return Array.from({ length: n }, (_, i) => partId(h.counter, i));
+  });
 }
 
 /**
- * Splits requests into batches whose instances plus distinct counters fit one transaction. A
- * request naming an instance already requested earlier is lost at once (one item cannot appear
- * twice in a transaction, and the first request claims it).
+ * Splits requests into batches whose instances plus counter shards fit one transaction. A request
+ * naming an instance already requested earlier is lost at once (one item cannot appear twice in a
+ * transaction, and the first request claims it).
  */
-function batches(requests: ClaimRequest[], result: ClaimResult): ClaimRequest[][] {
+function batches(requests: ClaimRequest[], result: ClaimResult, shards = 1): ClaimRequest[][] {
   const out: ClaimRequest[][] = [];
   const seen = new Set<string>();
   let current: ClaimRequest[] = [];
@@ -237,7 +322,7 @@ function batches(requests: ClaimRequest[], result: ClaimResult): ClaimRequest[][
       continue;
     }
     seen.add(id);
-    const mine = request.holds.map((h) => counterKeyString(h.counter));
+    const mine = actionIds(request, shards);
     const next = new Set([...counters, ...mine]);
     if (current.length > 0 && current.length + 1 + next.size > MAX_ACTIONS) {
       out.push(current);
@@ -250,9 +335,21 @@ function batches(requests: ClaimRequest[], result: ClaimResult): ClaimRequest[][
   return out;
 }
 
-async function claim(items: Items, requests: ClaimRequest[], now: number): Promise<ClaimResult> {
+/** The counter shards a batch would raise, and by how much, once placed within their shares. */
+function planTotals(requests: ClaimRequest[], shards = 1): Map<string, Total> {
   const result: ClaimResult = { claimed: [], lost: [] };
-  for (const batch of batches(requests, result)) await claimBatch(items, batch, result, now);
+  return totalsOf(
+    placeWithin(
+      requests.map((request) => ({ request, tried: new Map(), parts: [] })),
+      shards,
+      result,
+    ),
+  );
+}
+
+async function claim(items: Items, requests: ClaimRequest[], now: number, shards = 1): Promise<ClaimResult> {
+  const result: ClaimResult = { claimed: [], lost: [] };
+  for (const batch of batches(requests, result, shards)) await claimBatch(items, batch, result, now, shards);
   return result;
 }
 
@@ -262,8 +359,8 @@ export {
   claimAction,
   claimCondition,
   claimUpdate,
+  planTotals,
   raiseAction,
   raiseCondition,
   raiseUpdate,
-  totalsOf,
 };

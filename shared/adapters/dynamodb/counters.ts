@@ -12,30 +12,43 @@ import { both, counterUnchanged, itemAbsent } from './conditions.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { checkItem, ITEM_VERSION, type Item, N, num, S } from './marshal.ts';
+import { maySpread } from './shards.ts';
 
-/** A counter item as the reconciler reads it. */
+/** A counter item (one shard) as the reconciler reads it. */
 export interface CounterRead {
   key: CounterKey;
+  /** 0 for a counter kept as one item and for the first shard of a sharded one. */
+  shard: number;
   used: number;
   /** Moved by every raise, lower and repair; absent on an item never changed since `ver` existed. */
   ver: number;
   changedAt: number;
 }
 
-/** Current values (absent counters read as 0), one strongly consistent batch read. */
-async function readCounters(items: Items, counters: CounterKey[]): Promise<CounterState[]> {
+/** The items a counter may have under the `counterShards` setting (shards.ts). */
+function shardKeys(counter: CounterKey, shards: number) {
+  const n = maySpread(counter, shards) ? shards : 1;
+  return Array.from({ length: n }, (_, i) => keys.counterShard(counter, i));
+}
+
+/** Current values, a sharded counter's summed (absent items read as 0), one strongly consistent batch read. */
+async function readCounters(items: Items, counters: CounterKey[], shards = 1): Promise<CounterState[]> {
   const used = new Map<string, number>();
-  for (const item of await items.getMany(counters.map((c) => keys.counter(c)))) {
+  for (const item of await items.getMany(counters.flatMap((c) => shardKeys(c, shards)))) {
     checkItem(item, 'counter');
     used.set(item.pk!.S!, num(item.used) ?? 0);
   }
-  return counters.map((key) => ({ key, used: used.get(keys.counter(key).pk) ?? 0 }));
+  return counters.map((key) => ({
+    key,
+    used: shardKeys(key, shards).reduce((sum, k) => sum + (used.get(k.pk) ?? 0), 0),
+  }));
 }
 
 function counterReadOf(item: Item): CounterRead {
   checkItem(item, 'counter');
   return {
     key: JSON.parse(item.counterKey!.S!) as CounterKey,
+    shard: num(item.shard) ?? 0,
     used: num(item.used) ?? 0,
     ver: num(item.ver) ?? 0,
     changedAt: num(item.changedAt) ?? 0,
@@ -51,13 +64,21 @@ async function readCounterItems(items: Items): Promise<CounterRead[]> {
   return all.map(counterReadOf);
 }
 
+/** Every listed counter, the shards of a sharded one summed. */
 async function listCounters(items: Items): Promise<CounterState[]> {
-  return (await readCounterItems(items)).map(({ key, used }) => ({ key, used }));
+  const sums = new Map<string, CounterState>();
+  for (const { key, used } of await readCounterItems(items)) {
+    const id = JSON.stringify(key);
+    const entry = sums.get(id) ?? { key, used: 0 };
+    entry.used += used;
+    sums.set(id, entry);
+  }
+  return [...sums.values()];
 }
 
-/** The same counters read again, strongly consistent (the index may lag the items). */
-async function rereadCounters(items: Items, counters: CounterKey[]): Promise<Map<string, CounterRead>> {
-  const read = await items.getMany(counters.map((c) => keys.counter(c)));
+/** Counter items read again by key, strongly consistent (the index may lag the items), by pk. */
+async function rereadCounters(items: Items, pks: string[]): Promise<Map<string, CounterRead>> {
+  const read = await items.getMany(pks.map((pk) => ({ pk, sk: 'CTR' })));
   return new Map(read.map((item) => [item.pk!.S!, counterReadOf(item)]));
 }
 
@@ -71,12 +92,14 @@ function correctCounter(
   seenVer: number | null,
   held: number,
   now: number,
+  shard = 0,
 ): Promise<boolean> {
+  const key = keys.counterShard(counter, shard);
   if (seenVer === null) {
     return items.update(
-      keys.counter(counter),
+      key,
       'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
-        '#counterKey = :counterKey, #used = :held, #ver = :one, #changedAt = :now',
+        '#counterKey = :counterKey, #used = :held, #ver = :one, #changedAt = :now, #shard = :shard',
       {
         upsert: true,
         condition: itemAbsent,
@@ -84,7 +107,8 @@ function correctCounter(
           ':counterType': S('counter'),
           ':v': N(ITEM_VERSION),
           ':counters': S('CTRS'),
-          ':counterId': S(keys.counter(counter).pk.slice('CTR#'.length)),
+          ':counterId': S(key.pk.slice('CTR#'.length)),
+          ':shard': N(shard),
           ':counterKey': S(JSON.stringify(counter)),
           ':held': N(held),
           ':one': N(1),
@@ -93,15 +117,15 @@ function correctCounter(
       },
     );
   }
-  return items.update(keys.counter(counter), 'SET #used = :held, #changedAt = :now ADD #ver :one', {
+  return items.update(key, 'SET #used = :held, #changedAt = :now ADD #ver :one', {
     condition: counterUnchanged,
     values: { ':held': N(held), ':seenVer': N(seenVer), ':now': N(now), ':one': N(1) },
   });
 }
 
 /** Takes a counter found quiet at zero out of the `CTRS` list, if it has not changed since; a raise lists it again. */
-function delistIdleCounter(items: Items, counter: CounterKey, seenVer: number): Promise<boolean> {
-  return items.update(keys.counter(counter), 'REMOVE #activePk, #activeSk', {
+function delistIdleCounter(items: Items, counter: CounterKey, seenVer: number, shard = 0): Promise<boolean> {
+  return items.update(keys.counterShard(counter, shard), 'REMOVE #activePk, #activeSk', {
     condition: both(counterUnchanged, '#used = :zero'),
     values: { ':seenVer': N(seenVer), ':zero': N(0) },
   });

@@ -53,6 +53,14 @@ export interface DynamoDbStoreOptions {
    * @default 10_000
    */
   reconcileSettleMs?: number;
+  /**
+   * Items per hot counter (`global`, each `pool`, each `executor`): one item takes about 500
+   * transactional writes a second, so a pool whose tries end faster than that needs more
+   * (docs/state-store.md, "Hot counters"). A limit splits into min(counterShards, limit) shares.
+   * Raise it freely; lowering it strands what shards above the new count hold until they drain.
+   * @default 1
+   */
+  counterShards?: number;
 }
 
 const DEFAULT: Pool = {
@@ -66,11 +74,13 @@ class DynamoDbStateStore implements StateStore {
   readonly #items: Items;
   readonly #now: () => number;
   readonly #settleMs: number;
+  readonly #shards: number;
 
   constructor(client: DynamoDBClient, table: string, options: DynamoDbStoreOptions = {}) {
     this.#items = new Items(client, table);
     this.#now = options.now ?? Date.now;
     this.#settleMs = options.reconcileSettleMs ?? SETTLE_MS;
+    this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
   }
 
   // ---- DAGs
@@ -223,11 +233,11 @@ class DynamoDbStateStore implements StateStore {
   }
 
   readCounters(counters: CounterKey[]): Promise<CounterState[]> {
-    return readCounters(this.#items, counters);
+    return readCounters(this.#items, counters, this.#shards);
   }
 
   claim(requests: ClaimRequest[]): Promise<ClaimResult> {
-    return claim(this.#items, requests, this.#now());
+    return claim(this.#items, requests, this.#now(), this.#shards);
   }
 
   startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {

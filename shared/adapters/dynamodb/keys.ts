@@ -23,6 +23,11 @@ const keys = {
   run: (dagId: string, runId: string) => ({ pk: `RUN#${dagId}#${runId}`, sk: 'RUN' }),
   ti: (key: TiKey) => ({ pk: `RUN#${key.dagId}#${key.runId}`, sk: `TI#${key.taskId}#${key.mapIndex}` }),
   counter: (key: CounterKey) => ({ pk: `CTR#${counterKeyString(key)}`, sk: 'CTR' }),
+  /** Shard `i` of a counter (shards.ts): shard 0 is the counter's own item, so one shard is the plain layout. */
+  counterShard: (key: CounterKey, shard: number) => ({
+    pk: shard === 0 ? `CTR#${counterKeyString(key)}` : `CTR#${counterKeyString(key)}#${shard}`,
+    sk: 'CTR',
+  }),
   pool: (name: string) => ({ pk: `POOL#${name}`, sk: 'POOL' }),
   backfill: (id: string) => ({ pk: `BACKFILL#${id}`, sk: 'BACKFILL' }),
   importError: (fileloc: string) => ({ pk: `IMPORTERR#${fileloc}`, sk: 'ERR' }),

@@ -17,7 +17,7 @@
  * raise lists it again) once it has been idle for IDLE_MS, so the list stays about as short as the
 counters in use rather than one per run ever claimed.
  */
-import { type CounterKey, counterKeyString } from '#core/model.ts';
+import type { CounterKey } from '#core/model.ts';
 import { findPartDrift, type HoldPart, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot } from '#core/states.ts';
 import {
@@ -32,6 +32,7 @@ import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { S } from './marshal.ts';
 import { unparkFlagged } from './parking.ts';
+import { partsHeld } from './tries.ts';
 
 /** How long a counter must have been still before it is judged: longer than the `holding` index can lag. */
 const SETTLE_MS = 10_000;
@@ -44,8 +45,11 @@ async function holderParts(items: Items): Promise<HoldPart[]> {
     { IndexName: 'holding', KeyConditionExpression: 'holdPk = :holding' },
     { ':holding': S('HOLD') },
   );
-  const tis = (await items.getMany(listed.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })))).map(tiOf);
-  return tis.filter((ti) => holdsSlot(ti.state)).flatMap((ti) => ti.holds);
+  const read = await items.getMany(listed.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })));
+  return read.flatMap((item) => {
+    const ti = tiOf(item);
+    return holdsSlot(ti.state) ? [...partsHeld(item, ti.holds).values()] : [];
+  });
 }
 
 async function reconcile(
@@ -54,45 +58,49 @@ async function reconcile(
 ): Promise<Reconciliation> {
   const settleMs = opts.settleMs ?? SETTLE_MS;
   const listed = await readCounterItems(items);
-  const ids = new Map<string, CounterKey>(listed.map((c) => [counterKeyString(c.key), c.key]));
-  const first = await rereadCounters(items, [...ids.values()]);
+  const pkOf = (counter: CounterKey, shard: number | undefined) => keys.counterShard(counter, shard ?? 0).pk;
+  const ids = new Map<string, { key: CounterKey; shard: number }>(
+    listed.map((c) => [pkOf(c.key, c.shard), { key: c.key, shard: c.shard }]),
+  );
+  const first = await rereadCounters(items, [...ids.keys()]);
   const parts = await holderParts(items);
-  for (const part of parts) ids.set(counterKeyString(part.counter), part.counter);
-  const second = await rereadCounters(items, [...ids.values()]);
+  for (const part of parts)
+    ids.set(pkOf(part.counter, part.shard), { key: part.counter, shard: part.shard ?? 0 });
+  const second = await rereadCounters(items, [...ids.keys()]);
 
-  const judged = new Map<string, { key: CounterKey; read: CounterRead | null }>();
+  const judged = new Map<string, { key: CounterKey; shard: number; read: CounterRead | null }>();
   let unsettled = 0;
-  for (const [id, key] of ids) {
-    const pk = keys.counter(key).pk;
+  for (const [pk, { key, shard }] of ids) {
     const a = first.get(pk) ?? null;
     const b = second.get(pk) ?? null;
     // Absent both times: no claim raised it in between (a claim writes its counter and holder together).
     const still = (a === null && b === null) || (a !== null && b !== null && a.ver === b.ver);
     if (!still || (a !== null && a.changedAt > opts.now - settleMs)) unsettled += 1;
-    else judged.set(id, { key, read: a });
+    else judged.set(pk, { key, shard, read: a });
   }
   const drift = findPartDrift(
-    [...judged.values()].map(({ key, read }) => ({ key, used: read?.used ?? 0 })),
-    parts.filter((p) => judged.has(counterKeyString(p.counter))),
+    [...judged.values()].map(({ key, shard, read }) => ({ key, shard, used: read?.used ?? 0 })),
+    parts.filter((p) => judged.has(pkOf(p.counter, p.shard))),
   );
   const repaired = [];
   if (opts.repair) {
     for (const d of drift) {
-      const read = judged.get(counterKeyString(d.counter))?.read ?? null;
-      if (await correctCounter(items, d.counter, read?.ver ?? null, d.held, opts.now)) repaired.push(d);
+      const read = judged.get(pkOf(d.counter, d.shard))?.read ?? null;
+      if (await correctCounter(items, d.counter, read?.ver ?? null, d.held, opts.now, d.shard ?? 0))
+        repaired.push(d);
     }
   }
-  const drifted = new Set(drift.map((d) => counterKeyString(d.counter)));
-  const listedIds = new Set(listed.map((c) => counterKeyString(c.key)));
-  for (const [id, { key, read }] of judged) {
+  const drifted = new Set(drift.map((d) => pkOf(d.counter, d.shard)));
+  const listedPks = new Set(listed.map((c) => pkOf(c.key, c.shard)));
+  for (const [pk, { key, shard, read }] of judged) {
     if (
       read &&
       read.used === 0 &&
       read.changedAt < opts.now - IDLE_MS &&
-      !drifted.has(id) &&
-      listedIds.has(id)
+      !drifted.has(pk) &&
+      listedPks.has(pk)
     )
-      await delistIdleCounter(items, key, read.ver);
+      await delistIdleCounter(items, key, read.ver, shard);
   }
   // The safety net of parking: work parked on a counter with room comes back (parking.ts, step 5).
   await unparkFlagged(items, opts.now);

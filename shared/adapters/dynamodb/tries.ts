@@ -9,7 +9,15 @@
  *     counter B ADD −Σ(B)                                           …
  */
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { type CounterKey, counterKeyString, type TiKey, tiKeyString, type WaitReason } from '#core/model.ts';
+import {
+  type CounterKey,
+  counterKeyString,
+  type Hold,
+  type TiKey,
+  tiKeyString,
+  type WaitReason,
+} from '#core/model.ts';
+import type { HoldPart } from '#core/reconcile.ts';
 import { holdsSlot } from '#core/states.ts';
 import { assertTransition } from '#core/transitions.ts';
 import type { TiChange, TryEnd } from '#ports';
@@ -25,7 +33,7 @@ import {
 import { tiItem, tiOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
-import { ITEM_VERSION, keyOf, N, S } from './marshal.ts';
+import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
 import { unparkAfterRelease } from './parking.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
@@ -64,11 +72,17 @@ function heartbeat(items: Items, key: TiKey, tryNumber: number, now: number) {
 const lowerUpdate = 'SET #changedAt = :now ADD #used :minus, #ver :one';
 const lowerCondition = both(knownVersion, counterCanLower);
 
-function lowerAction(table: string, counter: CounterKey, amount: number, now: number): TransactWriteItem {
+function lowerAction(
+  table: string,
+  counter: CounterKey,
+  shard: number,
+  amount: number,
+  now: number,
+): TransactWriteItem {
   return {
     Update: {
       TableName: table,
-      Key: keyOf(keys.counter(counter)),
+      Key: keyOf(keys.counterShard(counter, shard)),
       ...updateExpression(lowerUpdate, lowerCondition, {
         ':minus': N(-amount),
         ':amount': N(amount),
@@ -80,19 +94,35 @@ function lowerAction(table: string, counter: CounterKey, amount: number, now: nu
   };
 }
 
-/** Ends a try and lowers exactly its holds (summed per counter), atomically; false if the try already ended. */
+/**
+ * What an instance holds on each counter shard: the parts its claim recorded (`holdParts`, for
+ * sharded counters), and shard 0 for every other hold; summed per shard.
+ */
+function partsHeld(item: Item, holds: readonly Hold[]): Map<string, HoldPart> {
+  const recorded = json<{ c: CounterKey; s: number; a: number }[]>(item.holdParts, []);
+  const sharded = new Set(recorded.map((p) => counterKeyString(p.c)));
+  const parts: HoldPart[] = [
+    ...recorded.map((p) => ({ counter: p.c, shard: p.s, amount: p.a })),
+    ...holds.filter((h) => !sharded.has(counterKeyString(h.counter))).map((h) => ({ ...h })),
+  ];
+  const out = new Map<string, HoldPart>();
+  for (const part of parts) {
+    const id = `${counterKeyString(part.counter)}#${part.shard ?? 0}`;
+    const entry = out.get(id) ?? { ...part, amount: 0 };
+    entry.amount += part.amount;
+    out.set(id, entry);
+  }
+  return out;
+}
+
+/** Ends a try and lowers exactly its holds (summed per counter shard), atomically; false if the try already ended. */
 async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> {
   const item = await items.get(keys.ti(end.key));
   if (!item) return false;
   const ti = tiOf(item);
   if (ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
   assertTransition(ti.state, end.set.state, tiKeyString(ti));
-  const lower = new Map<string, { counter: CounterKey; amount: number }>();
-  for (const hold of ti.holds) {
-    const id = counterKeyString(hold.counter);
-    lower.set(id, { counter: hold.counter, amount: (lower.get(id)?.amount ?? 0) + hold.amount });
-  }
-  const counters = [...lower.values()];
+  const counters = [...partsHeld(item, ti.holds).values()];
   const expect = asRead(end.expect.state, end.expect.tryNumber);
   const actions = [
     {
@@ -105,7 +135,7 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
         ),
       },
     },
-    ...counters.map((c) => lowerAction(items.table, c.counter, c.amount, now)),
+    ...counters.map((c) => lowerAction(items.table, c.counter, c.shard ?? 0, c.amount, now)),
   ].map(withOldItems);
   const token = newToken();
   for (let attempt = 1; ; attempt += 1) {
@@ -164,7 +194,10 @@ async function updateTis(items: Items, changes: TiChange[]): Promise<{ applied: 
       if (ti.holds.length > 0 && !holdsSlot(next.state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
       }
-      return items.put(tiItem(next), asRead(change.expect.state, change.expect.tryNumber));
+      // The shards a holding instance's claim recorded stay with it until its try ends.
+      const written = tiItem(next);
+      if (item.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
+      return items.put(written, asRead(change.expect.state, change.expect.tryNumber));
     }),
   );
   return {
@@ -189,4 +222,4 @@ async function setWaitReasons(items: Items, reasons: { key: TiKey; reason: WaitR
   }
 }
 
-export { endTry, heartbeat, lowerCondition, lowerUpdate, setWaitReasons, startTry, updateTis };
+export { endTry, heartbeat, lowerCondition, lowerUpdate, partsHeld, setWaitReasons, startTry, updateTis };

@@ -303,6 +303,7 @@ class MemoryStateStore implements StateStore {
         ...ti,
         state: 'queued',
         queuedAt: request.queuedAt,
+        waitReason: null,
         holds: request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
       });
       result.claimed.push(request.key);

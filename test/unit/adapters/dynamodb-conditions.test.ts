@@ -29,11 +29,16 @@ describe('DynamoDB condition expressions', () => {
   it('move the claimed instance from the claim index to the holding index in the same write', () => {
     expect(claimUpdate(true)).toBe(
       'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk, #holds = :holds ' +
-        'REMOVE #claimPk, #claimSk',
+        'REMOVE #claimPk, #claimSk, #waitReason, #holdParts',
     );
     expect(claimUpdate(false)).toBe(
       'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk ' +
-        'REMOVE #claimPk, #claimSk, #holds',
+        'REMOVE #claimPk, #claimSk, #waitReason, #holds, #holdParts',
+    );
+    // With sharded counters the shards each hold took are recorded, for its try end.
+    expect(claimUpdate(true, true)).toBe(
+      'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk, #holds = :holds, ' +
+        '#holdParts = :parts REMOVE #claimPk, #claimSk, #waitReason',
     );
   });
 

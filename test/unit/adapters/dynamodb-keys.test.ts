@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { batches, totalsOf } from '#adapters/dynamodb/claim.ts';
+import { batches, planTotals } from '#adapters/dynamodb/claim.ts';
 import { claimSortKey, tiIndexes } from '#adapters/dynamodb/keys.ts';
+import { partsOf, shardCount, shareOf } from '#adapters/dynamodb/shards.ts';
 import { compareClaimOrder } from '#core/claim-order.ts';
 import type { TaskInstance } from '#core/model.ts';
 import type { ClaimRequest, ClaimResult } from '#ports';
@@ -75,10 +76,10 @@ describe('claim batches', () => {
     const result: ClaimResult = { claimed: [], lost: [] };
     const requests = Array.from({ length: 250 }, (_, i) => request(i, ['global', `own${i % 40}`]));
     const out = batches(requests, result);
-    for (const batch of out) expect(batch.length + totalsOf(batch).size).toBeLessThanOrEqual(100);
+    for (const batch of out) expect(batch.length + planTotals(batch).size).toBeLessThanOrEqual(100);
     // Greedy: a batch closes only when one more request could overflow it.
     for (const batch of out.slice(0, -1))
-      expect(batch.length + totalsOf(batch).size).toBeGreaterThanOrEqual(99);
+      expect(batch.length + planTotals(batch).size).toBeGreaterThanOrEqual(99);
     expect(out.flat()).toHaveLength(250);
   });
 
@@ -89,8 +90,38 @@ describe('claim batches', () => {
     expect(result.lost).toEqual([{ key: request(1, []).key, reason: 'ti_changed' }]);
   });
 
+  it('splits a sharded limit into shares that sum to it, and spreads a heavy hold over shards', () => {
+    expect([0, 1, 2, 3].map((i) => shareOf(10, 4, i))).toEqual([3, 3, 2, 2]);
+    expect(shardCount({ kind: 'pool', pool: 'p' }, 3, 8)).toBe(3);
+    expect(shardCount({ kind: 'dag', dagId: 'd' }, 30, 8)).toBe(1);
+    expect(shardCount({ kind: 'global' }, -1, 8)).toBe(8);
+    const key = { dagId: 'd', runId: 'r', taskId: 't', mapIndex: -1 };
+    const heavy = partsOf({ counter: { kind: 'pool', pool: 'p' }, amount: 5, limit: 8 }, key, 4, new Set());
+    expect(heavy?.map((p) => p.amount)).toEqual([2, 1, 1, 1]);
+    expect(new Set(heavy?.map((p) => p.shard)).size).toBe(4);
+    const tried = new Set([0, 1, 2]);
+    const last = partsOf({ counter: { kind: 'pool', pool: 'p' }, amount: 2, limit: 8 }, key, 4, tried);
+    expect(last).toEqual([
+      { counter: { kind: 'pool', pool: 'p' }, shard: 3, amount: 2, share: 2, sharded: true },
+    ]);
+    expect(
+      partsOf({ counter: { kind: 'pool', pool: 'p' }, amount: 1, limit: 8 }, key, 4, new Set([0, 1, 2, 3])),
+    ).toBeNull();
+  });
+
+  it('places a batch so that no shard is asked for more than its share', () => {
+    const pool = { kind: 'pool', pool: 'p' } as const;
+    const requests = Array.from({ length: 8 }, (_, i) => ({
+      ...request(i, []),
+      holds: [{ counter: pool, amount: 1, limit: 8 }],
+    }));
+    const totals = [...planTotals(requests, 4).values()];
+    expect(totals.every((t) => t.amount <= t.share)).toBe(true);
+    expect(totals.reduce((sum, t) => sum + t.amount, 0)).toBe(8);
+  });
+
   it('sums each counter over the batch', () => {
-    const totals = totalsOf([request(1, ['a', 'b']), request(2, ['a'])]);
+    const totals = planTotals([request(1, ['a', 'b']), request(2, ['a'])]);
     expect([...totals.values()].map((t) => [t.counter, t.amount])).toEqual([
       [{ kind: 'dag', dagId: 'a' }, 2],
       [{ kind: 'dag', dagId: 'b' }, 1],
