@@ -12,6 +12,7 @@ import type {
   CounterKey,
   DagRecord,
   DagRun,
+  DagVersionInfo,
   Hold,
   ImportError,
   Pool,
@@ -84,6 +85,11 @@ export interface StateStore {
   getDag(dagId: string): Promise<DagRecord | null>;
   listDags(page?: PageRequest): Promise<Page<DagRecord>>;
   getDagVersion(dagId: string, version: string): Promise<DagManifest | null>;
+  /**
+   * The versions of a DAG (hash and when it was first registered), newest first. `registeredAt` is
+   * null for a version stored before registration times were kept; those sort last, by hash.
+   */
+  listDagVersions(dagId: string): Promise<DagVersionInfo[]>;
   /** Conditional on `expectUpdatedAt` (optimistic lock); false if someone else changed it first. */
   updateDag(
     dagId: string,

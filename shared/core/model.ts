@@ -31,6 +31,22 @@ export interface DagRecord {
   warnings: string[];
 }
 
+/** One registered version of a DAG: its hash and when it was first registered (null if not recorded). */
+export interface DagVersionInfo {
+  version: string;
+  registeredAt: number | null;
+}
+
+/** Newest registration first; versions without a time last, by hash. */
+function byRegistration(a: DagVersionInfo, b: DagVersionInfo): number {
+  if (a.registeredAt !== b.registeredAt) {
+    if (a.registeredAt === null) return 1;
+    if (b.registeredAt === null) return -1;
+    return b.registeredAt - a.registeredAt;
+  }
+  return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+}
+
 export interface ImportError {
   fileloc: string;
   message: string;
@@ -291,4 +307,4 @@ function counterKeyString(key: CounterKey): string {
 }
 
 export type { DagManifest };
-export { blankTry, counterKeyString, registeredDag, tiKeyString };
+export { blankTry, byRegistration, counterKeyString, registeredDag, tiKeyString };

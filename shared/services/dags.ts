@@ -6,7 +6,7 @@
  */
 import { NotFoundError } from '#core/errors.ts';
 import type { DagManifest } from '#core/manifest.ts';
-import type { DagRecord, DagRun, ImportError } from '#core/model.ts';
+import type { DagRecord, DagRun, DagVersionInfo, ImportError } from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 import { filteredPage, pageOf } from './paging.ts';
@@ -98,9 +98,33 @@ async function setDagPaused(
   throw new Error(`DAG ${input.dagId} kept changing while it was being ${input.paused ? '' : 'un'}paused`);
 }
 
+/** The registered versions of a DAG, newest first, saying which one new runs use. */
+async function listDagVersions(
+  deps: ServiceDeps,
+  dagId: string,
+  request: PageRequest,
+): Promise<Page<DagVersionInfo & { current: boolean }>> {
+  const record = await requireDag(deps, dagId);
+  const versions = await deps.store.listDagVersions(dagId);
+  const order = new Map(versions.map((v, i) => [v.version, i]));
+  return pageOf(
+    versions.map((v) => ({ ...v, current: v.version === record.currentVersion })),
+    request,
+    (v) => [order.get(v.version) ?? 0, v.version],
+  );
+}
+
 /** Import errors (files that failed to load), by file. */
 async function listImportErrors(deps: ServiceDeps, request: PageRequest): Promise<Page<ImportError>> {
   return pageOf(await deps.store.listImportErrors(), request, (e) => [e.fileloc]);
 }
 
-export { getDagSummary, getDagVersion, listDagSummaries, listImportErrors, requireDag, setDagPaused };
+export {
+  getDagSummary,
+  getDagVersion,
+  listDagSummaries,
+  listDagVersions,
+  listImportErrors,
+  requireDag,
+  setDagPaused,
+};

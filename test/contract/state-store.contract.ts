@@ -44,6 +44,25 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(await store.getDagVersion('etl', 'nope')).toBeNull();
         }));
 
+      it('lists the versions of a DAG newest first, each with when it was first registered', () =>
+        withStore(async (store) => {
+          const v1 = manifest('etl', ['a']);
+          const v2 = manifest('etl', ['a', 'b']);
+          await store.registerDagVersion(v1, { now: T0, fileloc: 'etl.ts', warnings: [] });
+          await store.registerDagVersion(v2, { now: T0 + 5, fileloc: 'etl.ts', warnings: [] });
+          await store.registerDagVersion(v1, { now: T0 + 9, fileloc: 'etl.ts', warnings: [] });
+          await store.registerDagVersion(manifest('other', ['x']), {
+            now: T0,
+            fileloc: 'o.ts',
+            warnings: [],
+          });
+          expect(await store.listDagVersions('etl')).toEqual([
+            { version: v2.hash, registeredAt: T0 + 5 },
+            { version: v1.hash, registeredAt: T0 },
+          ]);
+          expect(await store.listDagVersions('nope')).toEqual([]);
+        }));
+
       it('updates a DAG only under its optimistic lock, even twice at the same instant', () =>
         withStore(async (store) => {
           const { dag } = await store.registerDagVersion(manifest(), {

@@ -4,6 +4,7 @@ import {
   getDagSummary,
   getDagVersion,
   listDagSummaries,
+  listDagVersions,
   listImportErrors,
   setDagPaused,
 } from '#services/dags.ts';
@@ -19,6 +20,8 @@ import {
   dagWire,
   ImportErrorWire,
   importErrorWire,
+  VersionInfo,
+  versionWire,
 } from '../schemas/dags.ts';
 
 const DagParams = z.object({ dagId: IdParam('dagId', 'The DAG id.') });
@@ -80,6 +83,21 @@ const patchDag = createRoute({
   },
 });
 
+const listVersions = createRoute({
+  method: 'get',
+  path: '/dags/{dagId}/versions',
+  tags: ['DAGs'],
+  summary: 'Registered versions of a DAG, newest first',
+  security: secured,
+  request: { params: DagParams, query: PageQuery },
+  responses: {
+    200: json(pageOf(VersionInfo, 'DagVersionPage'), 'A page of versions'),
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
 const getVersion = createRoute({
   method: 'get',
   path: '/dags/{dagId}/versions/{version}',
@@ -104,6 +122,15 @@ const importErrors = createRoute({
   },
 });
 
+/** The DAG with its tasks and its newest versions. */
+async function detail(deps: ApiDeps, dagId: string) {
+  const [summary, versions] = await Promise.all([
+    getDagSummary(deps, dagId),
+    listDagVersions(deps, dagId, { limit: 20 }),
+  ]);
+  return dagDetailWire(summary, versions.items);
+}
+
 function dagRoutes(deps: ApiDeps) {
   return newRouter()
     .openapi(listDags, async (c) => {
@@ -113,13 +140,18 @@ function dagRoutes(deps: ApiDeps) {
     })
     .openapi(getDag, async (c) => {
       const { dagId } = c.req.valid('param');
-      return c.json(dagDetailWire(await getDagSummary(deps, dagId)), 200);
+      return c.json(await detail(deps, dagId), 200);
     })
     .openapi(patchDag, async (c) => {
       const { dagId } = c.req.valid('param');
       const { paused } = c.req.valid('json');
       await setDagPaused(deps, { dagId, paused, now: deps.clock.now() });
-      return c.json(dagDetailWire(await getDagSummary(deps, dagId)), 200);
+      return c.json(await detail(deps, dagId), 200);
+    })
+    .openapi(listVersions, async (c) => {
+      const { dagId } = c.req.valid('param');
+      const page = await listDagVersions(deps, dagId, c.req.valid('query'));
+      return c.json({ items: page.items.map(versionWire), next: page.next }, 200);
     })
     .openapi(getVersion, async (c) => {
       const { dagId, version } = c.req.valid('param');

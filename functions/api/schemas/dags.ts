@@ -96,12 +96,25 @@ const Task = z
   })
   .openapi('Task');
 
+const VersionInfo = z
+  .object({
+    version: z.string().openapi({ description: 'Content hash of the manifest.' }),
+    registeredAt: NullableInstant.openapi({
+      description: 'When it was first registered (null if not recorded).',
+    }),
+    current: z.boolean().openapi({ description: 'Whether new runs use it.' }),
+  })
+  .openapi('DagVersionInfo');
+
 const DagDetail = Dag.extend({
   startDate: NullableInstant,
   endDate: NullableInstant,
   params: JsonObject,
   dagrunTimeoutMs: z.number().int().nullable(),
   tasks: z.array(Task).openapi({ description: 'The tasks of the current version, in topological order.' }),
+  versions: z.array(VersionInfo).openapi({
+    description: 'The newest registered versions (at most 20; every one: GET /dags/{dagId}/versions).',
+  }),
 }).openapi('DagDetail');
 
 const DagVersion = z
@@ -202,7 +215,14 @@ function taskWire(t: TaskManifest): z.infer<typeof Task> {
   };
 }
 
-function dagDetailWire(summary: DagSummary): z.infer<typeof DagDetail> {
+function versionWire(v: { version: string; registeredAt: number | null; current: boolean }) {
+  return { ...v, registeredAt: iso(v.registeredAt) };
+}
+
+function dagDetailWire(
+  summary: DagSummary,
+  versions: { version: string; registeredAt: number | null; current: boolean }[],
+): z.infer<typeof DagDetail> {
   const m = summary.manifest;
   return {
     ...dagWire(summary),
@@ -211,6 +231,7 @@ function dagDetailWire(summary: DagSummary): z.infer<typeof DagDetail> {
     params: m?.params ?? {},
     dagrunTimeoutMs: m?.dagrunTimeoutMs ?? null,
     tasks: m?.tasks.map(taskWire) ?? [],
+    versions: versions.map(versionWire),
   };
 }
 
@@ -227,4 +248,6 @@ export {
   RunSlot,
   Task,
   taskWire,
+  VersionInfo,
+  versionWire,
 };

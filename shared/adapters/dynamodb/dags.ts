@@ -3,13 +3,19 @@
  * compressed or split when large) and import errors.
  */
 import type { DagManifest } from '#core/manifest.ts';
-import { type DagRecord, type ImportError, registeredDag } from '#core/model.ts';
+import {
+  byRegistration,
+  type DagRecord,
+  type DagVersionInfo,
+  type ImportError,
+  registeredDag,
+} from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
 import { dagUnchanged, itemAbsent } from './conditions.ts';
 import { dagItem, importErrorItem, importErrorOf, versionItems, versionOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
-import { N, recordOf, S } from './marshal.ts';
+import { N, num, recordOf, S } from './marshal.ts';
 
 const unchangedSince = (updatedAt: number) => ({
   condition: dagUnchanged,
@@ -27,6 +33,7 @@ async function registerDagVersion(
   opts: { now: number; fileloc: string | null; warnings: string[] },
 ): Promise<{ dag: DagRecord; newVersion: boolean }> {
   const { head, parts } = versionItems(manifest);
+  head.registeredAt = N(opts.now);
   // Parts first, head last: a reader that finds the head finds every part.
   for (const part of parts) await items.put(part, { condition: itemAbsent });
   const newVersion = await items.put(head, { condition: itemAbsent });
@@ -49,6 +56,23 @@ async function getDagVersion(items: Items, dagId: string, version: string): Prom
     { ':pk': S(keys.dag(dagId).pk), ':parts': S(`VER#${version}#PART#`) },
   );
   return versionOf(head, parts);
+}
+
+/** Version heads only (not their parts, nor their data): hash from the sort key, and registration time. */
+async function listDagVersions(items: Items, dagId: string): Promise<DagVersionInfo[]> {
+  const heads = await items.queryAll(
+    {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :versions)',
+      ProjectionExpression: 'sk, registeredAt',
+    },
+    { ':pk': S(keys.dag(dagId).pk), ':versions': S('VER#') },
+  );
+  return heads
+    .map((item) => item.sk?.S ?? '')
+    .map((sk, i) => ({ sk, registeredAt: num(heads[i]!.registeredAt) ?? null }))
+    .filter(({ sk }) => !sk.includes('#PART#'))
+    .map(({ sk, registeredAt }) => ({ version: sk.slice('VER#'.length), registeredAt }))
+    .sort(byRegistration);
 }
 
 async function listDags(items: Items, request: PageRequest = {}): Promise<Page<DagRecord>> {
@@ -121,6 +145,7 @@ export {
   getDagVersion,
   listDags,
   listDagsDue,
+  listDagVersions,
   listImportErrors,
   patchDag,
   recordImportError,

@@ -100,6 +100,10 @@ class DynamoDbStateStore implements StateStore {
     return dags.listDags(this.#items, request);
   }
 
+  listDagVersions(dagId: string) {
+    return dags.listDagVersions(this.#items, dagId);
+  }
+
   getDagVersion(dagId: string, version: string) {
     return dags.getDagVersion(this.#items, dagId, version);
   }

@@ -4,7 +4,13 @@
  * instances they are handed out as copies.
  */
 import type { DagManifest } from '#core/manifest.ts';
-import { type DagRecord, type ImportError, registeredDag } from '#core/model.ts';
+import {
+  byRegistration,
+  type DagRecord,
+  type DagVersionInfo,
+  type ImportError,
+  registeredDag,
+} from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
 import { keysetPage } from './paging.ts';
 
@@ -27,6 +33,7 @@ function copyDag(dag: DagRecord): DagRecord {
 class MemoryDags {
   readonly #dags = new Map<string, DagRecord>();
   readonly #versions = new Map<string, DagManifest>();
+  readonly #registeredAt = new Map<string, number>();
   readonly #importErrors = new Map<string, ImportError & { dagId: string | null }>();
 
   register(
@@ -35,7 +42,10 @@ class MemoryDags {
   ): { dag: DagRecord; newVersion: boolean } {
     const versionKey = `${manifest.dagId}@${manifest.hash}`;
     const newVersion = !this.#versions.has(versionKey);
-    if (newVersion) this.#versions.set(versionKey, copy(manifest));
+    if (newVersion) {
+      this.#versions.set(versionKey, copy(manifest));
+      this.#registeredAt.set(versionKey, opts.now);
+    }
     const dag = registeredDag(this.#dags.get(manifest.dagId) ?? null, manifest, opts);
     this.#dags.set(dag.dagId, dag);
     return { dag: copyDag(dag), newVersion };
@@ -49,6 +59,15 @@ class MemoryDags {
   list(request: PageRequest = {}): Page<DagRecord> {
     const page = keysetPage(this.#dags.values(), request, { keyOf: (d) => [d.dagId], defaultLimit: 100 });
     return { items: page.items.map(copyDag), next: page.next };
+  }
+
+  versions(dagId: string): DagVersionInfo[] {
+    const out: DagVersionInfo[] = [];
+    for (const [key, manifest] of this.#versions) {
+      if (manifest.dagId === dagId)
+        out.push({ version: manifest.hash, registeredAt: this.#registeredAt.get(key) ?? null });
+    }
+    return out.sort(byRegistration);
   }
 
   version(dagId: string, version: string): DagManifest | null {

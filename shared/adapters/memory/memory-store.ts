@@ -88,6 +88,10 @@ class MemoryStateStore implements StateStore {
     return this.#dags.list(request);
   }
 
+  async listDagVersions(dagId: string) {
+    return this.#dags.versions(dagId);
+  }
+
   async getDagVersion(dagId: string, version: string) {
     return this.#dags.version(dagId, version);
   }

@@ -101,6 +101,29 @@ describe('API: DAGs', () => {
     expect(res.body).toMatchObject({ error: 'bad_request', field: 'body' });
   });
 
+  test('lists the versions of a DAG newest first, in its detail and on their own', async ({ store }) => {
+    const h = makeApiHarness(store);
+    const v1 = await h.register(hourly('etl'));
+    h.clock.advance(60_000);
+    const v2 = await h.register(hourly('etl', ['new']));
+    const detail = await h.call('GET', '/api/v1/dags/etl');
+    expect(detail.body.versions).toEqual([
+      { version: v2.hash, registeredAt: new Date(T0 + 60_000).toISOString(), current: true },
+      { version: v1.hash, registeredAt: new Date(T0).toISOString(), current: false },
+    ]);
+    const page = await h.call('GET', '/api/v1/dags/etl/versions?limit=1');
+    expect(page.body.items.map((v: { version: string }) => v.version)).toEqual([v2.hash]);
+    const rest = await h.call(
+      'GET',
+      `/api/v1/dags/etl/versions?limit=1&cursor=${encodeURIComponent(page.body.next)}`,
+    );
+    expect(rest.body).toEqual({
+      items: [expect.objectContaining({ version: v1.hash, current: false })],
+      next: null,
+    });
+    expect((await h.call('GET', '/api/v1/dags/nope/versions')).status).toBe(404);
+  });
+
   test('returns a version of a DAG and 404 for an unknown version', async ({ store }) => {
     const h = makeApiHarness(store);
     const manifest = await h.register(hourly('etl'));
