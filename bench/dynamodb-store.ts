@@ -54,10 +54,16 @@ const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
  * Write units of one item write from its images before and after (DynamoDB's rules): the larger
  * image in 1 KB units (×2 in a transaction); per index, a put of the projected entry when the item
  * enters it, a delete when it leaves, both when an index key changes, and an update of the entry
- * when a projected attribute changes (any change for ALL, none for KEYS_ONLY).
+ * when a projected attribute changes (any change for ALL, none for KEYS_ONLY). Split into the
+ * item's own write (`item`) and each index's (by index name).
  */
-function writeUnits(before: Item | null, after: Item | null, transactional: boolean): number {
-  let wu = units(Math.max(size(before), size(after))) * (transactional ? 2 : 1);
+function writeUnitParts(
+  before: Item | null,
+  after: Item | null,
+  transactional: boolean,
+): Map<string, number> {
+  const parts = new Map<string, number>();
+  parts.set('item', units(Math.max(size(before), size(after))) * (transactional ? 2 : 1));
   for (const index of TABLE.globalSecondaryIndexes) {
     const keyOf = (item: Item | null) =>
       item?.[index.partitionKey] && item[index.sortKey]
@@ -66,14 +72,16 @@ function writeUnits(before: Item | null, after: Item | null, transactional: bool
     const [b, a] = [keyOf(before), keyOf(after)];
     const entry = (item: Item) =>
       index.projection === 'ALL' ? size(item) : 100 + (index.partitionKey.length + index.sortKey.length) * 2;
+    let wu = 0;
     if (!b && !a) continue;
-    if (b && !a) wu += 1;
-    else if (!b && a) wu += units(entry(after!));
-    else if (b !== a) wu += 1 + units(entry(after!));
+    if (b && !a) wu = 1;
+    else if (!b && a) wu = units(entry(after!));
+    else if (b !== a) wu = 1 + units(entry(after!));
     else if (index.projection === 'ALL' && JSON.stringify(before) !== JSON.stringify(after))
-      wu += units(size(after));
+      wu = units(size(after));
+    if (wu > 0) parts.set(index.name, wu);
   }
-  return wu;
+  return parts;
 }
 
 /**
@@ -83,6 +91,8 @@ function writeUnits(before: Item | null, after: Item | null, transactional: bool
 class MeteredClient extends DynamoDBClient {
   phase = 'setup';
   readonly writes = new Map<string, number>();
+  /** Write units by phase, request, entity type and part (the item or an index). */
+  readonly detail = new Map<string, number>();
   readonly reads = new Map<string, number>();
   readonly images = new Map<string, Item | null>();
   readonly #raw: DynamoDBClient;
@@ -98,7 +108,7 @@ class MeteredClient extends DynamoDBClient {
     map.set(this.phase, (map.get(this.phase) ?? 0) + n);
   }
 
-  async #settle(keys: Item[], transactional: boolean) {
+  async #settle(keys: Item[], transactional: boolean, command: string) {
     for (const key of keys) {
       const id = `${key.pk?.S}|${key.sk?.S}`;
       const before = this.images.get(id) ?? null;
@@ -111,7 +121,13 @@ class MeteredClient extends DynamoDBClient {
       );
       const after = (out.Item as Item | undefined) ?? null;
       this.images.set(id, after);
-      if (before || after) this.#add(this.writes, writeUnits(before, after, transactional));
+      if (!before && !after) continue;
+      const type = (after ?? before)?.type?.S ?? '?';
+      for (const [part, wu] of writeUnitParts(before, after, transactional)) {
+        this.#add(this.writes, wu);
+        const id = `${this.phase} | ${command} | ${type} | ${part}`;
+        this.detail.set(id, (this.detail.get(id) ?? 0) + wu);
+      }
     }
   }
 
@@ -139,10 +155,15 @@ class MeteredClient extends DynamoDBClient {
       out = (await super.send(command, ...rest)) as typeof out;
     } catch (error) {
       // A failed condition still costs a write unit per item it was checked on.
-      if (written.length > 0) this.#add(this.writes, written.length * (transactional ? 2 : 1));
+      if (written.length > 0) {
+        const wu = written.length * (transactional ? 2 : 1);
+        this.#add(this.writes, wu);
+        const id = `${this.phase} | ${name.replace('Command', '')} | failed condition`;
+        this.detail.set(id, (this.detail.get(id) ?? 0) + wu);
+      }
       throw error;
     }
-    if (written.length > 0) await this.#settle(written, transactional);
+    if (written.length > 0) await this.#settle(written, transactional, name.replace('Command', ''));
     const read = out.Items?.length ?? (out.Item ? 1 : 0) + Object.values(out.Responses ?? {}).flat().length;
     this.#add(this.reads, read);
     return out;
@@ -247,11 +268,29 @@ async function benchDynamoDbStore(
         totalWrites * 1e6 * WRITE_PRICE +
         totalReads * 1e6 * READ_PRICE
       ).toFixed(2),
+      ...breakdown(client, tasks),
       ...(await waitingReads(config)),
     };
   } finally {
     await ddb.stop();
   }
+}
+
+/** Write units per task instance by phase, request, entity and part (item or index), largest first per phase. */
+function breakdown(client: MeteredClient, tasks: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rows = [...client.detail.entries()].filter(([id]) => !id.startsWith('setup'));
+  for (const [id, wu] of rows) out[`  wu: ${id}`] = (wu / tasks).toFixed(2);
+  return out;
+}
+
+/** Backlog sizes of the waiting-reads figure (`DYNAMODB_BENCH_WAITING=1000,10000`; `0`: none). */
+function waitingSizes(): number[] {
+  const text = process.env.DYNAMODB_BENCH_WAITING ?? '1000,10000,100000';
+  return text
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
 }
 
 /**
@@ -264,7 +303,7 @@ const HOT_BACKLOG = 300;
 
 async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>[0] & object) {
   const out: Record<string, string> = {};
-  for (const waiting of [1_000, 10_000, 100_000]) {
+  for (const waiting of waitingSizes()) {
     const table = `waiting_${waiting}`;
     const client = new MeteredClient(config, table);
     await client.send(new CreateTableCommand(createTableInput(table)));

@@ -1,6 +1,6 @@
 /** Wait reasons in plain words, for the CLI, the console and the simulator report. */
 import { formatDuration } from './duration.ts';
-import type { WaitReason } from './model.ts';
+import type { CounterKey, TiKey, WaitReason } from './model.ts';
 import { assertNever } from './states.ts';
 
 /** Upstream task ids listed before the rest are summarised as "and N more". */
@@ -77,4 +77,42 @@ function sameWaitReason(a: WaitReason | null, b: WaitReason | null): boolean {
   return Object.keys(x).length === Object.keys(y).length;
 }
 
-export { describeWaitReason, sameWaitReason };
+/**
+ * Whether two wait reasons give the same cause, apart from the live count in it (`used`, and a
+ * run limit's `running`): a store writes a reason only when its cause changes, since rewriting a
+ * blocked instance whenever a counter moves would cost a write per claim and release. Readers
+ * show the live count (`liveCounter`, `withLiveCount`).
+ */
+function sameWaitCause(a: WaitReason | null, b: WaitReason | null): boolean {
+  const cause = (r: WaitReason | null) => {
+    if (r === null) return null;
+    const { used: _used, running: _running, ...rest } = r as WaitReason & { used?: number; running?: number };
+    return rest as WaitReason;
+  };
+  return sameWaitReason(cause(a), cause(b));
+}
+
+/** The counter whose value is a reason's live `used` count, or null when it has none. */
+function liveCounter(ti: TiKey, reason: WaitReason): CounterKey | null {
+  switch (reason.kind) {
+    case 'pool_full':
+      return { kind: 'pool', pool: reason.pool };
+    case 'dag_max_active_tasks':
+      return { kind: 'dag', dagId: ti.dagId };
+    case 'task_max_active_tis_per_dag':
+      return { kind: 'task', dagId: ti.dagId, taskId: ti.taskId };
+    case 'task_max_active_tis_per_dagrun':
+      return { kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
+    case 'parallelism':
+      return { kind: 'global' };
+    default:
+      return null;
+  }
+}
+
+/** The reason with its `used` count replaced by the counter's current value (others unchanged). */
+function withLiveCount(reason: WaitReason, used: number): WaitReason {
+  return 'used' in reason ? { ...reason, used } : reason;
+}
+
+export { describeWaitReason, liveCounter, sameWaitCause, sameWaitReason, withLiveCount };

@@ -21,7 +21,7 @@ import {
   tiKeyString,
   type WaitReason,
 } from '#core/model.ts';
-import { sameWaitReason } from '#core/wait-reasons.ts';
+import { sameWaitCause } from '#core/wait-reasons.ts';
 import type { ClaimRequest, DispatchMessage } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 
@@ -272,14 +272,17 @@ async function readRound0(
 
 type Selection = ReturnType<typeof selectClaims>;
 
-/** Writes the wait reasons that changed (a pass over a long backlog must not rewrite it). */
+/**
+ * Writes the wait reasons whose cause changed (a pass over a long backlog must not rewrite it, nor
+ * rewrite a blocked instance whenever a counter it waits on moves: readers show the live count).
+ */
 async function writeWaits(
   ctx: PassContext,
   selection: Selection,
   current: Map<string, TaskInstance>,
 ): Promise<void> {
   const changed = selection.waits.filter(
-    (w) => !sameWaitReason(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
+    (w) => !sameWaitCause(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
   );
   await ctx.deps.store.setWaitReasons(changed);
 }

@@ -7,8 +7,8 @@
  */
 import { NotFoundError } from '#core/errors.ts';
 import type { TaskManifest } from '#core/manifest.ts';
-import type { TaskInstance, TiKey } from '#core/model.ts';
-import { describeWaitReason } from '#core/wait-reasons.ts';
+import { counterKeyString, type TaskInstance, type TiKey } from '#core/model.ts';
+import { describeWaitReason, liveCounter, withLiveCount } from '#core/wait-reasons.ts';
 import type { LogStore, Page, PageRequest, ResultStore } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 import { pageOf } from './paging.ts';
@@ -54,7 +54,29 @@ function keyOf(ti: TiKey): TiKey {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
 }
 
-/** The instances of a run, in the DAG's topological order (then map index). */
+/**
+ * The instances with the live count in their wait reasons: a stored reason keeps the count it was
+ * written with, since it is rewritten only when its cause changes (claim pass), so the counters are
+ * read here, once for all of them.
+ */
+async function withLiveWaitCounts(deps: ServiceDeps, tis: TaskInstance[]): Promise<TaskInstance[]> {
+  const wanted = new Map<string, NonNullable<ReturnType<typeof liveCounter>>>();
+  for (const ti of tis) {
+    const counter = ti.waitReason && liveCounter(ti, ti.waitReason);
+    if (counter) wanted.set(counterKeyString(counter), counter);
+  }
+  if (wanted.size === 0) return tis;
+  const used = new Map(
+    (await deps.store.readCounters([...wanted.values()])).map((c) => [counterKeyString(c.key), c.used]),
+  );
+  return tis.map((ti) => {
+    const counter = ti.waitReason && liveCounter(ti, ti.waitReason);
+    if (!ti.waitReason || !counter) return ti;
+    return { ...ti, waitReason: withLiveCount(ti.waitReason, used.get(counterKeyString(counter)) ?? 0) };
+  });
+}
+
+/** The instances of a run, in the DAG's topological order (then map index), wait reasons with live counts. */
 async function listRunTis(
   deps: ServiceDeps,
   dagId: string,
@@ -70,7 +92,8 @@ async function listRunTis(
   } catch {
     // Without the manifest the instances page in task id order.
   }
-  return pageOf(tis, request, (ti) => [order.get(ti.taskId) ?? order.size, ti.taskId, ti.mapIndex]);
+  const page = pageOf(tis, request, (ti) => [order.get(ti.taskId) ?? order.size, ti.taskId, ti.mapIndex]);
+  return { ...page, items: await withLiveWaitCounts(deps, page.items) };
 }
 
 async function requireTi(deps: ServiceDeps, key: TiKey): Promise<TaskInstance> {
@@ -90,7 +113,8 @@ async function getTiDetail(
   key: TiKey,
   now: number,
 ): Promise<TiDetail> {
-  const ti = await requireTi(deps, key);
+  const [ti] = await withLiveWaitCounts(deps, [await requireTi(deps, key)]);
+  if (!ti) throw new Error('unreachable: one instance in, one out');
   let task: TaskManifest | null = null;
   try {
     const dag = await deps.manifests.get(ti.dagId, ti.dagVersion);

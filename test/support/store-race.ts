@@ -583,17 +583,27 @@ async function nothingUnfinished(client: DynamoDBClient, table: string): Promise
     if (await any('claim', 'claimPk', `POOL#${pool}`)) return false;
   if (await any('holding', 'holdPk', 'HOLD')) return false;
   if (await any('waits', 'waitPk', 'WAIT')) return false;
+  // Counters with parked work are listed (keys only) in `holding` under PARKING; their pools are on the item.
   const flagged = await client.send(
     new QueryCommand({
       TableName: table,
-      IndexName: 'claim',
-      KeyConditionExpression: 'claimPk = :v',
+      IndexName: 'holding',
+      KeyConditionExpression: 'holdPk = :v',
       ExpressionAttributeValues: { ':v': { S: 'PARKING' } },
     }),
   );
-  for (const counter of flagged.Items ?? []) {
-    for (const pool of counter.parkedIn?.SS ?? [])
-      if (await any('claim', 'claimPk', `PARKED#${pool}#${counter.claimSk?.S}`)) return false;
+  for (const listed of flagged.Items ?? []) {
+    const counter = (
+      await client.send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: listed.pk!, sk: listed.sk! },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+    for (const pool of counter?.parkedIn?.SS ?? [])
+      if (await any('claim', 'claimPk', `PARKED#${pool}#${listed.holdSk?.S}`)) return false;
   }
   return true;
 }

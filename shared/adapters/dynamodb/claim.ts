@@ -142,13 +142,13 @@ function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): 
 }
 
 /**
- * A counter (shard) raise. The counter lists itself in the `active` index (for the reconciler),
+ * A counter (shard) raise. The counter lists itself in the `waits` index under `CTRS` (for the reconciler),
  * remembers the last limit it was raised under (`lim`, for parking), and like every change of a
  * counter moves its version `ver` and `changedAt` (so the reconciler can tell a counter that moved
  * while it was being recounted). A shard of a sharded counter also records which shard it is.
  */
 const raiseUpdate =
-  'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
+  'SET #type = :counterType, #v = :v, #waitPk = :counters, #waitSk = :counterId, ' +
   '#counterKey = :counterKey, #lim = :limit, #changedAt = :now ADD #used :amount, #ver :one';
 const raiseShardUpdate = raiseUpdate.replace(' ADD ', ', #shard = :shard ADD ');
 

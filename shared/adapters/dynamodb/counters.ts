@@ -3,7 +3,7 @@
  * Raising and lowering happen only inside claim and try-end transactions (claim.ts, tries.ts).
  *
  * A counter item carries `used`, `lim` (the limit of its last raise), `ver` (moved by every change)
- * and `changedAt` (when it last changed); it lists itself in the `active` index under `CTRS` on
+ * and `changedAt` (when it last changed); it lists itself in the KEYS_ONLY `waits` index under `CTRS` on
  * every raise, and the reconciler takes it out of that list once it finds it quiet at zero.
  */
 import type { CounterKey } from '#core/model.ts';
@@ -55,13 +55,18 @@ function counterReadOf(item: Item): CounterRead {
   };
 }
 
-/** Every listed counter item (each lists itself in the `active` index under `CTRS` when raised). */
+/**
+ * Every listed counter item (each lists itself in the KEYS_ONLY `waits` index under `CTRS` when
+ * raised), read by key, strongly consistent: an item the index still lists after it was delisted
+ * is read all the same (it is a counter, and the reconciler judges it like any other).
+ */
 async function readCounterItems(items: Items): Promise<CounterRead[]> {
-  const all = await items.queryAll(
-    { IndexName: 'active', KeyConditionExpression: 'activePk = :counters' },
+  const listed = await items.queryAll(
+    { IndexName: 'waits', KeyConditionExpression: 'waitPk = :counters' },
     { ':counters': S('CTRS') },
   );
-  return all.map(counterReadOf);
+  const read = await items.getMany(listed.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })));
+  return read.map(counterReadOf);
 }
 
 /** Every listed counter, the shards of a sharded one summed. */
@@ -98,7 +103,7 @@ function correctCounter(
   if (seenVer === null) {
     return items.update(
       key,
-      'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
+      'SET #type = :counterType, #v = :v, #waitPk = :counters, #waitSk = :counterId, ' +
         '#counterKey = :counterKey, #used = :held, #ver = :one, #changedAt = :now, #shard = :shard',
       {
         upsert: true,
@@ -125,7 +130,7 @@ function correctCounter(
 
 /** Takes a counter found quiet at zero out of the `CTRS` list, if it has not changed since; a raise lists it again. */
 function delistIdleCounter(items: Items, counter: CounterKey, seenVer: number, shard = 0): Promise<boolean> {
-  return items.update(keys.counterShard(counter, shard), 'REMOVE #activePk, #activeSk', {
+  return items.update(keys.counterShard(counter, shard), 'REMOVE #waitPk, #waitSk', {
     condition: both(counterUnchanged, '#used = :zero'),
     values: { ':seenVer': N(seenVer), ':zero': N(0) },
   });

@@ -20,7 +20,7 @@ import {
   type TiKey,
   type WaitReason,
 } from '#core/model.ts';
-import type { RunState } from '#core/states.ts';
+import { holdsSlot, type RunState } from '#core/states.ts';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -265,13 +265,26 @@ class DynamoDbStateStore implements StateStore {
     return reconcile(this.#items, { ...opts, now: this.#now(), settleMs: this.#settleMs });
   }
 
+  /**
+   * One page of the KEYS_ONLY `holding` index, each instance read by key (strongly consistent), in
+   * index order; one the index still lists after its try ended is left out.
+   */
   async listHoldingTis(request: PageRequest = {}) {
     const page = await this.#items.query(
       { IndexName: 'holding', KeyConditionExpression: 'holdPk = :holding', Limit: request.limit ?? 1000 },
       { ':holding': S('HOLD') },
       request.cursor,
     );
-    return { items: page.items.map(tiOf), next: page.next };
+    const read = new Map(
+      (await this.#items.getMany(page.items.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })))).map((item) => [
+        `${item.pk!.S}\u0000${item.sk!.S}`,
+        tiOf(item),
+      ]),
+    );
+    const items = page.items
+      .map((i) => read.get(`${i.pk!.S}\u0000${i.sk!.S}`))
+      .filter((ti): ti is TaskInstance => ti !== undefined && holdsSlot(ti.state));
+    return { items, next: page.next };
   }
 
   /** Due waits from the KEYS_ONLY `waits` index, each re-read whole (the index may lag the item). */

@@ -6,7 +6,7 @@
  * that lowers it moves them back, not a pass that polls.
  *
  *   park (a listing read instances the caller excludes, and their counter is full: used ≥ lim > 0)
- *     1. flag the counter: parkedIn += pool, parkedAt = now, listed under claimPk = PARKING
+ *     1. flag the counter: parkedIn += pool, parkedAt = now, listed in `holding` under PARKING
  *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key)
  *     3. re-read the counter: room already (a try ended meanwhile)? unpark that many now
  *   try end (after its transaction lowered the counter)
@@ -83,7 +83,7 @@ function move(items: Items, key: Key, from: string, to: string) {
 function flag(items: Items, counter: CounterKey, pool: string, now: number) {
   return items.update(
     keys.counter(counter),
-    'SET #parkedAt = :now, #claimPk = :parking, #claimSk = :counterId ADD #parkedIn :pools',
+    'SET #parkedAt = :now, #holdPk = :parking, #holdSk = :counterId ADD #parkedIn :pools',
     {
       values: {
         ':now': N(now),
@@ -133,7 +133,7 @@ async function unparkWithRoom(items: Items, views: CounterView[], now: number): 
       drained = drained && out.drained;
     }
     if (drained && view.parkedAt < now - SETTLE_MS) {
-      await items.update(keys.counter(view.key), 'REMOVE #parkedIn, #claimPk, #claimSk', {
+      await items.update(keys.counter(view.key), 'REMOVE #parkedIn, #holdPk, #holdSk', {
         condition: groupUntouched,
         values: { ':seenTouchedAt': N(view.parkedAt) },
       });
@@ -148,18 +148,15 @@ async function unparkAfterRelease(items: Items, counters: CounterKey[], now: num
   await unparkWithRoom(items, [...(await viewsOf(items, parkable)).values()], now);
 }
 
-/** Step 5 (the sweep): every flagged counter with room. */
+/** Step 5 (the sweep): every flagged counter with room (listed in the KEYS_ONLY `holding` index, read by key). */
 async function unparkFlagged(items: Items, now: number): Promise<void> {
   const flagged = await items.queryAll(
-    { IndexName: 'claim', KeyConditionExpression: '#claimPk = :parking' },
+    { IndexName: 'holding', KeyConditionExpression: '#holdPk = :parking' },
     { ':parking': S('PARKING') },
   );
   if (flagged.length === 0) return;
-  const views = await viewsOf(
-    items,
-    flagged.map((item) => viewOf(item).key),
-  );
-  await unparkWithRoom(items, [...views.values()], now);
+  const read = await items.getMany(flagged.map((item) => ({ pk: item.pk!.S!, sk: item.sk!.S! })));
+  await unparkWithRoom(items, read.map(viewOf), now);
 }
 
 /** The counters an excluded instance may be waiting on, most specific last. */

@@ -62,7 +62,8 @@ async function reconcile(
   const ids = new Map<string, { key: CounterKey; shard: number }>(
     listed.map((c) => [pkOf(c.key, c.shard), { key: c.key, shard: c.shard }]),
   );
-  const first = await rereadCounters(items, [...ids.keys()]);
+  // Read #1 is the listing itself: the listed counters are read by key, strongly (counters.ts).
+  const first = new Map(listed.map((c) => [pkOf(c.key, c.shard), c]));
   const parts = await holderParts(items);
   for (const part of parts)
     ids.set(pkOf(part.counter, part.shard), { key: part.counter, shard: part.shard ?? 0 });

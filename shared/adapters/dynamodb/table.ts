@@ -32,14 +32,23 @@ const TABLE: TableDefinition = {
   globalSecondaryIndexes: [
     /**
      * Scheduled task instances per pool in claim order (claimable work only); the same index holds,
-     * under other partition keys, the instances parked while a DAG or task limit blocks them.
+     * under other partition keys, the instances parked while a DAG or task limit blocks them. ALL:
+     * a claim pass reads its candidates from the index alone, and a scheduled instance is rarely
+     * written until it is claimed (its wait reason only when the reason's kind changes).
      */
     { name: 'claim', partitionKey: 'claimPk', sortKey: 'claimSk', projection: 'ALL' },
-    /** Queued and running task instances (slot holders), for the sweep and the reconciler. */
-    { name: 'holding', partitionKey: 'holdPk', sortKey: 'holdSk', projection: 'ALL' },
-    /** up_for_retry / up_for_reschedule task instances by due time. */
+    /**
+     * Queued and running task instances (slot holders), for the sweep, the pools page and the
+     * reconciler, which re-read them by key; and (`PARKING`) the counters with work parked on them.
+     * KEYS_ONLY: a start, a heartbeat or a counter change does not rewrite an index entry.
+     */
+    { name: 'holding', partitionKey: 'holdPk', sortKey: 'holdSk', projection: 'KEYS_ONLY' },
+    /**
+     * up_for_retry / up_for_reschedule task instances by due time; and (`CTRS`) the counters in use,
+     * for the reconciler. KEYS_ONLY: every claim and try end changes a counter, never its keys.
+     */
     { name: 'waits', partitionKey: 'waitPk', sortKey: 'waitSk', projection: 'KEYS_ONLY' },
-    /** Queued and running runs (the scheduler's working set), and DAGs whose next run is due. */
+    /** Queued and running runs (the scheduler's working set), DAGs whose next run is due, pools, import errors. */
     { name: 'active', partitionKey: 'activePk', sortKey: 'activeSk', projection: 'ALL' },
     /** Runs of a DAG by logical date (newest first when read backwards), backfills of a DAG. */
     { name: 'byDag', partitionKey: 'dagPk', sortKey: 'dagSk', projection: 'ALL' },

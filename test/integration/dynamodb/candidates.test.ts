@@ -144,12 +144,14 @@ describe('DynamoDB store claim candidates', () => {
   });
 });
 
+/** Entries of a `claim` partition, or of `holding`'s PARKING list (counters with parked work). */
 async function listed(ddb: DynamoDBClient, table: string, partition: string): Promise<number> {
+  const [index, key] = partition === 'PARKING' ? ['holding', 'holdPk'] : ['claim', 'claimPk'];
   const out = await ddb.send(
     new QueryCommand({
       TableName: table,
-      IndexName: 'claim',
-      KeyConditionExpression: 'claimPk = :p',
+      IndexName: index,
+      KeyConditionExpression: `${key} = :p`,
       ExpressionAttributeValues: { ':p': { S: partition } },
       Select: 'COUNT',
     }),

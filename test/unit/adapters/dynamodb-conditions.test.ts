@@ -44,7 +44,7 @@ describe('DynamoDB condition expressions', () => {
 
   it('raise a limited counter under its room and an unlimited one only if it is ours', () => {
     expect(raiseUpdate).toBe(
-      'SET #type = :counterType, #v = :v, #activePk = :counters, #activeSk = :counterId, ' +
+      'SET #type = :counterType, #v = :v, #waitPk = :counters, #waitSk = :counterId, ' +
         '#counterKey = :counterKey, #lim = :limit, #changedAt = :now ADD #used :amount, #ver :one',
     );
     expect(raiseCondition(true)).toBe(

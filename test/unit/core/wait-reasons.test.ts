@@ -119,3 +119,52 @@ describe('sameWaitReason', () => {
     expect(sameWaitReason(null, null)).toBe(true);
   });
 });
+
+describe('sameWaitCause', () => {
+  it('ignores the live count but not the cause', async () => {
+    const { sameWaitCause } = await import('#core/wait-reasons.ts');
+    const full = (used: number, slots = 2): WaitReason => ({
+      kind: 'pool_full',
+      pool: 'p',
+      used,
+      slots,
+      needs: 1,
+    });
+    expect(sameWaitCause(full(1), full(2))).toBe(true);
+    expect(sameWaitCause(full(2), full(2, 3))).toBe(false);
+    expect(
+      sameWaitCause({ kind: 'run_limit', running: 1, limit: 2 }, { kind: 'run_limit', running: 2, limit: 2 }),
+    ).toBe(true);
+    expect(sameWaitCause(full(1), { kind: 'parallelism', used: 1, limit: 2 })).toBe(false);
+    expect(sameWaitCause(null, full(1))).toBe(false);
+    expect(sameWaitCause(null, null)).toBe(true);
+  });
+});
+
+describe('liveCounter and withLiveCount', () => {
+  const key = { dagId: 'd', runId: 'r', taskId: 't', mapIndex: -1 };
+  it.each<{ reason: WaitReason; counter: unknown }>([
+    {
+      reason: { kind: 'pool_full', pool: 'p', used: 1, slots: 2, needs: 1 },
+      counter: { kind: 'pool', pool: 'p' },
+    },
+    { reason: { kind: 'dag_max_active_tasks', used: 1, limit: 2 }, counter: { kind: 'dag', dagId: 'd' } },
+    {
+      reason: { kind: 'task_max_active_tis_per_dag', used: 1, limit: 2 },
+      counter: { kind: 'task', dagId: 'd', taskId: 't' },
+    },
+    {
+      reason: { kind: 'task_max_active_tis_per_dagrun', used: 1, limit: 2 },
+      counter: { kind: 'taskRun', dagId: 'd', runId: 'r', taskId: 't' },
+    },
+    { reason: { kind: 'parallelism', used: 1, limit: 2 }, counter: { kind: 'global' } },
+    { reason: { kind: 'dag_paused' }, counter: null },
+    { reason: { kind: 'pool_too_small', pool: 'p', needs: 3, slots: 2 }, counter: null },
+  ])('reads the live count of $reason.kind from its counter', async ({ reason, counter }) => {
+    const { liveCounter, withLiveCount } = await import('#core/wait-reasons.ts');
+    expect(liveCounter(key, reason)).toEqual(counter);
+    const live = withLiveCount(reason, 7);
+    if (counter) expect(live).toEqual({ ...reason, used: 7 });
+    else expect(live).toBe(reason);
+  });
+});
