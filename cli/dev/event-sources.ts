@@ -12,6 +12,12 @@ import type { LocalResourceNames } from './provision.ts';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
 
+/** What an event source invokes while it is enabled: a handler, and for workers a way to kill them. */
+interface Consumer {
+  handler: Handler;
+  kill?(): void;
+}
+
 /**
  * Batches handled at once per queue, locally: each is a loop that long-polls and runs its batch;
  * 16 loops × 10 messages keep a 64-slot pool busy without a socket per possible Lambda.
@@ -42,7 +48,9 @@ function sqsEventOf(records: SqsRecord[]): SQSEvent {
 function startEventSources(input: {
   aws: AwsConfig;
   names: LocalResourceNames;
-  handlers: { scheduler: Handler; worker: Handler };
+  handlers: { scheduler: Handler };
+  /** A new worker process each time the dispatch queue's event source is enabled. */
+  worker: () => Consumer;
   invoke: Invokers;
   logger: Logger;
   pollWaitSeconds?: number;
@@ -69,28 +77,43 @@ function startEventSources(input: {
       handler: (records) => handler(sqsEventOf(records) as never, lambdaContext(QUEUES[queue].consumer)),
       logger,
     });
-  /** A queue's event source, which can be disabled and enabled again (a poller is single-use). */
-  const source = (queue: keyof typeof QUEUES, handler: Handler, concurrency: number, enabled: boolean) => {
-    let current: SqsPoller | null = null;
+  /**
+   * A queue's event source, which can be disabled and enabled again (a poller is single-use), or
+   * killed: its consumer dies mid-batch, as a crashed Lambda container would.
+   */
+  const source = (
+    queue: keyof typeof QUEUES,
+    consumer: () => Consumer,
+    concurrency: number,
+    enabled: boolean,
+  ) => {
+    let current: { poller: SqsPoller; consumer: Consumer } | null = null;
     const control = {
       start() {
         if (current) return;
-        current = poller(queue, handler, concurrency);
-        current.start();
+        const started = consumer();
+        current = { poller: poller(queue, started.handler, concurrency), consumer: started };
+        current.poller.start();
       },
       async stop() {
         const stopping = current;
         current = null;
-        await stopping?.stop();
+        await stopping?.poller.stop();
+      },
+      kill() {
+        const killing = current;
+        current = null;
+        killing?.consumer.kill?.();
+        killing?.poller.kill();
       },
     };
     if (enabled) control.start();
     return control;
   };
-  const workers = source('dispatch', handlers.worker, loops.worker, input.enabled?.dispatch ?? true);
+  const workers = source('dispatch', input.worker, loops.worker, input.enabled?.dispatch ?? true);
   const scheduler = source(
     'schedulerEvents',
-    handlers.scheduler,
+    () => ({ handler: handlers.scheduler }),
     loops.scheduler,
     input.enabled?.schedulerEvents ?? true,
   );

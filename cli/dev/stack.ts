@@ -42,6 +42,7 @@ import { type Invokers, lambdaContext, startEventSources } from './event-sources
 import { assertPortFree } from './ports.ts';
 import { type LocalResourceNames, provision } from './provision.ts';
 import { restoreBucket, saveBucket } from './s3-snapshot.ts';
+import { workerProcess } from './worker-process.ts';
 
 export interface LocalStackOptions {
   /** Where DynamoDB Local's files and the saved bucket live; null keeps everything in memory. @default '.updraft/dev' */
@@ -104,7 +105,14 @@ export interface LocalStack {
 
 interface EventSourceControl {
   start(): void;
+  /** Lets the batches being handled finish, then stops polling. */
   stop(): Promise<void>;
+  /**
+   * As if the function's containers crashed: polling stops, batches in flight are abandoned (their
+   * messages come back after the visibility timeout) and, for workers, the tries they were running
+   * stop heartbeating and never end. `start()` then brings up fresh ones.
+   */
+  kill(): void;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -211,9 +219,14 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
         log: (m, line) => options.onTaskLog!({ ...m.key, tryNumber: m.tryNumber }, line),
       }),
     };
+    let workerGeneration = 0;
+    const newWorker = () => {
+      workerGeneration += 1;
+      const worker = workerProcess(deps, workerGeneration);
+      return { handler: workerHandler(worker.deps), kill: worker.kill };
+    };
     const handlers = {
       scheduler: schedulerHandler({ ...base, logger: loggerOf('scheduler') }),
-      worker: workerHandler(deps),
       dagProcessor: dagProcessorHandler({
         ...base,
         logger: loggerOf('dag-processor'),
@@ -233,6 +246,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       aws: config,
       names,
       handlers,
+      worker: newWorker,
       invoke,
       logger: loggerOf('event-sources'),
       pollWaitSeconds: options.pollWaitSeconds,

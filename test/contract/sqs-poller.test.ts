@@ -183,6 +183,46 @@ describe('SqsPoller (on fauxqs)', () => {
     },
   );
 
+  pollerTest(
+    'loses nothing that arrives while it stops: the next poller gets it at once',
+    async ({ sqs, queue, poll }) => {
+      // Prepare: a poller waiting in a long poll, stopped without cutting the poll off.
+      const first = poll(async () => {}, { waitTimeSeconds: 20 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first.stop();
+      // Act: a message the stopped poller's long poll still picks up.
+      await send(sqs, queue, ['late']);
+      const seen: string[] = [];
+      poll(async (records) => void seen.push(...records.map((r) => r.body)), { waitTimeSeconds: 1 });
+      // Assess: made visible again and handled by the next poller, long before the visibility timeout.
+      await vi.waitFor(() => expect(seen).toEqual(['late']), { timeout: 15_000, interval: 50 });
+    },
+  );
+
+  pollerTest(
+    'when killed, abandons the batch in flight: neither deleted nor released',
+    async ({ sqs, queue, poll }) => {
+      await send(sqs, queue, ['doomed']);
+      let entered!: () => void;
+      const inHandler = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const poller = poll(async () => {
+        entered();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      });
+      await inHandler;
+      poller.kill();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Still on the queue, in flight until its visibility timeout ends.
+      expect(await remaining(sqs, queue)).toBe(1);
+      const seen: string[] = [];
+      poll(async (records) => void seen.push(...records.map((r) => r.body)));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(seen).toEqual([]);
+    },
+  );
+
   pollerTest('rejects a batch size SQS cannot receive', ({ sqs, queue }) => {
     expect(
       () => new SqsPoller({ client: sqs, queueUrl: queue.url, handler: async () => {}, batchSize: 11 }),

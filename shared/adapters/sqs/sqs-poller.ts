@@ -13,7 +13,9 @@
  * `maxReceiveCount` receives.
  *
  * `stop()` ends the long polls, lets batches already handed out finish (their deletes included),
- * and resolves when nothing is left running.
+ * and resolves when nothing is left running. `kill()` is what a crash does instead: the polls end
+ * and the batches in flight are abandoned, neither deleted nor released, so their messages come
+ * back when their visibility timeout ends.
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,8 +95,12 @@ function failedIds(response: unknown, records: SqsRecord[]): Set<string> {
 class SqsPoller {
   readonly #options: SqsPollerOptions;
   readonly #logger: Pick<Logger, 'warn' | 'error'>;
+  /** Aborted by `stop()` and `kill()`: the loops end. */
+  readonly #stopping = new AbortController();
+  /** Aborted by `kill()` only: requests in flight are cut off. */
   readonly #abort = new AbortController();
   #loops: Promise<void>[] = [];
+  #killed = false;
 
   constructor(options: SqsPollerOptions) {
     const batchSize = options.batchSize ?? 10;
@@ -107,29 +113,46 @@ class SqsPoller {
     }
     this.#options = options;
     this.#logger = options.logger ?? consoleLogger;
-    // Every loop's long poll listens on this one signal.
-    setMaxListeners(Math.max(10, 2 * (options.maxConcurrency ?? 2)), this.#abort.signal);
+    // Every loop listens on these signals.
+    const listeners = Math.max(10, 2 * (options.maxConcurrency ?? 2));
+    setMaxListeners(listeners, this.#abort.signal);
+    setMaxListeners(listeners, this.#stopping.signal);
   }
 
   /** Starts polling; calling it again while running does nothing. */
   start(): void {
-    if (this.#loops.length > 0 || this.#abort.signal.aborted) return;
+    if (this.#loops.length > 0 || this.#stopping.signal.aborted) return;
     const n = Math.max(1, this.#options.maxConcurrency ?? 2);
     this.#loops = Array.from({ length: n }, () => this.#loop());
   }
 
-  /** Stops polling and resolves once every batch already received has been handled. */
+  /**
+   * Stops polling and resolves once every batch already received has been handled. A long poll
+   * still waiting is not cut off (an emulator, and sometimes SQS, would still hand it messages
+   * nobody reads, hidden for the whole visibility timeout): it is left to end, and whatever it
+   * receives is made visible again at once for the next consumer.
+   */
   async stop(): Promise<void> {
-    this.#abort.abort();
+    this.#stopping.abort();
     await Promise.all(this.#loops);
   }
 
+  /**
+   * As if the process died: polling ends at once and nothing more is sent for the batches in
+   * flight (what their handlers return is ignored). Does not wait for them.
+   */
+  kill(): void {
+    this.#killed = true;
+    this.#stopping.abort();
+    this.#abort.abort();
+  }
+
   async #loop(): Promise<void> {
-    const signal = this.#abort.signal;
+    const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      let messages: Message[];
+      let messages: Message[] | null;
       try {
-        messages = await this.#receive(signal);
+        messages = await this.#receiveUnlessStopped(signal);
       } catch (error) {
         if (signal.aborted) return;
         this.#logger.warn('SQS receive failed; polling again in 1 s', {
@@ -139,13 +162,34 @@ class SqsPoller {
         await sleep(1_000, undefined, { signal }).catch(() => {});
         continue;
       }
+      if (messages === null) return;
       if (messages.length > 0) await this.#handle(messages.map(toRecord));
       else if ((this.#options.waitTimeSeconds ?? 20) === 0)
         await sleep(50, undefined, { signal }).catch(() => {});
     }
   }
 
-  async #receive(signal: AbortSignal): Promise<Message[]> {
+  /** The next messages, or null once stopping; messages that arrive after that are released. */
+  async #receiveUnlessStopped(stopping: AbortSignal): Promise<Message[] | null> {
+    const received = this.#receive();
+    let onStop = () => {};
+    const stopped = new Promise<null>((resolve) => {
+      onStop = () => resolve(null);
+      if (stopping.aborted) onStop();
+      else stopping.addEventListener('abort', onStop, { once: true });
+    });
+    const first = await Promise.race([received, stopped]).finally(() =>
+      stopping.removeEventListener('abort', onStop),
+    );
+    if (first !== null) return first;
+    void received.then(
+      (late) => (this.#killed ? undefined : this.#release(late.map(toRecord), () => 0)),
+      () => {},
+    );
+    return null;
+  }
+
+  async #receive(): Promise<Message[]> {
     const { client, queueUrl, batchSize, visibilityTimeoutSeconds, waitTimeSeconds } = this.#options;
     const response = await client.send(
       new ReceiveMessageCommand({
@@ -155,7 +199,7 @@ class SqsPoller {
         VisibilityTimeout: visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
       }),
-      { abortSignal: signal },
+      { abortSignal: this.#abort.signal },
     );
     return response.Messages ?? [];
   }
@@ -171,6 +215,7 @@ class SqsPoller {
       });
       failed = new Set(records.map((r) => r.messageId));
     }
+    if (this.#killed) return;
     const succeeded = records.filter((r) => !failed.has(r.messageId));
     const retried = records.filter((r) => failed.has(r.messageId));
     await Promise.all([this.#delete(succeeded), this.#release(retried)]);
@@ -199,9 +244,11 @@ class SqsPoller {
     }
   }
 
-  async #release(records: SqsRecord[]): Promise<void> {
+  async #release(
+    records: SqsRecord[],
+    delay: (receiveCount: number) => number = this.#options.retryDelaySeconds ?? defaultRetryDelay,
+  ): Promise<void> {
     if (records.length === 0) return;
-    const delay = this.#options.retryDelaySeconds ?? defaultRetryDelay;
     try {
       await this.#options.client.send(
         new ChangeMessageVisibilityBatchCommand({

@@ -5,8 +5,12 @@
  * condition that never comes fails the test with what was last seen.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { DagRun, TaskInstance } from '#core/model.ts';
+import type { Logger } from '#ports';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../cli/dev/stack.ts';
 import { uniqueName } from '../../support/aws-local.ts';
 
@@ -96,4 +100,50 @@ function peak(
   return max;
 }
 
-export { exampleSource, finishedRun, peak, startTestStack, waitFor };
+interface LoggedLine {
+  service: string;
+  level: keyof Logger;
+  message: string;
+  extra?: Record<string, unknown>;
+}
+
+/** A stack logger that keeps every line, to look for what a function said. */
+function recordingLogger(): { logger: (service: string) => Logger; lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const logger = (service: string): Logger => {
+    const at = (level: keyof Logger) => (message: string, extra?: Record<string, unknown>) =>
+      void lines.push({ service, level, message, ...(extra && { extra }) });
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  };
+  return { logger, lines };
+}
+
+/** Uploads a DAG file (first registration unpauses it, as `npm start` does) and expects it registered. */
+async function deployDag(stack: LocalStack, file: string, source: string): Promise<string[]> {
+  const results = (await stack.putDagFile(file, source)) as {
+    kind: string;
+    message?: string;
+    dags?: { dagId: string }[];
+  }[];
+  const [result] = results;
+  if (result?.kind !== 'registered')
+    throw new Error(`${file} did not register: ${JSON.stringify(result).slice(0, 500)}`);
+  return result.dags!.map((d) => d.dagId);
+}
+
+/** A fresh folder for files that tasks write (what they did, to count it). */
+function scratchDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'updraft-e2e-'));
+}
+
+export {
+  deployDag,
+  exampleSource,
+  finishedRun,
+  type LoggedLine,
+  peak,
+  recordingLogger,
+  scratchDir,
+  startTestStack,
+  waitFor,
+};
