@@ -137,6 +137,8 @@ const ENV = {
   ecsContainerName: 'ECS_CONTAINER_NAME',
   ecsSubnets: 'ECS_SUBNETS',
   ecsSecurityGroups: 'ECS_SECURITY_GROUPS',
+  /** The api function's authentication: `IAM` or `JWT` behind API Gateway, `TOKEN` self-hosted. */
+  apiAuthMode: 'API_AUTH_MODE',
   /** Optional JSON of SchedulerSettings overrides (parallelism, heartbeatTimeoutMs, …). */
   settings: 'UPDRAFT_SETTINGS',
   /** Optional endpoint of emulators (local runs only). */
@@ -245,6 +247,26 @@ const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
   },
 };
 
+/**
+ * The HTTP API's function (API Gateway HTTP API → Lambda; functions/api). Apart from the others:
+ * its handler builds its dependencies at import and it consumes no queue. It never dispatches nor
+ * moves schedules (the scheduler does, on the events it publishes).
+ */
+const API_FUNCTION: FunctionDefinition = {
+  entry: 'functions/api/handler.ts',
+  timeoutSeconds: 29,
+  memoryMiB: 1024,
+  env: ['tableName', 'schedulerEventsQueueUrl', 'bucketName', 'apiAuthMode', 'settings'],
+  uses: {
+    table: 'readWrite',
+    queues: ['schedulerEvents'],
+    bucket: 'read',
+    schedules: false,
+    ecs: false,
+    notifications: false,
+  },
+};
+
 /** Everything, in one value. */
 const RESOURCES = {
   table: TABLE_DEFINITION,
@@ -253,10 +275,12 @@ const RESOURCES = {
   schedules: SCHEDULES,
   rules: RULES,
   functions: FUNCTIONS,
+  apiFunction: API_FUNCTION,
   env: ENV,
 } as const;
 
 export {
+  API_FUNCTION,
   BUCKET,
   ENV,
   type EnvKey,

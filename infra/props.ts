@@ -1,0 +1,168 @@
+/**
+ * The `Updraft` construct's props, their defaults (right for a small team: nothing billed while
+ * idle beyond storage) and their checks. A bad prop fails the synth with a message naming it.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import type { ContainerImage, ICluster } from 'aws-cdk-lib/aws-ecs';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { DEFAULT_SETTINGS } from '../shared/core/model.ts';
+import { FUNCTIONS, QUEUES } from '../shared/resources.ts';
+
+/** How the HTTP API authenticates callers (docs/api.md). */
+export type ApiAuth =
+  /** SigV4-signed requests by IAM principals allowed `execute-api:Invoke` (the CLI, scripts). */
+  | { mode: 'IAM' }
+  /** `Authorization: Bearer <jwt>` from Cognito or any OIDC issuer. */
+  | { mode: 'JWT'; issuer: string; audience: string[] };
+
+export interface WorkerProps {
+  /** @default 1024 */
+  memoryMiB?: number;
+  /** A try the invocation cannot finish is not started; at most 15 minutes. @default Duration.minutes(15) */
+  timeout?: Duration;
+  /**
+   * Airflow's worker concurrency: how many tries may be queued or running on Lambda at once (the
+   * claim enforces it; the dispatch event source runs that many invocations at most).
+   * @default unbounded (only `parallelism` and the pools limit it)
+   */
+  maxConcurrency?: number;
+  /** Functions `lambdaInvoke` tasks may call (the worker gets `lambda:InvokeFunction` on them only). @default none */
+  invokableFunctions?: IFunction[];
+}
+
+export interface FargateProps {
+  /** @default a new cluster in `vpc` */
+  cluster?: ICluster;
+  /** @default a new VPC: two public subnets, no NAT gateway (nothing billed while idle) */
+  vpc?: IVpc;
+  /** Where tasks run. @default the VPC's public subnets (tasks get a public IP to pull images) */
+  subnets?: SubnetSelection;
+  /** The image shell and container tasks run in. @default Amazon Linux 2023 from ECR Public */
+  image?: ContainerImage;
+  /** @default 256 (.25 vCPU) */
+  cpu?: number;
+  /** @default 512 */
+  memoryMiB?: number;
+}
+
+export interface UpdraftProps {
+  /** Global limit on queued + running task instances (Airflow's `parallelism`). @default 32 */
+  parallelism?: number;
+  worker?: WorkerProps;
+  /** Fargate for `executor: 'fargate'` tasks; `false` leaves ECS out (such tries fail and say so). @default created */
+  fargate?: FargateProps | false;
+  /** An existing bucket for DAGs, bundles, logs and results. @default a new bucket */
+  dagBucket?: IBucket;
+  /** Where alarms are sent. @default a new topic (subscribe to it) */
+  alarmTopic?: ITopic;
+  /** Where `task_failed` and `run_failed` notifications are published. @default a new topic */
+  notificationsTopic?: ITopic;
+  /** @default { mode: 'IAM' } */
+  apiAuth?: ApiAuth;
+  /** What happens to the table and a created bucket when the stack is deleted. @default RemovalPolicy.RETAIN */
+  removalPolicy?: RemovalPolicy;
+  /** DynamoDB deletion protection on the table. @default true unless removalPolicy is DESTROY */
+  deletionProtection?: boolean;
+  /** Host the console (private S3 bucket + CloudFront). @default true */
+  console?: boolean;
+  /** How long function logs are kept. @default RetentionDays.ONE_MONTH */
+  logRetention?: RetentionDays;
+}
+
+/** The props with every default filled in. */
+export interface ResolvedProps {
+  parallelism: number;
+  worker: {
+    memoryMiB: number;
+    timeout: Duration;
+    maxConcurrency: number | null;
+    invokableFunctions: IFunction[];
+  };
+  fargate:
+    | {
+        cluster?: ICluster;
+        vpc?: IVpc;
+        subnets?: SubnetSelection;
+        image?: ContainerImage;
+        cpu: number;
+        memoryMiB: number;
+      }
+    | false;
+  dagBucket?: IBucket;
+  alarmTopic?: ITopic;
+  notificationsTopic?: ITopic;
+  apiAuth: ApiAuth;
+  removalPolicy: RemovalPolicy;
+  deletionProtection: boolean;
+  console: boolean;
+  logRetention: RetentionDays;
+}
+
+class UpdraftPropsError extends Error {
+  override name = 'UpdraftPropsError';
+  constructor(field: string, message: string) {
+    super(`Updraft props: ${field} ${message}`);
+  }
+}
+
+function wholeAtLeast(field: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min)
+    throw new UpdraftPropsError(field, `must be a whole number ≥ ${min}`);
+  return value;
+}
+
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+function resolveProps(props: UpdraftProps = {}): ResolvedProps {
+  const timeout = props.worker?.timeout ?? Duration.seconds(FUNCTIONS.worker.timeoutSeconds);
+  const timeoutSeconds = timeout.toSeconds();
+  if (timeoutSeconds < 60 || timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS)
+    throw new UpdraftPropsError(
+      'worker.timeout',
+      'must be between 1 and 15 minutes (longer tasks: executor fargate)',
+    );
+  // The dispatch queue hides a message for 6 × the longest worker timeout (resources.ts).
+  if (QUEUES.dispatch.visibilityTimeoutSeconds < 6 * timeoutSeconds)
+    throw new UpdraftPropsError('worker.timeout', 'is longer than the dispatch queue allows');
+  const maxConcurrency = props.worker?.maxConcurrency;
+  if (maxConcurrency !== undefined) wholeAtLeast('worker.maxConcurrency', maxConcurrency, 1);
+  const fargate =
+    props.fargate === false
+      ? false
+      : {
+          ...props.fargate,
+          cpu: props.fargate?.cpu ?? 256,
+          memoryMiB: props.fargate?.memoryMiB ?? 512,
+        };
+  if (props.apiAuth?.mode === 'JWT') {
+    if (!/^https:\/\//.test(props.apiAuth.issuer))
+      throw new UpdraftPropsError('apiAuth.issuer', 'must be an https URL');
+    if (props.apiAuth.audience.length === 0)
+      throw new UpdraftPropsError('apiAuth.audience', 'must name at least one audience');
+  }
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  return {
+    parallelism: wholeAtLeast('parallelism', props.parallelism ?? DEFAULT_SETTINGS.parallelism, 1),
+    worker: {
+      memoryMiB: wholeAtLeast('worker.memoryMiB', props.worker?.memoryMiB ?? FUNCTIONS.worker.memoryMiB, 128),
+      timeout,
+      maxConcurrency: maxConcurrency ?? null,
+      invokableFunctions: props.worker?.invokableFunctions ?? [],
+    },
+    fargate,
+    ...(props.dagBucket && { dagBucket: props.dagBucket }),
+    ...(props.alarmTopic && { alarmTopic: props.alarmTopic }),
+    ...(props.notificationsTopic && { notificationsTopic: props.notificationsTopic }),
+    apiAuth: props.apiAuth ?? { mode: 'IAM' },
+    removalPolicy,
+    deletionProtection: props.deletionProtection ?? removalPolicy !== RemovalPolicy.DESTROY,
+    console: props.console ?? true,
+    logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+  };
+}
+
+export { resolveProps, UpdraftPropsError };

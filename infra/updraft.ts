@@ -1,0 +1,236 @@
+/**
+ * `Updraft`: the whole orchestrator in one construct. Compose it into any CDK stack:
+ *
+ * ```ts
+ * new Updraft(stack, 'Updraft', { parallelism: 64, worker: { maxConcurrency: 50 } });
+ * ```
+ *
+ * Table, queues and bucket come from shared/resources.ts (the local stack's source too); each
+ * function is granted only what its adapters call (access.ts). docs/deploy.md draws the picture.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { encode } from '../shared/messages.ts';
+import {
+  API_FUNCTION,
+  BUCKET,
+  ENV,
+  type EnvKey,
+  FUNCTION_NAMES,
+  FUNCTIONS,
+  type FunctionDefinition,
+  type FunctionName,
+  QUEUES,
+  type QueueId,
+  SCHEDULES,
+} from '../shared/resources.ts';
+import { BUCKET_ACCESS, grantBucket, grantSchedules, grantTable } from './access.ts';
+import { UpdraftFargate } from './fargate.ts';
+import { createFunction } from './functions.ts';
+import { acknowledge } from './nag.ts';
+import { type ResolvedProps, resolveProps, type UpdraftProps } from './props.ts';
+import {
+  createAccessLogsBucket,
+  createBucket,
+  createQueues,
+  createTable,
+  type QueuePair,
+} from './storage.ts';
+
+class Updraft extends Construct {
+  readonly table: Table;
+  readonly queues: Record<QueueId, QueuePair>;
+  readonly bucket: IBucket;
+  readonly functions: Record<FunctionName | 'api', NodejsFunction>;
+  readonly scheduleGroup: ScheduleGroup;
+  readonly scheduleRole: Role;
+  readonly notificationsTopic: ITopic;
+  readonly fargate: UpdraftFargate | null;
+  readonly props: ResolvedProps;
+
+  constructor(scope: Construct, id: string, props: UpdraftProps = {}) {
+    super(scope, id);
+    const p = resolveProps(props);
+    this.props = p;
+    const retain = { removalPolicy: p.removalPolicy };
+
+    this.table = createTable(this, { ...retain, deletionProtection: p.deletionProtection });
+    this.queues = createQueues(this);
+    this.bucket =
+      p.dagBucket ??
+      createBucket(this, { ...retain, accessLogs: createAccessLogsBucket(this, p.removalPolicy) });
+    this.notificationsTopic =
+      p.notificationsTopic ??
+      new Topic(this, 'Notifications', {
+        displayName: 'Updraft task and run failures',
+        enforceSSL: true,
+        // The AWS managed key: the functions publish with their roles, no key policy to keep.
+        masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      });
+
+    // EventBridge Scheduler: the group holding each DAG's at() wake-up, and the role they run as
+    // (it may send to the scheduler-events queue and, for undeliverable wake-ups, to its DLQ).
+    const events = this.queues.schedulerEvents;
+    this.scheduleGroup = new ScheduleGroup(this, 'Schedules', {});
+    this.scheduleRole = new Role(this, 'ScheduleRole', {
+      description:
+        'EventBridge Scheduler: deliver Updraft wake-ups and the sweep to the scheduler-events queue',
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    });
+    this.scheduleRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [events.queue.queueArn, events.dlq.queueArn] }),
+    );
+
+    const env: Partial<Record<EnvKey, string>> = {
+      tableName: this.table.tableName,
+      dispatchQueueUrl: this.queues.dispatch.queue.queueUrl,
+      schedulerEventsQueueUrl: events.queue.queueUrl,
+      bucketName: this.bucket.bucketName,
+      scheduleGroup: this.scheduleGroup.scheduleGroupName,
+      scheduleTargetArn: events.queue.queueArn,
+      scheduleRoleArn: this.scheduleRole.roleArn,
+      scheduleDlqArn: events.dlq.queueArn,
+      notificationsTopicArn: this.notificationsTopic.topicArn,
+      apiAuthMode: p.apiAuth.mode,
+      settings: JSON.stringify({
+        parallelism: p.parallelism,
+        ...(p.worker.maxConcurrency !== null && {
+          executorCapacity: { lambda: p.worker.maxConcurrency, fargate: null },
+        }),
+      }),
+    };
+
+    const make = (
+      name: FunctionName | 'api',
+      def: FunctionDefinition,
+      extra: { memoryMiB?: number; timeout?: Duration } = {},
+    ) =>
+      createFunction(this, idOf(name), def, {
+        env,
+        logRetention: p.logRetention,
+        removalPolicy: p.removalPolicy,
+        ...extra,
+      });
+    const functions = {} as Record<FunctionName | 'api', NodejsFunction>;
+    for (const name of FUNCTION_NAMES) {
+      functions[name] = make(
+        name,
+        FUNCTIONS[name],
+        name === 'worker' ? { memoryMiB: p.worker.memoryMiB, timeout: p.worker.timeout } : {},
+      );
+    }
+    functions.api = make('api', API_FUNCTION);
+    this.functions = functions;
+
+    // Fargate: the worker launches tries, task-events ends them.
+    this.fargate =
+      p.fargate === false
+        ? null
+        : new UpdraftFargate(this, 'Fargate', {
+            config: p.fargate,
+            logRetention: p.logRetention,
+            removalPolicy: p.removalPolicy,
+            taskEvents: functions['task-events'],
+            deadLetterQueue: events.dlq,
+          });
+    if (this.fargate) {
+      for (const [key, value] of Object.entries(this.fargate.env())) {
+        functions.worker.addEnvironment(ENV[key as EnvKey], value);
+      }
+      this.fargate.grantLaunch(functions.worker);
+    }
+
+    // Grants, from what each definition says it uses and what its adapters call.
+    const definitions: [FunctionName | 'api', FunctionDefinition][] = [
+      ...FUNCTION_NAMES.map((n) => [n, FUNCTIONS[n]] as [FunctionName, FunctionDefinition]),
+      ['api', API_FUNCTION],
+    ];
+    for (const [name, def] of definitions) {
+      const fn = functions[name];
+      grantTable(fn, this.table, def.uses.table);
+      for (const q of def.uses.queues) this.queues[q].queue.grantSendMessages(fn);
+      if (def.uses.bucket !== 'none') grantBucket(fn, this.bucket, BUCKET_ACCESS[name]);
+      if (def.uses.schedules) grantSchedules(fn, this.scheduleGroup, this.scheduleRole);
+      if (def.uses.notifications) this.notificationsTopic.grantPublish(fn);
+    }
+    for (const target of p.worker.invokableFunctions) target.grantInvoke(functions.worker);
+
+    // Queues → their consumers, with partial batch responses.
+    for (const id of Object.keys(QUEUES) as QueueId[]) {
+      const q = QUEUES[id];
+      const consumer = functions[q.consumer];
+      consumer.addEventSource(
+        new SqsEventSource(this.queues[id].queue, {
+          batchSize: q.batchSize,
+          ...(q.maxBatchingWindowSeconds > 0 && {
+            maxBatchingWindow: Duration.seconds(q.maxBatchingWindowSeconds),
+          }),
+          maxConcurrency: id === 'dispatch' ? dispatchConcurrency(p) : q.maxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+
+    // DAG files created or removed under dags/ → the dag-processor.
+    for (const eventType of BUCKET.dagEvents) {
+      this.bucket.addEventNotification(
+        eventType === 's3:ObjectCreated:*' ? EventType.OBJECT_CREATED : EventType.OBJECT_REMOVED,
+        new LambdaDestination(functions['dag-processor']),
+        { prefix: BUCKET.prefixes.dags },
+      );
+    }
+
+    const notificationsHandler = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER);
+    if (notificationsHandler) {
+      acknowledge(
+        notificationsHandler,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        "CDK's handler that sets the bucket notifications at deployment only writes its own logs",
+      );
+    }
+
+    // The sweep: every minute, through the scheduler-events queue like every wake-up.
+    new Schedule(this, 'Sweep', {
+      description: 'Updraft sweep: due retries, silent heartbeats, stuck dispatches, slot counters',
+      scheduleGroup: this.scheduleGroup,
+      schedule: ScheduleExpression.rate(Duration.minutes(SCHEDULES.sweep.rateMinutes)),
+      target: new SqsSendMessage(events.queue, {
+        role: this.scheduleRole,
+        input: ScheduleTargetInput.fromText(encode('schedule-wakeup', SCHEDULES.sweep.message)),
+        deadLetterQueue: events.dlq,
+        retryAttempts: SCHEDULES.retry.maximumRetryAttempts!,
+        maxEventAge: Duration.seconds(SCHEDULES.retry.maximumEventAgeSeconds!),
+      }),
+    });
+  }
+}
+
+/** The id of CDK's singleton custom-resource handler that configures S3 notifications. */
+const BUCKET_NOTIFICATIONS_HANDLER = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** Concurrent worker invocations: enough for the worker concurrency, within Lambda's 2–1000. */
+function dispatchConcurrency(p: ResolvedProps): number {
+  if (p.worker.maxConcurrency === null) return QUEUES.dispatch.maxConcurrency;
+  return Math.min(1000, Math.max(2, p.worker.maxConcurrency));
+}
+
+function idOf(name: FunctionName | 'api'): string {
+  return name
+    .split('-')
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+export { Updraft };

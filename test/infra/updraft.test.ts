@@ -1,0 +1,526 @@
+/**
+ * The `Updraft` construct synthesized offline with its defaults: every resource it creates, the
+ * functions' environment against their own config parsers, each role's scope, cdk-nag, and the
+ * table and queues against shared/resources.ts (the local stack's source), so the two cannot drift.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type CfnElement, Duration, type Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig as apiConfig } from '../../functions/api/config.ts';
+import { loadConfig as dagProcessorConfig } from '../../functions/dag-processor/config.ts';
+import { loadConfig as schedulerConfig } from '../../functions/scheduler/config.ts';
+import { loadConfig as taskEventsConfig } from '../../functions/task-events/config.ts';
+import { loadConfig as workerConfig } from '../../functions/worker/config.ts';
+import { BUCKET_ACCESS, TABLE_READ, TABLE_WRITE } from '../../infra/access.ts';
+import { UpdraftPropsError } from '../../infra/index.ts';
+import { Updraft } from '../../infra/updraft.ts';
+import { createTableInput } from '../../shared/adapters/dynamodb/table.ts';
+import { encode } from '../../shared/messages.ts';
+import {
+  API_FUNCTION,
+  BUCKET,
+  ENV,
+  FUNCTION_NAMES,
+  FUNCTIONS,
+  type FunctionDefinition,
+  type FunctionName,
+  QUEUES,
+  type QueueId,
+  RULES,
+  SCHEDULES,
+  TABLE,
+} from '../../shared/resources.ts';
+import { type Synthesized, synth } from './synth.ts';
+import {
+  type CfnResource,
+  environmentOf,
+  only,
+  resources,
+  roleStatements,
+  type Statement,
+  text,
+} from './template.ts';
+
+type Name = FunctionName | 'api';
+const NAMES: Name[] = [...FUNCTION_NAMES, 'api'];
+const definition = (name: Name): FunctionDefinition => (name === 'api' ? API_FUNCTION : FUNCTIONS[name]);
+
+const CONFIGS: Record<Name, (env: Record<string, string>) => unknown> = {
+  scheduler: schedulerConfig,
+  worker: workerConfig,
+  'dag-processor': dagProcessorConfig,
+  'task-events': taskEventsConfig,
+  api: apiConfig,
+};
+
+let s: Synthesized;
+const logicalId = (element: { node: { defaultChild?: unknown } }) =>
+  s.stack.resolve(s.stack.getLogicalId(element.node.defaultChild as CfnElement)) as string;
+const fnId = (name: Name) => logicalId(s.updraft.functions[name]);
+const fnResource = (name: Name) => resources(s.template, 'AWS::Lambda::Function')[fnId(name)]!;
+const statements = (name: Name) => roleStatements(s.template, fnId(name));
+const allows = (name: Name, action: string) =>
+  statements(name).filter((st) => st.Effect === 'Allow' && st.Action.includes(action));
+const resourcesOf = (sts: Statement[]) => sts.flatMap((st) => st.Resource.map(text));
+
+// Bundling five functions and CDK's CloudFormation validation engine take most of a minute on a loaded machine.
+const SYNTH_TIMEOUT_MS = 240_000;
+
+beforeAll(() => {
+  s = synth();
+}, SYNTH_TIMEOUT_MS);
+
+describe('Updraft construct, synthesized offline', () => {
+  it('leaves no cdk-nag AwsSolutions finding unacknowledged', () => {
+    expect(s.findings).toEqual([]);
+  });
+
+  describe('the table, from shared/resources.ts', () => {
+    it('has the keys, attributes and indexes the local stack creates (no drift)', () => {
+      const [, table] = only(s.template, 'AWS::DynamoDB::Table');
+      const local = createTableInput('local', TABLE);
+      const byName = (a: { AttributeName: string }, b: { AttributeName: string }) =>
+        a.AttributeName.localeCompare(b.AttributeName);
+      expect(table.Properties.KeySchema).toEqual(local.KeySchema);
+      expect(
+        [...(table.Properties.AttributeDefinitions as { AttributeName: string }[])].sort(byName),
+      ).toEqual([...local.AttributeDefinitions].sort(byName));
+      expect(table.Properties.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+      expect(table.Properties.BillingMode).toBe(local.BillingMode);
+    });
+
+    it('is on demand with point-in-time recovery, expiry of history, encryption and deletion protection', () => {
+      s.template.hasResource('AWS::DynamoDB::Table', {
+        Properties: {
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: TABLE.timeToLiveAttribute, Enabled: true },
+          SSESpecification: { SSEEnabled: true },
+          DeletionProtectionEnabled: true,
+        },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+    });
+  });
+
+  describe('the queues, from shared/resources.ts', () => {
+    it.each(Object.keys(QUEUES) as QueueId[])(
+      '%s has its visibility, retention and redrive to its DLQ',
+      (id) => {
+        const q = QUEUES[id];
+        const queues = resources(s.template, 'AWS::SQS::Queue');
+        const main = queues[logicalId(s.updraft.queues[id].queue)]!;
+        const dlqId = logicalId(s.updraft.queues[id].dlq);
+        expect(main.Properties).toMatchObject({
+          VisibilityTimeout: q.visibilityTimeoutSeconds,
+          MessageRetentionPeriod: q.retentionSeconds,
+          RedrivePolicy: {
+            deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+            maxReceiveCount: q.maxReceiveCount,
+          },
+          SqsManagedSseEnabled: true,
+        });
+        expect(queues[dlqId]!.Properties).toMatchObject({
+          MessageRetentionPeriod: q.dlq.retentionSeconds,
+          SqsManagedSseEnabled: true,
+        });
+      },
+    );
+
+    it('hides a dispatch for 6 × the worker timeout', () => {
+      const worker = fnResource('worker');
+      const dispatch = resources(s.template, 'AWS::SQS::Queue')[logicalId(s.updraft.queues.dispatch.queue)]!;
+      expect(dispatch.Properties.VisibilityTimeout).toBe(6 * (worker.Properties.Timeout as number));
+      expect(worker.Properties.Timeout).toBe(900);
+    });
+
+    it('refuses anything but TLS on every queue', () => {
+      const policies = Object.values(resources(s.template, 'AWS::SQS::QueuePolicy'));
+      expect(policies).toHaveLength(4);
+      for (const policy of policies) {
+        expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+      }
+    });
+
+    it.each(Object.keys(QUEUES) as QueueId[])(
+      '%s feeds its consumer in batches with partial batch responses and bounded concurrency',
+      (id) => {
+        const q = QUEUES[id];
+        s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          EventSourceArn: { 'Fn::GetAtt': [logicalId(s.updraft.queues[id].queue), 'Arn'] },
+          FunctionName: { Ref: fnId(q.consumer) },
+          BatchSize: q.batchSize,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: q.maxConcurrency },
+        });
+      },
+    );
+  });
+
+  describe('the bucket', () => {
+    it('is private, encrypted, TLS only, and expires logs and results', () => {
+      const bucketId = logicalId(s.updraft.bucket as unknown as { node: { defaultChild: unknown } });
+      const bucket = resources(s.template, 'AWS::S3::Bucket')[bucketId]!;
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      });
+      const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+      for (const prefix of [BUCKET.prefixes.logs, BUCKET.prefixes.results]) {
+        expect(rules).toContainEqual(
+          expect.objectContaining({
+            Prefix: prefix,
+            ExpirationInDays: BUCKET.logRetentionDays,
+            Status: 'Enabled',
+          }),
+        );
+      }
+      s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucketId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it('notifies the dag-processor of DAG files created and removed under dags/', () => {
+      const [, notifications] = only(s.template, 'Custom::S3BucketNotifications');
+      const configs = (
+        notifications.Properties.NotificationConfiguration as {
+          LambdaFunctionConfigurations: { Events: string[]; Filter: unknown; LambdaFunctionArn: unknown }[];
+        }
+      ).LambdaFunctionConfigurations;
+      expect(configs.flatMap((c) => c.Events).sort()).toEqual([...BUCKET.dagEvents].sort());
+      for (const c of configs) {
+        expect(c.Filter).toEqual({ Key: { FilterRules: [{ Name: 'prefix', Value: BUCKET.prefixes.dags }] } });
+        expect(c.LambdaFunctionArn).toEqual({ 'Fn::GetAtt': [fnId('dag-processor'), 'Arn'] });
+      }
+    });
+  });
+
+  describe('the functions', () => {
+    it.each(NAMES)('%s runs on Node 22, arm64, with its timeout, memory and tracing', (name) => {
+      const def = definition(name);
+      expect(fnResource(name).Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Timeout: def.timeoutSeconds,
+        MemorySize: def.memoryMiB,
+        TracingConfig: { Mode: 'Active' },
+      });
+    });
+
+    it.each(NAMES)('%s gets every variable resources.ts lists, and its own config accepts them', (name) => {
+      const env = environmentOf(fnResource(name));
+      for (const key of definition(name).env) expect(env).toHaveProperty(ENV[key]);
+      expect(() => CONFIGS[name]({ ...env, AWS_REGION: 'eu-west-1' })).not.toThrow();
+    });
+
+    it('passes the parallelism to every function as settings', () => {
+      for (const name of NAMES) {
+        expect(JSON.parse(environmentOf(fnResource(name))[ENV.settings]!)).toEqual({ parallelism: 32 });
+      }
+    });
+
+    it.each(NAMES)('%s is an ESM bundle that loads on Node and exports its handler', async (name) => {
+      const code = fnResource(name).Properties.Code as { S3Key: string };
+      const dir = s.assetDir(code.S3Key.replace(/\.zip$/, ''));
+      const bundle = path.join(dir, 'index.mjs');
+      expect(existsSync(bundle)).toBe(true);
+      expect(readFileSync(bundle, 'utf8')).not.toMatch(
+        /from\s*["']@aws-sdk\/client-dynamodb["'][\s\S]*class DynamoDBClient/,
+      );
+      // The api builds its dependencies at import (no AWS call): give it the environment it gets.
+      const saved = { ...process.env };
+      Object.assign(process.env, environmentOf(fnResource(name)), { AWS_REGION: 'eu-west-1' });
+      try {
+        const module = (await import(bundle)) as { handler?: unknown };
+        expect(typeof module.handler).toBe('function');
+      } finally {
+        for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+        Object.assign(process.env, saved);
+      }
+    });
+
+    it('ships esbuild-wasm beside the dag-processor bundle (installed, not bundled)', () => {
+      const code = fnResource('dag-processor').Properties.Code as { S3Key: string };
+      const dir = s.assetDir(code.S3Key.replace(/\.zip$/, ''));
+      expect(existsSync(path.join(dir, 'node_modules', 'esbuild-wasm', 'esbuild.wasm'))).toBe(true);
+    });
+  });
+
+  describe('EventBridge Scheduler', () => {
+    it('runs the sweep every minute through the scheduler-events queue, with retries and a DLQ', () => {
+      const events = s.updraft.queues.schedulerEvents;
+      s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+        ScheduleExpression: `rate(${SCHEDULES.sweep.rateMinutes} minute)`,
+        GroupName: s.updraft.scheduleGroup.scheduleGroupName,
+        Target: {
+          Arn: { 'Fn::GetAtt': [logicalId(events.queue), 'Arn'] },
+          RoleArn: { 'Fn::GetAtt': [logicalId(s.updraft.scheduleRole), 'Arn'] },
+          Input: encode('schedule-wakeup', SCHEDULES.sweep.message),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(events.dlq), 'Arn'] } },
+          RetryPolicy: {
+            MaximumRetryAttempts: SCHEDULES.retry.maximumRetryAttempts,
+            MaximumEventAgeInSeconds: SCHEDULES.retry.maximumEventAgeSeconds,
+          },
+        },
+      });
+    });
+
+    it('gives the schedules role sends to the scheduler-events queue and its DLQ only', () => {
+      const roleId = logicalId(s.updraft.scheduleRole);
+      const policies = Object.values(resources(s.template, 'AWS::IAM::Policy')).filter((p) =>
+        (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+      );
+      const sts = policies.flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement,
+      );
+      const events = s.updraft.queues.schedulerEvents;
+      expect(sts.flatMap((st) => [st.Action].flat()).every((a) => a === 'sqs:SendMessage')).toBe(true);
+      expect(new Set(sts.flatMap((st) => [st.Resource].flat()).map(text))).toEqual(
+        new Set([`<${logicalId(events.queue)}.Arn>`, `<${logicalId(events.dlq)}.Arn>`]),
+      );
+      s.template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })],
+        },
+      });
+    });
+
+    it.each(['scheduler', 'dag-processor'] as const)(
+      '%s may create, update and delete schedules in the group, and pass the schedules role only',
+      (name) => {
+        const manage = allows(name, 'scheduler:CreateSchedule');
+        expect(manage).toHaveLength(1);
+        expect(manage[0]!.Action.sort()).toEqual(
+          ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'].sort(),
+        );
+        expect(resourcesOf(manage)).toEqual([
+          `arn:<AWS::Partition>:scheduler:eu-west-1:123456789012:schedule/${s.updraft.scheduleGroup.scheduleGroupName}/*`,
+        ]);
+        const pass = allows(name, 'iam:PassRole');
+        expect(resourcesOf(pass)).toEqual([`<${logicalId(s.updraft.scheduleRole)}.Arn>`]);
+        expect(pass[0]!.Condition).toEqual({
+          StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+        });
+      },
+    );
+
+    it('points the functions at the group, the role, the queue as target and its DLQ', () => {
+      const env = environmentOf(fnResource('scheduler'));
+      const events = s.updraft.queues.schedulerEvents;
+      expect(env[ENV.scheduleGroup]).toBe(s.updraft.scheduleGroup.scheduleGroupName);
+      expect(env[ENV.scheduleTargetArn]).toBe(`<${logicalId(events.queue)}.Arn>`);
+      expect(env[ENV.scheduleRoleArn]).toBe(`<${logicalId(s.updraft.scheduleRole)}.Arn>`);
+      expect(env[ENV.scheduleDlqArn]).toBe(`<${logicalId(events.dlq)}.Arn>`);
+    });
+  });
+
+  describe('Fargate', () => {
+    it('creates a cluster in a VPC without NAT gateways, and an arm64 Fargate task definition', () => {
+      s.template.resourceCountIs('AWS::ECS::Cluster', 1);
+      s.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      s.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        RequiresCompatibilities: ['FARGATE'],
+        NetworkMode: 'awsvpc',
+        Cpu: '256',
+        Memory: '512',
+        RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      });
+    });
+
+    it('routes stopped Updraft tasks of the cluster to task-events, with a DLQ', () => {
+      const rule = RULES.ecsTaskStateChange;
+      const fargate = s.updraft.fargate!;
+      s.template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: rule.eventPattern.source,
+          'detail-type': rule.eventPattern['detail-type'],
+          detail: {
+            clusterArn: [
+              {
+                'Fn::GetAtt': [
+                  logicalId(fargate.cluster as unknown as { node: { defaultChild: unknown } }),
+                  'Arn',
+                ],
+              },
+            ],
+            lastStatus: rule.eventPattern.detail.lastStatus,
+            startedBy: rule.eventPattern.detail.startedBy,
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [fnId('task-events'), 'Arn'] },
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [logicalId(s.updraft.queues.schedulerEvents.dlq), 'Arn'] },
+            },
+          }),
+        ],
+      });
+    });
+
+    it('gives the worker RunTask on its family and siblings on this cluster, and PassRole of the task roles only', () => {
+      const fargate = s.updraft.fargate!;
+      const run = allows('worker', 'ecs:RunTask');
+      const family = fargate.taskDefinition.family;
+      expect(resourcesOf(run).sort()).toEqual(
+        [
+          `arn:<AWS::Partition>:ecs:eu-west-1:123456789012:task-definition/${family}:*`,
+          `arn:<AWS::Partition>:ecs:eu-west-1:123456789012:task-definition/${family}-*:*`,
+        ].sort(),
+      );
+      expect(
+        text((run[0]!.Condition as { ArnEquals: Record<string, unknown> }).ArnEquals['ecs:cluster']),
+      ).toMatch(/^<.*Cluster.*\.Arn>$/);
+      const pass = allows('worker', 'iam:PassRole');
+      expect(resourcesOf(pass).sort()).toEqual(
+        [
+          `<${logicalId(fargate.taskDefinition.taskRole as unknown as { node: { defaultChild: unknown } })}.Arn>`,
+          `<${logicalId(fargate.taskDefinition.executionRole as unknown as { node: { defaultChild: unknown } })}.Arn>`,
+        ].sort(),
+      );
+      const env = environmentOf(fnResource('worker'));
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining([
+          ENV.ecsCluster,
+          ENV.ecsTaskDefinition,
+          ENV.ecsContainerName,
+          ENV.ecsSubnets,
+          ENV.ecsSecurityGroups,
+        ]),
+      );
+    });
+  });
+
+  describe('least privilege', () => {
+    /** The only actions IAM offers on no narrower resource than `*`. */
+    const STAR_ONLY = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'ecs:DescribeTaskDefinition',
+      'ecs:RegisterTaskDefinition',
+    ]);
+
+    it.each(NAMES)('%s uses `*` only for actions that have no resource-level permissions', (name) => {
+      for (const st of statements(name)) {
+        if (st.Resource.includes('*')) expect(st.Action.filter((a) => !STAR_ONLY.has(a))).toEqual([]);
+      }
+    });
+
+    it.each(NAMES)('%s reaches the table and each index by its ARN, with the store’s calls only', (name) => {
+      const tableId = logicalId(s.updraft.table);
+      const dynamo = statements(name).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+      const onTable = dynamo.filter((st) => st.Resource.map(text).includes(`<${tableId}.Arn>`));
+      expect(onTable.flatMap((st) => st.Action).sort()).toEqual([...TABLE_READ, ...TABLE_WRITE].sort());
+      const onIndexes = dynamo.filter((st) => !onTable.includes(st));
+      expect(onIndexes.flatMap((st) => st.Action)).toEqual(['dynamodb:Query']);
+      expect(resourcesOf(onIndexes).sort()).toEqual(
+        TABLE.globalSecondaryIndexes.map((i) => `<${tableId}.Arn>/index/${i.name}`).sort(),
+      );
+    });
+
+    it.each(NAMES)('%s sends only to the queues resources.ts says it uses', (name) => {
+      const sent = resourcesOf(allows(name, 'sqs:SendMessage')).sort();
+      const expected = definition(name).uses.queues.map(
+        (q) => `<${logicalId(s.updraft.queues[q].queue)}.Arn>`,
+      );
+      expect(sent).toEqual(expected.sort());
+    });
+
+    it.each(NAMES)('%s reads and writes only the bucket prefixes its adapters touch', (name) => {
+      const bucketId = logicalId(s.updraft.bucket as unknown as { node: { defaultChild: unknown } });
+      const access = BUCKET_ACCESS[name];
+      const objects = (prefixes: readonly (keyof typeof BUCKET.prefixes)[]) =>
+        prefixes.map((p) => `<${bucketId}.Arn>/${BUCKET.prefixes[p]}*`).sort();
+      expect(resourcesOf(allows(name, 's3:GetObject')).sort()).toEqual(objects(access.get));
+      expect(resourcesOf(allows(name, 's3:PutObject')).sort()).toEqual(objects(access.put));
+      const s3Actions = statements(name)
+        .flatMap((st) => st.Action)
+        .filter((a) => a.startsWith('s3:'));
+      expect(new Set(s3Actions)).toEqual(
+        new Set([
+          ...(access.get.length ? ['s3:GetObject'] : []),
+          ...(access.put.length ? ['s3:PutObject'] : []),
+          ...(access.list.length ? ['s3:ListBucket'] : []),
+        ]),
+      );
+      if (definition(name).uses.bucket === 'read') expect(access.put).toEqual([]);
+      if (definition(name).uses.bucket === 'none') expect(access).toEqual({ get: [], put: [], list: [] });
+    });
+
+    it('lets only the worker touch ECS, and publish notifications only where resources.ts says', () => {
+      for (const name of NAMES) {
+        const ecs = statements(name).flatMap((st) => st.Action.filter((a) => a.startsWith('ecs:')));
+        expect(ecs.length > 0).toBe(definition(name).uses.ecs);
+        expect(allows(name, 'sns:Publish').length > 0).toBe(definition(name).uses.notifications);
+      }
+    });
+  });
+
+  describe('props', () => {
+    it('refuses a worker timeout beyond Lambda’s 15 minutes, naming the prop', () => {
+      const stack = s.stack as Stack;
+      expect(() => new Updraft(stack, 'TooLong', { worker: { timeout: Duration.minutes(20) } })).toThrow(
+        UpdraftPropsError,
+      );
+      expect(() => new Updraft(stack, 'TooLong2', { worker: { timeout: Duration.minutes(20) } })).toThrow(
+        /worker\.timeout/,
+      );
+    });
+  });
+});
+
+describe('Updraft construct with an existing bucket, no Fargate and a worker concurrency', () => {
+  let v: Synthesized;
+  beforeAll(() => {
+    v = synth({ fargate: false, worker: { maxConcurrency: 20, memoryMiB: 2048 } }, (stack) => ({
+      dagBucket: Bucket.fromBucketName(stack, 'Existing', 'my-dags'),
+    }));
+  }, SYNTH_TIMEOUT_MS);
+
+  it('creates no bucket and no ECS resources, and grants on the existing bucket', () => {
+    v.template.resourceCountIs('AWS::S3::Bucket', 0);
+    v.template.resourceCountIs('AWS::ECS::Cluster', 0);
+    v.template.resourceCountIs('AWS::EC2::VPC', 0);
+    expect(v.findings).toEqual([]);
+    const worker = Object.entries(resources(v.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.includes('Worker'),
+    )!;
+    const env = environmentOf(worker[1] as CfnResource);
+    expect(env[ENV.bucketName]).toBe('my-dags');
+    expect(env[ENV.ecsCluster]).toBeUndefined();
+    expect(JSON.parse(env[ENV.settings]!)).toEqual({
+      parallelism: 32,
+      executorCapacity: { lambda: 20, fargate: null },
+    });
+    expect(worker[1].Properties.MemorySize).toBe(2048);
+    const puts = roleStatements(v.template, worker[0]).filter((st) => st.Action.includes('s3:PutObject'));
+    expect(resourcesOf(puts).sort()).toEqual(
+      ['arn:<AWS::Partition>:s3:::my-dags/logs/*', 'arn:<AWS::Partition>:s3:::my-dags/results/*'].sort(),
+    );
+  });
+
+  it('runs as many worker invocations as the worker concurrency allows', () => {
+    v.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: QUEUES.dispatch.batchSize,
+      ScalingConfig: { MaximumConcurrency: 20 },
+    });
+  });
+});
