@@ -90,7 +90,10 @@ class Updraft extends Construct {
       }),
     });
     this.scheduleRole.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [events.queue.queueArn, events.dlq.queueArn] }),
+      new PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [events.queue.queueArn, events.dlq.queueArn],
+      }),
     );
 
     const env: Partial<Record<EnvKey, string>> = {
