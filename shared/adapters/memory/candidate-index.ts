@@ -1,7 +1,10 @@
 /**
  * The memory store's twin of the DynamoDB claim index: scheduled task instances per pool in claim
- * order. New arrivals are sorted among themselves and merged into the sorted list (dropping the
- * members that left on the way), so a pass neither re-sorts the backlog nor pays for removals.
+ * order. Each pool is one array kept sorted: an arrival is placed by binary search and a member that
+ * leaves is taken out where it sits (claim order is a total order over the instance key, so its
+ * place is exact). A page is a binary search to its cursor and a walk of what it hands out — never
+ * a pass over the backlog (merging arrivals into the whole list on every page cost O(backlog) per
+ * pool per scheduler pass).
  */
 import { compareClaimOrder } from '#core/claim.ts';
 import { type TaskInstance, tiKeyString } from '#core/model.ts';
@@ -9,15 +12,6 @@ import { type TaskInstance, tiKeyString } from '#core/model.ts';
 interface Entry {
   id: string;
   ti: TaskInstance;
-}
-
-interface PoolIndex {
-  members: Map<string, TaskInstance>;
-  /** In claim order; may hold entries that left (dropped at the next merge). */
-  sorted: Entry[];
-  arrivals: Entry[];
-  /** Members removed since the last merge: their entries are skipped until it drops them. */
-  removed: number;
 }
 
 /** The claim-order key of the last item of a page, so the next page starts after it even if it left. */
@@ -38,71 +32,53 @@ function decodeCursor(cursor: string): Cursor {
   return { priorityWeight, logicalDate, dagId, runId, taskId, mapIndex };
 }
 
-class CandidateIndex {
-  readonly #pools = new Map<string, PoolIndex>();
-
-  #pool(name: string): PoolIndex {
-    const index = this.#pools.get(name) ?? { members: new Map(), sorted: [], arrivals: [], removed: 0 };
-    this.#pools.set(name, index);
-    return index;
+/** Index of the first entry of `sorted` that does not come before `ti` in claim order. */
+function lowerBound(sorted: readonly Entry[], ti: Cursor): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareClaimOrder(sorted[mid]!.ti, ti as TaskInstance) < 0) lo = mid + 1;
+    else hi = mid;
   }
+  return lo;
+}
+
+/** Index of the first entry of `sorted` that comes after `ti` in claim order. */
+function upperBound(sorted: readonly Entry[], ti: Cursor): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareClaimOrder(sorted[mid]!.ti, ti as TaskInstance) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+class CandidateIndex {
+  /** Per pool, the members in claim order. */
+  readonly #pools = new Map<string, Entry[]>();
 
   add(ti: TaskInstance): void {
-    const index = this.#pool(ti.pool);
+    let sorted = this.#pools.get(ti.pool);
+    if (!sorted) {
+      sorted = [];
+      this.#pools.set(ti.pool, sorted);
+    }
     const id = tiKeyString(ti);
-    index.members.set(id, ti);
-    index.arrivals.push({ id, ti });
+    const at = lowerBound(sorted, ti);
+    // The same instance again (its key is its place): the newer record replaces the older.
+    if (sorted[at]?.id === id) sorted[at] = { id, ti };
+    else sorted.splice(at, 0, { id, ti });
   }
 
   remove(ti: TaskInstance): void {
-    const index = this.#pools.get(ti.pool);
-    if (index?.members.delete(tiKeyString(ti))) index.removed += 1;
-  }
-
-  #live(index: PoolIndex, entry: Entry): boolean {
-    return index.members.get(entry.id) === entry.ti;
-  }
-
-  /**
-   * Merges arrivals into the sorted list, dropping entries that are no longer members. Also runs
-   * once half the list has left, so a drained backlog is not walked over on every page.
-   */
-  #settle(index: PoolIndex): void {
-    if (index.arrivals.length === 0 && index.removed * 2 <= index.sorted.length) return;
-    const arrivals = index.arrivals
-      .filter((e) => this.#live(index, e))
-      .sort((a, b) => compareClaimOrder(a.ti, b.ti));
-    const merged: Entry[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < index.sorted.length || j < arrivals.length) {
-      const a = index.sorted[i];
-      const b = arrivals[j];
-      if (a && !this.#live(index, a)) {
-        i += 1;
-      } else if (b && (!a || compareClaimOrder(b.ti, a.ti) < 0)) {
-        merged.push(b);
-        j += 1;
-      } else if (a) {
-        merged.push(a);
-        i += 1;
-      }
-    }
-    index.sorted = merged;
-    index.arrivals = [];
-    index.removed = 0;
-  }
-
-  /** Index of the first entry after `cursor` in claim order (binary search; the cursor's item may be gone). */
-  #after(index: PoolIndex, cursor: Cursor): number {
-    let lo = 0;
-    let hi = index.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareClaimOrder(index.sorted[mid]!.ti, cursor as TaskInstance) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    const sorted = this.#pools.get(ti.pool);
+    if (!sorted) return;
+    const id = tiKeyString(ti);
+    const at = lowerBound(sorted, ti);
+    if (sorted[at]?.id === id) sorted.splice(at, 1);
   }
 
   /** Ids of the next `limit` members after `cursor` that pass `keep`, in claim order. */
@@ -112,23 +88,21 @@ class CandidateIndex {
     cursor: string | null,
     keep: (ti: TaskInstance) => boolean,
   ): { ids: string[]; next: string | null } {
-    const index = this.#pools.get(pool);
-    if (!index || index.members.size === 0) return { ids: [], next: null };
-    this.#settle(index);
-    let i = cursor === null ? 0 : this.#after(index, decodeCursor(cursor));
+    const sorted = this.#pools.get(pool);
+    if (!sorted || sorted.length === 0) return { ids: [], next: null };
+    let i = cursor === null ? 0 : upperBound(sorted, decodeCursor(cursor));
     // Ids, not the indexed records: wait reasons are written beside the index and must read fresh.
-    const taken: Entry[] = [];
-    for (; i < index.sorted.length && taken.length < limit; i += 1) {
-      const entry = index.sorted[i]!;
-      if (this.#live(index, entry) && keep(entry.ti)) taken.push(entry);
+    const ids: string[] = [];
+    let last: TaskInstance | null = null;
+    for (; i < sorted.length && ids.length < limit; i += 1) {
+      const entry = sorted[i]!;
+      if (!keep(entry.ti)) continue;
+      ids.push(entry.id);
+      last = entry.ti;
     }
     let more = false;
-    for (; i < index.sorted.length && !more; i += 1) {
-      const entry = index.sorted[i]!;
-      more = this.#live(index, entry) && keep(entry.ti);
-    }
-    const last = taken.at(-1);
-    return { ids: taken.map((e) => e.id), next: more && last ? encodeCursor(last.ti) : null };
+    for (; i < sorted.length && !more; i += 1) more = keep(sorted[i]!.ti);
+    return { ids, next: more && last ? encodeCursor(last) : null };
   }
 }
 
