@@ -31,7 +31,8 @@ export interface SimulationInput {
 type RunRef = { dagId: string; runId: string };
 
 type SimEvent =
-  | { kind: 'pass'; sweep: boolean; run?: RunRef }
+  /** `dagId`: the DAG's one-shot wake-up (EventBridge Scheduler's at() in AWS). */
+  | { kind: 'pass'; sweep: boolean; run?: RunRef; dagId?: string }
   | { kind: 'finish'; started: StartedTry; outcome: TaskOutcome }
   | { kind: 'trigger'; dagId: string; conf: Record<string, unknown> }
   | { kind: 'backfill'; spec: NonNullable<Scenario['backfills']>[number] }
@@ -94,6 +95,8 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
   /** DAGs with news about no particular run (a backfill was created). */
   const pendingDags = new Set<string>();
+  /** DAGs whose wake-up is due: an event-driven pass creates runs for these only, as a wake-up does in AWS. */
+  const wokenDags = new Set<string>();
   let pendingPassAt: number | null = null;
 
   const schedulePass = (at: number) => {
@@ -121,7 +124,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
         if (at === null) wakeUps.delete(dagId);
         else if (wakeUps.get(dagId) !== at) {
           wakeUps.set(dagId, at);
-          queue.push(Math.max(at, now), { kind: 'pass', sweep: false });
+          queue.push(Math.max(at, now), { kind: 'pass', sweep: false, dagId });
         }
       },
     },
@@ -185,6 +188,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
           pass = true;
           sweep ||= event.sweep;
           if (event.run) touch(event.run);
+          if (event.dagId) wokenDags.add(event.dagId);
           if (pendingPassAt === at) pendingPassAt = null;
           break;
         case 'finish': {
@@ -232,11 +236,15 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     if (pass) {
       passes += 1;
       // A sweep looks at every run; other passes only at the runs with news (as the events queue does in AWS).
+      // Likewise a sweep creates runs for the due DAGs it lists (up to a page of them), other
+      // passes for the DAGs woken up; a wake-up a sweep did not reach stays for the next pass.
       const runs = sweep ? undefined : [...pendingRuns.values()];
       const dags = sweep ? undefined : [...pendingDags];
+      const dagIds = sweep ? undefined : [...wokenDags];
       pendingRuns.clear();
       pendingDags.clear();
-      await schedulerPass(deps, { now, sweep, runs, dags });
+      if (!sweep) wokenDags.clear();
+      await schedulerPass(deps, { now, sweep, runs, dags, dagIds });
     }
     for (const message of dispatched.splice(0)) {
       const begun = await beginTry(deps, message, { now, workerId: 'simulated-worker' });
