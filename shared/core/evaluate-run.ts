@@ -32,21 +32,36 @@ function keyOf(ti: TaskInstance): TiKey {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
 }
 
+/** A manifest's graph by position: task positions by id and each task's upstream positions. */
+interface Shape {
+  position: Map<string, number>;
+  /** Aligned with each task's `upstream` ids. */
+  upstream: number[][];
+}
+
+/** Manifests are immutable (a version is its content hash): each shape is built once. */
+const shapes = new WeakMap<DagManifest, Shape>();
+
+function shapeOf(dag: DagManifest): Shape {
+  let shape = shapes.get(dag);
+  if (!shape || shape.upstream.length !== dag.tasks.length) {
+    const position = new Map(dag.tasks.map((t, i) => [t.taskId, i]));
+    // -1 for an id that is not a task (never in a valid manifest): it has no instance, so no state.
+    const upstream = dag.tasks.map((t) => t.upstream.map((id) => position.get(id) ?? -1));
+    shape = { position, upstream };
+    shapes.set(dag, shape);
+  }
+  return shape;
+}
+
+/** Counts of a task's direct upstream by state, over the upstream tasks that have an instance in this run. */
 function countUpstream(
-  task: TaskManifest,
-  states: Map<string, TiState>,
-): UpstreamCounts & { pending: string[] } {
-  const c = {
-    upstream: 0,
-    success: 0,
-    failed: 0,
-    skipped: 0,
-    upstreamFailed: 0,
-    removed: 0,
-    pending: [] as string[],
-  };
-  for (const up of task.upstream) {
-    const state = states.get(up);
+  upstream: readonly number[],
+  states: readonly (TiState | undefined)[],
+): UpstreamCounts {
+  const c = { upstream: 0, success: 0, failed: 0, skipped: 0, upstreamFailed: 0, removed: 0 };
+  for (const up of upstream) {
+    const state = states[up];
     if (state === undefined) continue;
     c.upstream += 1;
     if (state === 'success') c.success += 1;
@@ -54,9 +69,22 @@ function countUpstream(
     else if (state === 'skipped') c.skipped += 1;
     else if (state === 'upstream_failed') c.upstreamFailed += 1;
     else if (state === 'removed') c.removed += 1;
-    else c.pending.push(up);
   }
   return c;
+}
+
+/** The upstream task ids still unfinished, in upstream order (the `upstream_pending` wait reason). */
+function pendingUpstream(
+  task: TaskManifest,
+  upstream: readonly number[],
+  states: readonly (TiState | undefined)[],
+): string[] {
+  const pending: string[] = [];
+  for (let k = 0; k < upstream.length; k += 1) {
+    const state = states[upstream[k]!];
+    if (state !== undefined && !isFinished(state)) pending.push(task.upstream[k]!);
+  }
+  return pending;
 }
 
 /**
@@ -94,27 +122,37 @@ function evaluateRun(input: {
   const expired = timedOut(input);
   if (expired) return expired;
   const { dag, tis, now } = input;
-  const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
-  const states = new Map(tis.map((ti) => [ti.taskId, ti.state]));
+  const shape = shapeOf(dag);
+  // The run's instances and their working states by task position (a task without an instance
+  // in this run has none); the last instance of a task id wins, as a map by id would keep it.
+  const tiAt: (TaskInstance | undefined)[] = new Array(dag.tasks.length);
+  const states: (TiState | undefined)[] = new Array(dag.tasks.length);
+  for (const ti of tis) {
+    const i = shape.position.get(ti.taskId);
+    if (i === undefined) continue;
+    tiAt[i] = ti;
+    states[i] = ti.state;
+  }
   const transitions: TiTransition[] = [];
   const waits: RunEvaluation['waits'] = [];
-  const move = (ti: TaskInstance, set: TiTransition['set']) => {
+  const move = (i: number, ti: TaskInstance, set: TiTransition['set']) => {
     transitions.push({ key: keyOf(ti), expect: { state: ti.state, tryNumber: ti.tryNumber }, set });
-    states.set(ti.taskId, set.state);
+    states[i] = set.state;
   };
   const wait = (ti: TaskInstance, reason: WaitReason) => {
     if (!sameWaitReason(ti.waitReason, reason)) waits.push({ key: keyOf(ti), reason });
   };
 
-  for (const task of dag.tasks) {
-    const ti = byTask.get(task.taskId);
+  for (let i = 0; i < dag.tasks.length; i += 1) {
+    const ti = tiAt[i];
     if (!ti) continue;
     switch (ti.state) {
       case 'none': {
-        const counts = countUpstream(task, states);
-        const verdict = evaluateTriggerRule(task.triggerRule, counts);
+        const task = dag.tasks[i]!;
+        const upstream = shape.upstream[i]!;
+        const verdict = evaluateTriggerRule(task.triggerRule, countUpstream(upstream, states));
         if (verdict.passes && task.operator.kind === 'empty') {
-          move(ti, {
+          move(i, ti, {
             state: 'success',
             tryNumber: ti.tryNumber + 1,
             startedAt: now,
@@ -122,11 +160,16 @@ function evaluateRun(input: {
             waitReason: null,
           });
         } else if (verdict.passes) {
-          move(ti, { state: 'scheduled', tryNumber: ti.tryNumber + 1, scheduledAt: now, waitReason: null });
+          move(i, ti, {
+            state: 'scheduled',
+            tryNumber: ti.tryNumber + 1,
+            scheduledAt: now,
+            waitReason: null,
+          });
         } else if (verdict.setState) {
-          move(ti, { state: verdict.setState, endedAt: now, waitReason: null });
+          move(i, ti, { state: verdict.setState, endedAt: now, waitReason: null });
         } else {
-          wait(ti, { kind: 'upstream_pending', pending: counts.pending });
+          wait(ti, { kind: 'upstream_pending', pending: pendingUpstream(task, upstream, states) });
         }
         break;
       }
@@ -134,7 +177,7 @@ function evaluateRun(input: {
         // Strictly after the retry time (Airflow's NotInRetryPeriodDep). A retry without a time
         // (never written by Updraft) is due at once rather than stuck forever.
         if (ti.nextRetryAt === null || ti.nextRetryAt < now) {
-          move(ti, {
+          move(i, ti, {
             state: 'scheduled',
             tryNumber: ti.tryNumber + 1,
             scheduledAt: now,
@@ -147,7 +190,7 @@ function evaluateRun(input: {
         break;
       case 'up_for_reschedule':
         if (ti.rescheduleAt === null || ti.rescheduleAt <= now) {
-          move(ti, { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null });
+          move(i, ti, { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null });
         } else {
           wait(ti, { kind: 'reschedule_at', at: ti.rescheduleAt });
         }
@@ -157,7 +200,10 @@ function evaluateRun(input: {
     }
   }
 
-  const after = tis.map((ti) => ({ taskId: ti.taskId, state: states.get(ti.taskId) ?? ti.state }));
+  const after = tis.map((ti) => {
+    const i = shape.position.get(ti.taskId);
+    return { taskId: ti.taskId, state: (i === undefined ? undefined : states[i]) ?? ti.state };
+  });
   const decision = decideRunState(dag, after, { changed: transitions.length > 0 });
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }

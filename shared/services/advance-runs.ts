@@ -89,7 +89,11 @@ async function evaluateOneRun(
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
   const tis = await deps.store.listTis(run.dagId, run.runId);
   const evaluation = evaluateRun({ dag, run, tis, now });
-  const { applied, lost } = await deps.store.updateTis(evaluation.transitions);
+  // Most looks at a run change nothing (a sweep looks at every run): no write is made for them.
+  const { applied, lost } =
+    evaluation.transitions.length > 0
+      ? await deps.store.updateTis(evaluation.transitions)
+      : { applied: [], lost: [] };
   if (evaluation.transitions.some((t) => t.set.state === 'scheduled')) {
     const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
     const done = new Set(applied.map((key) => key.taskId));
@@ -100,7 +104,7 @@ async function evaluateOneRun(
       if (done.has(ti.taskId)) report.scheduled.push({ ...ti, ...t.set });
     }
   }
-  await deps.store.setWaitReasons(evaluation.waits);
+  if (evaluation.waits.length > 0) await deps.store.setWaitReasons(evaluation.waits);
   if (lost.length > 0 || !evaluation.finish)
     return { changed: applied.length, finished: null, lostRace: lost.length > 0 };
   const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
