@@ -8,7 +8,7 @@ import { compileDag } from '#core/compile.ts';
 import type { DagDefinition } from '#core/definition.ts';
 import { durationMs } from '#core/duration.ts';
 import type { DagManifest } from '#core/manifest.ts';
-import { DEFAULT_SETTINGS, type SchedulerSettings, tiKeyString } from '#core/model.ts';
+import { DEFAULT_SETTINGS, type SchedulerSettings } from '#core/model.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
 import { createBackfill } from '#services/backfill.ts';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
@@ -87,7 +87,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   const sweepMs = durationMs((scenario.sweepEvery ?? '1m') as never);
   const pokes = new Map<string, number>();
   /** Tries the simulated workers are running: they heartbeat before every sweep, as live workers would. */
-  const inFlight = new Map<string, StartedTry>();
+  const inFlight = new Set<StartedTry>();
   let passes = 0;
   /** Runs that have news (a task finished, a retry is due): the next event-driven pass looks at them only. */
   const pendingRuns = new Map<string, RunRef>();
@@ -192,7 +192,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
           if (pendingPassAt === at) pendingPassAt = null;
           break;
         case 'finish': {
-          inFlight.delete(tiKeyString(event.started.ti));
+          inFlight.delete(event.started);
           const { state } = await finishTry(deps, event.started, event.outcome, now);
           const ti = event.started.ti;
           if (state === 'up_for_retry' || state === 'up_for_reschedule') {
@@ -231,7 +231,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
       }
     }
     if (sweep) {
-      for (const { ti } of inFlight.values()) await store.heartbeat(ti, ti.tryNumber, now);
+      for (const { ti } of inFlight) await store.heartbeat(ti, ti.tryNumber, now);
     }
     if (pass) {
       passes += 1;
@@ -250,7 +250,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
       const begun = await beginTry(deps, message, { now, workerId: 'simulated-worker' });
       if (begun.kind !== 'started') continue;
       const { durationMs: d, outcome } = outcomeOf(begun.started);
-      inFlight.set(tiKeyString(begun.started.ti), begun.started);
+      inFlight.add(begun.started);
       queue.push(now + d, { kind: 'finish', started: begun.started, outcome });
     }
     input.onProgress?.({ now, start, end });

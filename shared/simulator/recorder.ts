@@ -26,10 +26,17 @@ export interface TryRecord {
   held: { from: number; to: number | null }[];
 }
 
+/** What the recorder follows of one task instance: its current try and the last wait reason it was given. */
+interface Followed {
+  current: TryRecord | null;
+  /** undefined until a reason is first set. */
+  lastWait: WaitReason | null | undefined;
+}
+
 class Recorder {
   readonly tries: TryRecord[] = [];
-  readonly #current = new Map<string, TryRecord>();
-  readonly #lastWait = new Map<string, WaitReason | null>();
+  /** By `tiKeyString`: one map, so each recorded call costs one lookup. */
+  readonly #followed = new Map<string, Followed>();
   #claims = 0;
   readonly #now: () => number;
 
@@ -88,7 +95,7 @@ class Recorder {
     if (!state) return;
     const tryNumber = change.set.tryNumber ?? change.expect.tryNumber;
     const id = tiKeyString(change.key);
-    let record = this.#current.get(id);
+    let record = this.#followed.get(id)?.current;
     if (!record || record.tryNumber !== tryNumber || state === 'none') {
       const ti = await store.getTi(change.key);
       if (!ti) return;
@@ -119,9 +126,18 @@ class Recorder {
       waits: [],
       held: [],
     };
-    this.#current.set(tiKeyString(ti), record);
+    this.#follow(tiKeyString(ti)).current = record;
     this.tries.push(record);
     return record;
+  }
+
+  #follow(id: string): Followed {
+    let followed = this.#followed.get(id);
+    if (!followed) {
+      followed = { current: null, lastWait: undefined };
+      this.#followed.set(id, followed);
+    }
+    return followed;
   }
 
   #push(record: TryRecord, state: TiState): void {
@@ -129,7 +145,7 @@ class Recorder {
   }
 
   #transition(key: TiKey, state: TiState, also?: (t: TryRecord) => void): TryRecord | null {
-    const record = this.#current.get(tiKeyString(key));
+    const record = this.#followed.get(tiKeyString(key))?.current;
     if (!record) return null;
     this.#push(record, state);
     also?.(record);
@@ -159,11 +175,11 @@ class Recorder {
   }
 
   #onWait(key: TiKey, reason: WaitReason | null): void {
-    const id = tiKeyString(key);
-    const last = this.#lastWait.get(id);
+    const followed = this.#follow(tiKeyString(key));
+    const last = followed.lastWait;
     if (last !== undefined && sameWaitReason(last, reason)) return;
-    this.#lastWait.set(id, reason);
-    const record = this.#current.get(id);
+    followed.lastWait = reason;
+    const record = followed.current;
     if (record && reason) record.waits.push({ at: this.#now(), reason });
   }
 }
