@@ -7,11 +7,14 @@
  * pool per scheduler pass).
  */
 import { compareClaimOrder } from '#core/claim.ts';
-import { type TaskInstance, tiKeyString } from '#core/model.ts';
+import type { TaskInstance } from '#core/model.ts';
+import type { Slot } from './memory-tis.ts';
 
 interface Entry {
-  id: string;
+  /** The instance's place in claim order (its ordering fields never change while it is scheduled). */
   ti: TaskInstance;
+  /** Where its current record lives: wait reasons are written beside the index and must read fresh. */
+  slot: Slot;
 }
 
 /** The claim-order key of the last item of a page, so the next page starts after it even if it left. */
@@ -60,49 +63,46 @@ class CandidateIndex {
   /** Per pool, the members in claim order. */
   readonly #pools = new Map<string, Entry[]>();
 
-  add(ti: TaskInstance): void {
+  add(ti: TaskInstance, slot: Slot): void {
     let sorted = this.#pools.get(ti.pool);
     if (!sorted) {
       sorted = [];
       this.#pools.set(ti.pool, sorted);
     }
-    const id = tiKeyString(ti);
     const at = lowerBound(sorted, ti);
     // The same instance again (its key is its place): the newer record replaces the older.
-    if (sorted[at]?.id === id) sorted[at] = { id, ti };
-    else sorted.splice(at, 0, { id, ti });
+    if (sorted[at]?.slot === slot) sorted[at] = { ti, slot };
+    else sorted.splice(at, 0, { ti, slot });
   }
 
-  remove(ti: TaskInstance): void {
+  remove(ti: TaskInstance, slot: Slot): void {
     const sorted = this.#pools.get(ti.pool);
     if (!sorted) return;
-    const id = tiKeyString(ti);
     const at = lowerBound(sorted, ti);
-    if (sorted[at]?.id === id) sorted.splice(at, 1);
+    if (sorted[at]?.slot === slot) sorted.splice(at, 1);
   }
 
-  /** Ids of the next `limit` members after `cursor` that pass `keep`, in claim order. */
+  /** Slots of the next `limit` members after `cursor` that pass `keep`, in claim order. */
   page(
     pool: string,
     limit: number,
     cursor: string | null,
     keep: (ti: TaskInstance) => boolean,
-  ): { ids: string[]; next: string | null } {
+  ): { slots: Slot[]; next: string | null } {
     const sorted = this.#pools.get(pool);
-    if (!sorted || sorted.length === 0) return { ids: [], next: null };
+    if (!sorted || sorted.length === 0) return { slots: [], next: null };
     let i = cursor === null ? 0 : upperBound(sorted, decodeCursor(cursor));
-    // Ids, not the indexed records: wait reasons are written beside the index and must read fresh.
-    const ids: string[] = [];
+    const slots: Slot[] = [];
     let last: TaskInstance | null = null;
-    for (; i < sorted.length && ids.length < limit; i += 1) {
+    for (; i < sorted.length && slots.length < limit; i += 1) {
       const entry = sorted[i]!;
       if (!keep(entry.ti)) continue;
-      ids.push(entry.id);
+      slots.push(entry.slot);
       last = entry.ti;
     }
     let more = false;
     for (; i < sorted.length && !more; i += 1) more = keep(sorted[i]!.ti);
-    return { ids, next: more && last ? encodeCursor(last) : null };
+    return { slots, next: more && last ? encodeCursor(last) : null };
   }
 }
 

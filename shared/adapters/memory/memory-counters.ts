@@ -2,18 +2,25 @@
  * The memory store's slot counters (DynamoDB's counter items): raised by claims under their
  * limits, lowered by try ends, never below zero. An absent counter reads as 0.
  */
-import { type CounterKey, counterKeyString, type Hold } from '#core/model.ts';
+import { type CounterKey, counterKeyString, type Hold, type TiKey, tiKeyString } from '#core/model.ts';
 import type { ClaimRequest, CounterState } from '#ports';
 
-/** Amounts per counter, a counter named twice counting twice. */
-function totals(holds: readonly Hold[]): Map<string, { key: CounterKey; amount: number }> {
+/** Amounts per counter (by the ids of `holds`, in order), a counter named twice counting twice. */
+function totals(
+  holds: readonly Hold[],
+  ids: readonly string[],
+): Map<string, { key: CounterKey; amount: number }> {
   const sums = new Map<string, { key: CounterKey; amount: number }>();
-  for (const { counter, amount } of holds) {
-    const id = counterKeyString(counter);
-    sums.set(id, { key: counter, amount: (sums.get(id)?.amount ?? 0) + amount });
+  for (let i = 0; i < holds.length; i += 1) {
+    const { counter, amount } = holds[i]!;
+    const sum = sums.get(ids[i]!);
+    if (sum) sum.amount += amount;
+    else sums.set(ids[i]!, { key: counter, amount });
   }
   return sums;
 }
+
+const idsOf = (holds: readonly Hold[]) => holds.map((h) => counterKeyString(h.counter));
 
 class MemoryCounters {
   readonly #counters = new Map<string, { key: CounterKey; used: number }>();
@@ -27,10 +34,12 @@ class MemoryCounters {
    * a counter named twice counting twice); otherwise changes nothing and returns the first full one.
    */
   claim(holds: ClaimRequest['holds']): CounterKey | null {
-    const sums = totals(holds);
-    for (const { counter, limit } of holds) {
-      if (limit !== -1 && this.used(counter) + sums.get(counterKeyString(counter))!.amount > limit)
-        return counter;
+    const ids = idsOf(holds);
+    const sums = totals(holds, ids);
+    for (let i = 0; i < holds.length; i += 1) {
+      const { counter, limit } = holds[i]!;
+      const id = ids[i]!;
+      if (limit !== -1 && (this.#counters.get(id)?.used ?? 0) + sums.get(id)!.amount > limit) return counter;
     }
     for (const [id, { key, amount }] of sums) {
       const counter = this.#counters.get(id);
@@ -41,13 +50,13 @@ class MemoryCounters {
   }
 
   /** Lowers each counter by the holds of `owner`; checks them all first, so a double release changes nothing. */
-  release(holds: readonly Hold[], owner: string): void {
-    const sums = totals(holds);
-    for (const [id, { key, amount }] of sums) {
-      const left = this.used(key) - amount;
+  release(holds: readonly Hold[], owner: TiKey): void {
+    const sums = totals(holds, idsOf(holds));
+    for (const [id, { amount }] of sums) {
+      const left = (this.#counters.get(id)?.used ?? 0) - amount;
       if (left < 0) {
         throw new Error(
-          `counter ${id} would go below zero (${left}) ending ${owner}: a slot was released twice`,
+          `counter ${id} would go below zero (${left}) ending ${tiKeyString(owner)}: a slot was released twice`,
         );
       }
     }

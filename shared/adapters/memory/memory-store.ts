@@ -30,7 +30,7 @@ import {
 } from '#core/model.ts';
 import { findDrift, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot, isRunFinished, type RunState } from '#core/states.ts';
-import { assertTransition } from '#core/transitions.ts';
+import { assertTransition, canTransition } from '#core/transitions.ts';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -46,6 +46,7 @@ import { MemoryBackfills } from './memory-backfills.ts';
 import { MemoryCounters } from './memory-counters.ts';
 import { MemoryDags } from './memory-dags.ts';
 import { MemoryPools } from './memory-pools.ts';
+import { type Slot, TiTable } from './memory-tis.ts';
 import { keysetPage } from './paging.ts';
 
 const runKey = (dagId: string, runId: string) => `${dagId}/${runId}`;
@@ -62,11 +63,10 @@ class MemoryStateStore implements StateStore {
   readonly #unfinishedRuns = new Set<string>();
   readonly #unfinishedByDag = new Map<string, Set<string>>();
   readonly #runByLogicalDate = new Map<string, string>();
-  readonly #tis = new Map<string, TaskInstance>();
-  readonly #tisByRun = new Map<string, string[]>();
+  readonly #tis = new TiTable();
   readonly #candidates = new CandidateIndex();
-  readonly #holding = new Set<string>();
-  readonly #waits = new Set<string>();
+  readonly #holding = new Set<Slot>();
+  readonly #waits = new Set<Slot>();
   readonly #counters = new MemoryCounters();
   readonly #pools = new MemoryPools();
   readonly #backfills = new MemoryBackfills();
@@ -137,14 +137,11 @@ class MemoryStateStore implements StateStore {
       this.#runsByDag.set(run.dagId, set);
     }
     // A repeat call completes instances an interrupted first call did not write.
-    const list = this.#tisByRun.get(key) ?? [];
     for (const ti of tis) {
-      const id = tiKeyString(ti);
-      if (this.#tis.has(id)) continue;
-      this.#putTi(null, own({ ...ti }));
-      list.push(id);
+      if (this.#tis.slot(ti)) continue;
+      const fresh = own({ ...ti });
+      this.#putTi(this.#tis.insert(fresh), null, fresh);
     }
-    this.#tisByRun.set(key, list);
     return { created };
   }
 
@@ -211,24 +208,22 @@ class MemoryStateStore implements StateStore {
    * Stores an owned (frozen) instance and keeps the indexes (claim candidates, holders, due waits)
    * in step with its state.
    */
-  #putTi(before: TaskInstance | null, after: TaskInstance): void {
-    const id = tiKeyString(after);
-    this.#tis.set(id, deepFreeze(after));
-    if (before?.state === 'scheduled') this.#candidates.remove(before);
-    if (after.state === 'scheduled') this.#candidates.add(after);
-    if (holdsSlot(after.state)) this.#holding.add(id);
-    else this.#holding.delete(id);
-    if (after.state === 'up_for_retry' || after.state === 'up_for_reschedule') this.#waits.add(id);
-    else this.#waits.delete(id);
+  #putTi(slot: Slot, before: TaskInstance | null, after: TaskInstance): void {
+    slot.ti = deepFreeze(after);
+    if (before?.state === 'scheduled') this.#candidates.remove(before, slot);
+    if (after.state === 'scheduled') this.#candidates.add(after, slot);
+    if (holdsSlot(after.state)) this.#holding.add(slot);
+    else this.#holding.delete(slot);
+    if (after.state === 'up_for_retry' || after.state === 'up_for_reschedule') this.#waits.add(slot);
+    else this.#waits.delete(slot);
   }
 
   async listTis(dagId: string, runId: string) {
-    return (this.#tisByRun.get(runKey(dagId, runId)) ?? []).map((id) => this.#tis.get(id)!);
+    return this.#tis.list(dagId, runId);
   }
 
   async getTi(key: TiKey) {
-    const ti = this.#tis.get(tiKeyString(key));
-    return ti ?? null;
+    return this.#tis.get(key) ?? null;
   }
 
   /**
@@ -241,20 +236,22 @@ class MemoryStateStore implements StateStore {
     const applied: TiKey[] = [];
     const lost: TiKey[] = [];
     for (const change of changes) {
-      const ti = this.#tis.get(tiKeyString(change.key));
-      if (!ti || ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) {
+      const slot = this.#tis.slot(change.key);
+      const ti = slot?.ti;
+      if (!slot || !ti || ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) {
         lost.push(change.key);
         continue;
       }
       const next = own({ ...ti, ...change.set });
-      if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
+      if (next.state !== ti.state && !canTransition(ti.state, next.state))
+        assertTransition(ti.state, next.state, tiKeyString(ti));
       if (ti.holds.length > 0 && !holdsSlot(next.state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
       }
       if (holdsKey(next.holds) !== holdsKey(ti.holds)) {
         throw new Error(`updateTis cannot change the holds of ${tiKeyString(ti)}: only claim and endTry do`);
       }
-      this.#putTi(ti, next);
+      this.#putTi(slot, ti, next);
       applied.push(change.key);
     }
     return { applied, lost };
@@ -262,9 +259,9 @@ class MemoryStateStore implements StateStore {
 
   async setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]) {
     for (const { key, reason } of reasons) {
-      const ti = this.#tis.get(tiKeyString(key));
+      const slot = this.#tis.slot(key);
       // Not through #putTi: a wait reason moves no instance in or out of an index.
-      if (ti) this.#tis.set(tiKeyString(key), own({ ...ti, waitReason: reason }));
+      if (slot) slot.ti = own({ ...slot.ti, waitReason: reason });
     }
   }
 
@@ -278,10 +275,10 @@ class MemoryStateStore implements StateStore {
   }) {
     const excludedDags = new Set(query.exclude?.dagIds ?? []);
     const excludedTasks = new Set((query.exclude?.tasks ?? []).map((t) => `${t.dagId}/${t.taskId}`));
-    const { ids, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, (ti) => {
+    const { slots, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, (ti) => {
       return !excludedDags.has(ti.dagId) && !excludedTasks.has(`${ti.dagId}/${ti.taskId}`);
     });
-    return { items: ids.map((id) => this.#tis.get(id)!), next };
+    return { items: slots.map((slot) => slot.ti), next };
   }
 
   async readCounters(keys: CounterKey[]): Promise<CounterState[]> {
@@ -291,9 +288,9 @@ class MemoryStateStore implements StateStore {
   async claim(requests: ClaimRequest[]): Promise<ClaimResult> {
     const result: ClaimResult = { claimed: [], lost: [] };
     for (const request of requests) {
-      const id = tiKeyString(request.key);
-      const ti = this.#tis.get(id);
-      if (ti?.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
+      const slot = this.#tis.slot(request.key);
+      const ti = slot?.ti;
+      if (!slot || ti?.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
       }
@@ -303,7 +300,7 @@ class MemoryStateStore implements StateStore {
         result.lost.push({ key: request.key, reason: 'limit_reached', counter: { ...full } });
         continue;
       }
-      this.#putTi(ti, {
+      this.#putTi(slot, ti, {
         ...ti,
         state: 'queued',
         queuedAt: request.queuedAt,
@@ -316,9 +313,10 @@ class MemoryStateStore implements StateStore {
   }
 
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
-    const ti = this.#tis.get(tiKeyString(key));
-    if (ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
-    this.#putTi(ti, {
+    const slot = this.#tis.slot(key);
+    const ti = slot?.ti;
+    if (!slot || ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
+    this.#putTi(slot, ti, {
       ...ti,
       state: 'running',
       startedAt: opts.now,
@@ -329,9 +327,10 @@ class MemoryStateStore implements StateStore {
   }
 
   async heartbeat(key: TiKey, tryNumber: number, now: number) {
-    const ti = this.#tis.get(tiKeyString(key));
-    if (ti?.state !== 'running' || ti.tryNumber !== tryNumber) return false;
-    this.#tis.set(tiKeyString(key), Object.freeze({ ...ti, heartbeatAt: now }));
+    const slot = this.#tis.slot(key);
+    const ti = slot?.ti;
+    if (!slot || ti?.state !== 'running' || ti.tryNumber !== tryNumber) return false;
+    slot.ti = Object.freeze({ ...ti, heartbeatAt: now });
     return true;
   }
 
@@ -341,16 +340,17 @@ class MemoryStateStore implements StateStore {
    * nothing held) and for a counter that would go below zero (a slot released twice).
    */
   async endTry(end: TryEnd) {
-    const ti = this.#tis.get(tiKeyString(end.key));
-    if (!ti || ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
+    const slot = this.#tis.slot(end.key);
+    const ti = slot?.ti;
+    if (!slot || !ti || ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
     if (holdsSlot(end.set.state)) {
       throw new Error(
         `endTry cannot end the try of ${tiKeyString(ti)} in ${end.set.state}: a try end leaves it`,
       );
     }
-    assertTransition(ti.state, end.set.state, tiKeyString(ti));
-    this.#counters.release(ti.holds, tiKeyString(ti));
-    this.#putTi(ti, own({ ...ti, ...end.set, holds: [] }));
+    if (!canTransition(ti.state, end.set.state)) assertTransition(ti.state, end.set.state, tiKeyString(ti));
+    this.#counters.release(ti.holds, ti);
+    this.#putTi(slot, ti, own({ ...ti, ...end.set, holds: [] }));
     return true;
   }
 
@@ -360,7 +360,7 @@ class MemoryStateStore implements StateStore {
 
   /** The reconciler: one snapshot (nothing runs between the reads), so every counter is judged. */
   async reconcileCounters(opts: { repair: boolean }): Promise<Reconciliation> {
-    const holders = Array.from(this.#holding, (id) => this.#tis.get(id)!);
+    const holders = Array.from(this.#holding, (slot) => slot.ti);
     const drift = findDrift(this.#counters.list(), holders);
     if (opts.repair) for (const d of drift) this.#counters.correct(d.counter, d.held);
     return { drift, repaired: opts.repair ? drift : [], unsettled: 0 };
@@ -368,7 +368,7 @@ class MemoryStateStore implements StateStore {
 
   async listHoldingTis(request?: PageRequest) {
     return keysetPage(
-      Array.from(this.#holding, (id) => this.#tis.get(id)!),
+      Array.from(this.#holding, (slot) => slot.ti),
       request ?? {},
       { keyOf: tiSortKey, defaultLimit: 1000 },
     );
@@ -378,7 +378,7 @@ class MemoryStateStore implements StateStore {
     const dueAt = (ti: TaskInstance) =>
       (ti.state === 'up_for_retry' ? ti.nextRetryAt : ti.rescheduleAt) ?? Number.MAX_SAFE_INTEGER;
     return [...this.#waits]
-      .map((id) => this.#tis.get(id)!)
+      .map((slot) => slot.ti)
       .filter((ti) => (ti.state === 'up_for_retry' ? dueAt(ti) < now : dueAt(ti) <= now))
       .sort((a, b) => dueAt(a) - dueAt(b))
       .slice(0, limit);
