@@ -45,6 +45,7 @@ class UpdraftFargate extends Construct {
   readonly taskDefinition: FargateTaskDefinition;
   readonly securityGroup: ISecurityGroup;
   readonly subnetIds: string[];
+  readonly assignPublicIp: boolean;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: UpdraftFargateProps) {
@@ -60,6 +61,9 @@ class UpdraftFargate extends Construct {
       allowAllOutbound: true,
     });
     this.subnetIds = this.vpc.selectSubnets(config.subnets ?? { subnetType: SubnetType.PUBLIC }).subnetIds;
+    // Tasks in public subnets reach ECR and AWS through a public IP (there is no NAT gateway).
+    const publicIds = new Set(this.vpc.publicSubnets.map((sn) => sn.subnetId));
+    this.assignPublicIp = config.assignPublicIp ?? this.subnetIds.every((id) => publicIds.has(id));
 
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       cpu: config.cpu,
@@ -116,6 +120,7 @@ class UpdraftFargate extends Construct {
       ecsContainerName: CONTAINER_NAME,
       ecsSubnets: this.subnetIds.join(','),
       ecsSecurityGroups: this.securityGroup.securityGroupId,
+      ecsAssignPublicIp: this.assignPublicIp ? 'ENABLED' : 'DISABLED',
     };
   }
 

@@ -39,8 +39,10 @@ export interface FargateProps {
   cluster?: ICluster;
   /** @default a new VPC: two public subnets, no NAT gateway (nothing billed while idle) */
   vpc?: IVpc;
-  /** Where tasks run. @default the VPC's public subnets (tasks get a public IP to pull images) */
+  /** Where tasks run. @default the VPC's public subnets */
   subnets?: SubnetSelection;
+  /** Give tasks a public IP (to pull images and reach AWS without a NAT gateway). @default true when the subnets are public */
+  assignPublicIp?: boolean;
   /** The image shell and container tasks run in. @default Amazon Linux 2023 from ECR Public */
   image?: ContainerImage;
   /** @default 256 (.25 vCPU) */
@@ -87,6 +89,7 @@ export interface ResolvedProps {
         cluster?: ICluster;
         vpc?: IVpc;
         subnets?: SubnetSelection;
+        assignPublicIp?: boolean;
         image?: ContainerImage;
         cpu: number;
         memoryMiB: number;

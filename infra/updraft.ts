@@ -8,13 +8,13 @@
  * Table, queues and bucket come from shared/resources.ts (the local stack's source too); each
  * function is granted only what its adapters call (access.ts). docs/deploy.md draws the picture.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { type Bucket, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -35,9 +35,12 @@ import {
   SCHEDULES,
 } from '../shared/resources.ts';
 import { BUCKET_ACCESS, grantBucket, grantSchedules, grantTable } from './access.ts';
+import { UpdraftApi } from './api.ts';
+import { ConsoleSite } from './console-site.ts';
 import { UpdraftFargate } from './fargate.ts';
 import { createFunction } from './functions.ts';
-import { acknowledge } from './nag.ts';
+import { UpdraftMonitoring } from './monitoring.ts';
+import { acknowledge, acknowledgeCdkHandler } from './nag.ts';
 import { type ResolvedProps, resolveProps, type UpdraftProps } from './props.ts';
 import {
   createAccessLogsBucket,
@@ -56,7 +59,12 @@ class Updraft extends Construct {
   readonly scheduleRole: Role;
   readonly notificationsTopic: ITopic;
   readonly fargate: UpdraftFargate | null;
+  readonly api: UpdraftApi;
+  readonly console: ConsoleSite | null;
+  readonly alarmTopic: ITopic;
+  readonly monitoring: UpdraftMonitoring;
   readonly props: ResolvedProps;
+  #accessLogs: Bucket | undefined;
 
   constructor(scope: Construct, id: string, props: UpdraftProps = {}) {
     super(scope, id);
@@ -66,9 +74,7 @@ class Updraft extends Construct {
 
     this.table = createTable(this, { ...retain, deletionProtection: p.deletionProtection });
     this.queues = createQueues(this);
-    this.bucket =
-      p.dagBucket ??
-      createBucket(this, { ...retain, accessLogs: createAccessLogsBucket(this, p.removalPolicy) });
+    this.bucket = p.dagBucket ?? createBucket(this, { ...retain, accessLogs: this.#accessLogsBucket() });
     this.notificationsTopic =
       p.notificationsTopic ??
       new Topic(this, 'Notifications', {
@@ -196,13 +202,47 @@ class Updraft extends Construct {
     }
 
     const notificationsHandler = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER);
-    if (notificationsHandler) {
-      acknowledge(
-        notificationsHandler,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        "CDK's handler that sets the bucket notifications at deployment only writes its own logs",
-      );
+    if (notificationsHandler) acknowledgeCdkHandler(notificationsHandler, 'sets the bucket notifications');
+
+    // The HTTP API, and the console in front of it (its config.json names the API).
+    this.console = p.console
+      ? new ConsoleSite(this, 'Console', {
+          accessLogs: this.#accessLogsBucket(),
+          removalPolicy: p.removalPolicy,
+        })
+      : null;
+    this.api = new UpdraftApi(this, 'HttpApi', {
+      handler: functions.api,
+      auth: p.apiAuth,
+      allowOrigins: this.console ? [this.console.origin] : [],
+      logRetention: p.logRetention,
+      removalPolicy: p.removalPolicy,
+    });
+    if (this.console) {
+      const upload = this.console.deploy({ apiUrl: this.api.url, authMode: p.apiAuth.mode });
+      acknowledgeCdkHandler(upload.handlerRole.node.scope!, 'copies the console into its bucket');
     }
+
+    // Alarms and the dashboard.
+    this.alarmTopic = p.alarmTopic ?? this.#createAlarmTopic();
+    this.monitoring = new UpdraftMonitoring(this, 'Monitoring', {
+      functions,
+      queues: this.queues,
+      schedulerLogs: functions.scheduler.logGroup,
+      alarmTopic: this.alarmTopic,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { description: 'The HTTP API (docs/api.md)', value: this.api.url });
+    if (this.console)
+      new CfnOutput(this, 'ConsoleUrl', { description: 'The console', value: this.console.url });
+    new CfnOutput(this, 'BucketName', {
+      description: 'DAG files go under dags/ (updraft dags deploy, or aws s3 cp)',
+      value: this.bucket.bucketName,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'Subscribe to get the alarms',
+      value: this.alarmTopic.topicArn,
+    });
 
     // The sweep: every minute, through the scheduler-events queue like every wake-up.
     new Schedule(this, 'Sweep', {
@@ -217,6 +257,35 @@ class Updraft extends Construct {
         maxEventAge: Duration.seconds(SCHEDULES.retry.maximumEventAgeSeconds!),
       }),
     });
+  }
+
+  /**
+   * Lets IAM principals call the API (IAM auth mode): `execute-api:Invoke` on its routes under
+   * `/api/`. The CLI and scripts sign their requests with SigV4.
+   */
+  grantApiAccess(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['execute-api:Invoke'],
+        resources: [this.api.httpApi.arnForExecuteApi('*', '/api/*', '*')],
+      }),
+    );
+  }
+
+  /** Server access logs of Updraft's buckets and CloudFront, created when something logs. */
+  #accessLogsBucket(): Bucket {
+    this.#accessLogs ??= createAccessLogsBucket(this, this.props.removalPolicy);
+    return this.#accessLogs;
+  }
+
+  #createAlarmTopic(): Topic {
+    const topic = new Topic(this, 'Alarms', { displayName: 'Updraft alarms', enforceSSL: true });
+    acknowledge(
+      topic,
+      'AwsSolutions-SNS2',
+      'CloudWatch alarms cannot publish to a topic under the AWS managed key, and a customer key is billed while idle; alarms carry no data',
+    );
+    return topic;
   }
 }
 

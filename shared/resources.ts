@@ -137,6 +137,8 @@ const ENV = {
   ecsContainerName: 'ECS_CONTAINER_NAME',
   ecsSubnets: 'ECS_SUBNETS',
   ecsSecurityGroups: 'ECS_SECURITY_GROUPS',
+  /** `ENABLED` gives Fargate tasks a public IP (public subnets without a NAT gateway); else none. */
+  ecsAssignPublicIp: 'ECS_ASSIGN_PUBLIC_IP',
   /** The api function's authentication: `IAM` or `JWT` behind API Gateway, `TOKEN` self-hosted. */
   apiAuthMode: 'API_AUTH_MODE',
   /** Optional JSON of SchedulerSettings overrides (parallelism, heartbeatTimeoutMs, …). */
@@ -206,6 +208,7 @@ const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
       'ecsContainerName',
       'ecsSubnets',
       'ecsSecurityGroups',
+      'ecsAssignPublicIp',
     ],
     uses: {
       table: 'readWrite',

@@ -16,6 +16,7 @@ function loadConfig(env: Env) {
           containerName: required(env, ENV.ecsContainerName),
           subnets: list(env, ENV.ecsSubnets),
           securityGroups: list(env, ENV.ecsSecurityGroups),
+          assignPublicIp: optional(env, ENV.ecsAssignPublicIp) === 'ENABLED',
         }
       : null,
   };

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnElement, Duration, type Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { AccountRootPrincipal, type Policy, Role } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig as apiConfig } from '../../functions/api/config.ts';
@@ -15,7 +16,9 @@ import { loadConfig as schedulerConfig } from '../../functions/scheduler/config.
 import { loadConfig as taskEventsConfig } from '../../functions/task-events/config.ts';
 import { loadConfig as workerConfig } from '../../functions/worker/config.ts';
 import { BUCKET_ACCESS, TABLE_READ, TABLE_WRITE } from '../../infra/access.ts';
-import { UpdraftPropsError } from '../../infra/index.ts';
+import { HEALTH_PATH } from '../../infra/api.ts';
+import { type ApiAuth, UpdraftPropsError } from '../../infra/index.ts';
+import { DRIFT_REPAIRED } from '../../infra/monitoring.ts';
 import { Updraft } from '../../infra/updraft.ts';
 import { createTableInput } from '../../shared/adapters/dynamodb/table.ts';
 import { encode } from '../../shared/messages.ts';
@@ -67,7 +70,7 @@ const allows = (name: Name, action: string) =>
 const resourcesOf = (sts: Statement[]) => sts.flatMap((st) => st.Resource.map(text));
 
 // Bundling five functions and CDK's CloudFormation validation engine take most of a minute on a loaded machine.
-const SYNTH_TIMEOUT_MS = 240_000;
+const SYNTH_TIMEOUT_MS = 420_000;
 
 beforeAll(() => {
   s = synth();
@@ -397,15 +400,13 @@ describe('Updraft construct, synthesized offline', () => {
         ].sort(),
       );
       const env = environmentOf(fnResource('worker'));
-      expect(Object.keys(env)).toEqual(
-        expect.arrayContaining([
-          ENV.ecsCluster,
-          ENV.ecsTaskDefinition,
-          ENV.ecsContainerName,
-          ENV.ecsSubnets,
-          ENV.ecsSecurityGroups,
-        ]),
-      );
+      // Public subnets without a NAT gateway: tasks pull their image through a public IP.
+      expect(env[ENV.ecsAssignPublicIp]).toBe('ENABLED');
+      const ecs = (
+        workerConfig({ ...env, AWS_REGION: 'eu-west-1' }) as { ecs: Record<string, unknown> | null }
+      ).ecs;
+      expect(ecs).toMatchObject({ containerName: 'task', assignPublicIp: true });
+      expect((ecs!.subnets as string[]).length).toBe(2);
     });
   });
 
@@ -474,6 +475,234 @@ describe('Updraft construct, synthesized offline', () => {
     });
   });
 
+  describe('the HTTP API', () => {
+    const routes = () =>
+      Object.values(resources(s.template, 'AWS::ApiGatewayV2::Route')).map(
+        (r) => r.Properties as Record<string, unknown>,
+      );
+
+    it('authenticates every route under /api/ with IAM, except the health check', () => {
+      const byKey = new Map(routes().map((r) => [r.RouteKey as string, r]));
+      expect(byKey.get(`GET ${HEALTH_PATH}`)?.AuthorizationType).toBe('NONE');
+      for (const method of ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']) {
+        expect(byKey.get(`${method} /api/{proxy+}`)?.AuthorizationType).toBe('AWS_IAM');
+      }
+      // No route answers OPTIONS or any path outside /api/: preflights are API Gateway's, the rest 404.
+      expect([...byKey.keys()].sort()).toEqual(
+        [
+          `GET ${HEALTH_PATH}`,
+          ...['GET', 'POST', 'PATCH', 'PUT', 'DELETE'].map((m) => `${m} /api/{proxy+}`),
+        ].sort(),
+      );
+    });
+
+    it('hands requests to the api function (payload v2), logs access and throttles', () => {
+      s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+        IntegrationType: 'AWS_PROXY',
+        IntegrationUri: { 'Fn::GetAtt': [fnId('api'), 'Arn'] },
+        PayloadFormatVersion: '2.0',
+      });
+      s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        StageName: '$default',
+        AutoDeploy: true,
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: Match.anyValue(),
+          ThrottlingBurstLimit: Match.anyValue(),
+        },
+      });
+    });
+
+    it('lets the console’s origin call it with a bearer token (CORS)', () => {
+      const [, api] = only(s.template, 'AWS::ApiGatewayV2::Api');
+      const cors = api.Properties.CorsConfiguration as Record<string, unknown[]>;
+      expect(cors.AllowOrigins!.map(text)).toEqual([
+        `https://<${logicalId(s.updraft.console!.distribution)}.DomainName>`,
+      ]);
+      expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['authorization', 'content-type']));
+    });
+
+    it('grants execute-api:Invoke on the API’s routes to whom grantApiAccess names', () => {
+      const stack = s.stack;
+      const role = new Role(stack, 'Caller', { assumedBy: new AccountRootPrincipal() });
+      s.updraft.grantApiAccess(role);
+      const doc = stack.resolve((role.node.findChild('DefaultPolicy') as Policy).document);
+      expect(doc.Statement).toHaveLength(1);
+      expect(doc.Statement[0].Action).toBe('execute-api:Invoke');
+      expect(text(doc.Statement[0].Resource)).toMatch(
+        /:execute-api:eu-west-1:123456789012:<.*>\/\*\/\*\/api\/\*$/,
+      );
+    });
+  });
+
+  describe('the console', () => {
+    it('serves a private bucket through CloudFront with origin access control, over HTTPS', () => {
+      const site = s.updraft.console!;
+      const bucketId = logicalId(site.bucket);
+      expect(
+        resources(s.template, 'AWS::S3::Bucket')[bucketId]!.Properties.PublicAccessBlockConfiguration,
+      ).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      s.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+        OriginAccessControlConfig: {
+          OriginAccessControlOriginType: 's3',
+          SigningBehavior: 'always',
+          SigningProtocol: 'sigv4',
+        },
+      });
+      s.template.hasResourceProperties('AWS::CloudFront::Distribution', {
+        DistributionConfig: Match.objectLike({
+          DefaultRootObject: 'index.html',
+          DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+          Origins: [
+            Match.objectLike({
+              OriginAccessControlId: Match.anyValue(),
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            }),
+          ],
+        }),
+      });
+      s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucketId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudfront.amazonaws.com' },
+              Action: 's3:GetObject',
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('uploads console/dist and a config.json naming the API and its auth mode', () => {
+      const [, deployment] = only(s.template, 'Custom::CDKBucketDeployment');
+      const keys = deployment.Properties.SourceObjectKeys as string[];
+      expect(keys).toHaveLength(2);
+      const configDir = keys
+        .map((k) => s.assetDir(k.replace(/\.zip$/, '')))
+        .find((d) => existsSync(path.join(d, 'config.json')))!;
+      const config = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8')) as Record<
+        string,
+        string
+      >;
+      expect(config.authMode).toBe('IAM');
+      // The API URL is known at deployment: a marker the deployment replaces.
+      const markers = JSON.stringify(deployment.Properties.SourceMarkers);
+      expect(markers).toContain(logicalId(s.updraft.api.httpApi));
+      const distDir = keys.map((k) => s.assetDir(k.replace(/\.zip$/, ''))).find((d) => d !== configDir)!;
+      expect(existsSync(path.join(distDir, 'index.html'))).toBe(true);
+    });
+  });
+
+  describe('alarms and the dashboard', () => {
+    const alarms = () =>
+      Object.values(resources(s.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const topicRef = () => ({
+      Ref: logicalId(s.updraft.alarmTopic as unknown as { node: { defaultChild: unknown } }),
+    });
+
+    it('alarms on a message in either dead-letter queue', () => {
+      for (const id of Object.keys(QUEUES) as QueueId[]) {
+        const dlq = { 'Fn::GetAtt': [logicalId(s.updraft.queues[id].dlq), 'QueueName'] };
+        expect(alarms()).toContainEqual(
+          expect.objectContaining({
+            MetricName: 'ApproximateNumberOfMessagesVisible',
+            Dimensions: [{ Name: 'QueueName', Value: dlq }],
+            Threshold: 1,
+            AlarmActions: [topicRef()],
+          }),
+        );
+      }
+    });
+
+    it.each(NAMES)('alarms on an error of %s', (name) => {
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'Errors',
+          Namespace: 'AWS/Lambda',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId(name) } }],
+          AlarmActions: [topicRef()],
+        }),
+      );
+    });
+
+    it('alarms on scheduler lag: scheduler events waiting longer than two sweeps', () => {
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Dimensions: [
+            {
+              Name: 'QueueName',
+              Value: { 'Fn::GetAtt': [logicalId(s.updraft.queues.schedulerEvents.queue), 'QueueName'] },
+            },
+          ],
+          Threshold: 120,
+          AlarmActions: [topicRef()],
+        }),
+      );
+    });
+
+    it('counts the reconciler’s slot counter repairs from the scheduler log, and alarms on one', () => {
+      // The phrase the filter matches is the one the reconciler logs.
+      expect(readFileSync('shared/services/reconcile.ts', 'utf8')).toContain(`'${DRIFT_REPAIRED}`);
+      s.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: {
+          Ref: logicalId(
+            s.updraft.functions.scheduler.logGroup as unknown as { node: { defaultChild: unknown } },
+          ),
+        },
+        FilterPattern: `"${DRIFT_REPAIRED}"`,
+        MetricTransformations: [
+          Match.objectLike({ MetricName: 'SlotCounterDriftRepairs', MetricValue: '1' }),
+        ],
+      });
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'SlotCounterDriftRepairs',
+          Threshold: 1,
+          AlarmActions: [topicRef()],
+        }),
+      );
+    });
+
+    it('draws a dashboard of queues, functions and repairs', () => {
+      const [, dashboard] = only(s.template, 'AWS::CloudWatch::Dashboard');
+      const body = text(dashboard.Properties.DashboardBody);
+      for (const title of [
+        'Queue depth',
+        'scheduler lag',
+        'Dead letters',
+        'Errors',
+        'Slot counter repairs',
+      ]) {
+        expect(body).toContain(title);
+      }
+    });
+  });
+
+  describe('outputs', () => {
+    it('names the API URL, the console URL and the bucket', () => {
+      const outputs = Object.values(s.template.findOutputs('*')) as {
+        Value: unknown;
+        Description?: string;
+      }[];
+      const values = outputs.map((o) => text(o.Value));
+      expect(values).toContainEqual(
+        expect.stringMatching(/^https:\/\/<.*>\.execute-api\.eu-west-1\.<AWS::URLSuffix>\/$/),
+      );
+      expect(values).toContain(`https://<${logicalId(s.updraft.console!.distribution)}.DomainName>/`);
+      expect(values).toContain(
+        `<${logicalId(s.updraft.bucket as unknown as { node: { defaultChild: unknown } })}>`,
+      );
+    });
+  });
+
   describe('props', () => {
     it('refuses a worker timeout beyond Lambda’s 15 minutes, naming the prop', () => {
       const stack = s.stack as Stack;
@@ -487,12 +716,16 @@ describe('Updraft construct, synthesized offline', () => {
   });
 });
 
-describe('Updraft construct with an existing bucket, no Fargate and a worker concurrency', () => {
+describe('Updraft construct with an existing bucket, no Fargate, no console, JWT auth and a worker concurrency', () => {
   let v: Synthesized;
   beforeAll(() => {
-    v = synth({ fargate: false, worker: { maxConcurrency: 20, memoryMiB: 2048 } }, (stack) => ({
-      dagBucket: Bucket.fromBucketName(stack, 'Existing', 'my-dags'),
-    }));
+    const apiAuth: ApiAuth = { mode: 'JWT', issuer: 'https://issuer.example.com/', audience: ['updraft'] };
+    v = synth(
+      { fargate: false, console: false, apiAuth, worker: { maxConcurrency: 20, memoryMiB: 2048 } },
+      (stack) => ({
+        dagBucket: Bucket.fromBucketName(stack, 'Existing', 'my-dags'),
+      }),
+    );
   }, SYNTH_TIMEOUT_MS);
 
   it('creates no bucket and no ECS resources, and grants on the existing bucket', () => {
@@ -522,5 +755,25 @@ describe('Updraft construct with an existing bucket, no Fargate and a worker con
       BatchSize: QUEUES.dispatch.batchSize,
       ScalingConfig: { MaximumConcurrency: 20 },
     });
+  });
+
+  it('authenticates the API with the JWT issuer and audience, and hosts no console', () => {
+    v.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://issuer.example.com/', Audience: ['updraft'] },
+    });
+    const routes = Object.values(resources(v.template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties);
+    for (const r of routes) {
+      expect(r.AuthorizationType).toBe(r.RouteKey === `GET ${HEALTH_PATH}` ? 'NONE' : 'JWT');
+    }
+    v.template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    v.template.resourceCountIs('Custom::CDKBucketDeployment', 0);
+    const [, api] = only(v.template, 'AWS::ApiGatewayV2::Api');
+    expect(api.Properties.CorsConfiguration).toBeUndefined();
+    const worker = Object.entries(resources(v.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.includes('UpdraftApi'),
+    )!;
+    expect(environmentOf(worker[1] as CfnResource)[ENV.apiAuthMode]).toBe('JWT');
   });
 });
