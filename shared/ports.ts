@@ -9,6 +9,7 @@
 import type { DagManifest } from '#core/manifest.ts';
 import type {
   Backfill,
+  BackfillPatch,
   CounterKey,
   DagRecord,
   DagRun,
@@ -186,13 +187,18 @@ export interface StateStore {
   deletePool(name: string): Promise<boolean>;
 
   // ---- backfills
+  /** Creates a backfill only if none has its id; `created: false` otherwise. */
   createBackfill(backfill: Backfill): Promise<{ created: boolean }>;
   getBackfill(backfillId: string): Promise<Backfill | null>;
+  /** The DAG's backfills, newest first. */
   listBackfills(dagId: string): Promise<Backfill[]>;
-  updateBackfill(
-    backfillId: string,
-    patch: Partial<Pick<Backfill, 'completedAt' | 'cancelledAt'>>,
-  ): Promise<boolean>;
+  /** Backfills neither completed nor cancelled, of every DAG (a sparse index): the sweep's safety net. */
+  listUnfinishedBackfills(): Promise<Backfill[]>;
+  /**
+   * Applies the patch and bumps `revision` only if the backfill is still at `expect.revision`;
+   * false when it moved (a lost race) or does not exist.
+   */
+  updateBackfill(backfillId: string, expect: { revision: number }, patch: BackfillPatch): Promise<boolean>;
 }
 
 /** A message handing one claimed try to an executor. */

@@ -3,7 +3,7 @@
  * in [from, to] whose data interval has ended; an existing run is skipped while in flight, kept or
  * re-run per the reprocess behaviour. Pure: existing runs and `now` are arguments.
  */
-import type { DagRun, ReprocessBehavior } from './model.ts';
+import type { Backfill, DagRun, ReprocessBehavior } from './model.ts';
 import type { RunInfo } from './timetable.ts';
 
 export interface BackfillSlotPlan {
@@ -53,3 +53,20 @@ function planBackfill(input: {
 }
 
 export { planBackfill };
+
+/** A backfill as stored by an older Updraft (before revisions and rolling creation): every run was created up front. */
+function backfillWithDefaults(stored: Partial<Backfill> & Omit<Backfill, StoredLater>): Backfill {
+  return {
+    ...stored,
+    skippedCount: stored.skippedCount ?? stored.skipped.length,
+    idempotencyKey: stored.idempotencyKey ?? stored.backfillId,
+    dagVersion: stored.dagVersion ?? '',
+    planned: stored.planned ?? 0,
+    materialized: stored.materialized ?? 0,
+    revision: stored.revision ?? 0,
+  };
+}
+
+type StoredLater = 'skippedCount' | 'idempotencyKey' | 'dagVersion' | 'planned' | 'materialized' | 'revision';
+
+export { backfillWithDefaults };

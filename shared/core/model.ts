@@ -186,9 +186,37 @@ export interface Backfill {
   createdAt: number;
   completedAt: number | null;
   cancelledAt: number | null;
-  /** Logical dates skipped at creation, with the reason ("in flight", "already exists"). */
+  /**
+   * Logical dates left alone, with the reason ("in flight", "already exists"): the first
+   * `MAX_SKIPS_KEPT`; `skippedCount` counts them all.
+   */
   skipped: { logicalDate: number; reason: string }[];
+  skippedCount: number;
+  /**
+   * Identifies the request that created it: the client's idempotency key, or one derived from the
+   * request's content. A retried request with the same key gets this backfill back, not a second one.
+   */
+  idempotencyKey: string;
+  /** DAG version whose timetable gave the backfill's logical dates (fixed for its whole life). */
+  dagVersion: string;
+  /** Logical dates in [from, to] whose interval had ended at creation: what the backfill looks at. */
+  planned: number;
+  /**
+   * How many of the planned logical dates (in start order) have been acted on: runs are created
+   * (or re-run) as the window rolls, a few ahead of those running, never all up front.
+   */
+  materialized: number;
+  /** Bumped by every update; updates are conditional on the revision the writer read. */
+  revision: number;
 }
+
+/** Skipped logical dates kept on a backfill with their reasons (the rest are only counted). */
+export const MAX_SKIPS_KEPT = 200;
+
+/** What a backfill update may change (conditionally on its revision). */
+export type BackfillPatch = Partial<
+  Pick<Backfill, 'completedAt' | 'cancelledAt' | 'skipped' | 'skippedCount' | 'materialized'>
+>;
 
 /** Scheduler-wide settings (Airflow's [core]/[scheduler] config). */
 export interface SchedulerSettings {

@@ -9,14 +9,17 @@
 import { ConflictError, NotFoundError } from '#core/errors.ts';
 import type { Backfill, DagRun } from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
+import { fillWindow } from './backfill-window.ts';
 import { requireDag } from './dags.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
 import { pageOf } from './paging.ts';
 import { markRun } from './runs.ts';
 
 export interface BackfillProgress {
-  /** Runs the backfill created or re-ran. */
+  /** Runs the backfill created or re-ran, plus the logical dates it has not looked at yet (`pending`). */
   total: number;
+  /** Logical dates not looked at yet: their runs are created as the window rolls (or skipped then). */
+  pending: number;
   queued: number;
   running: number;
   success: number;
@@ -56,13 +59,15 @@ function progressOf(backfill: Backfill, runs: DagRun[]): BackfillProgress {
     count('success'),
     count('failed'),
   ];
-  const total = runs.length;
+  // A cancelled backfill looks at nothing more.
+  const pending = backfill.cancelledAt ? 0 : Math.max(0, backfill.planned - backfill.materialized);
+  const total = runs.length + pending;
   const durations = runs
     .filter(
       (r) => (r.state === 'success' || r.state === 'failed') && r.startedAt !== null && r.endedAt !== null,
     )
     .map((r) => r.endedAt! - r.startedAt!);
-  const left = queued + running;
+  const left = queued + running + pending;
   let etaMs: number | null = null;
   if (left === 0) etaMs = 0;
   else if (durations.length > 0 && !backfill.cancelledAt) {
@@ -72,11 +77,12 @@ function progressOf(backfill: Backfill, runs: DagRun[]): BackfillProgress {
   }
   return {
     total,
+    pending,
     queued,
     running,
     success,
     failed,
-    skipped: backfill.skipped.length,
+    skipped: backfill.skippedCount,
     fraction: total === 0 ? 1 : (success + failed) / total,
     etaMs,
   };
@@ -114,11 +120,17 @@ async function cancelBackfill(
   deps: ServiceDeps,
   input: { backfillId: string; failRunning?: boolean; now: number },
 ): Promise<BackfillStatus> {
-  const backfill = await requireBackfill(deps, input.backfillId);
-  if (backfill.cancelledAt) throw new ConflictError(`backfill ${backfill.backfillId} is already cancelled`);
-  if (backfill.completedAt) throw new ConflictError(`backfill ${backfill.backfillId} has already completed`);
-  // First stop it starting runs (the scheduler gives a cancelled backfill no room), then settle its runs.
-  await deps.store.updateBackfill(backfill.backfillId, { cancelledAt: input.now });
+  // First stop it creating and starting runs (the scheduler gives a cancelled backfill no room),
+  // then settle its runs. The update is conditional: a window roll that moved it first is read again.
+  let backfill = await requireBackfill(deps, input.backfillId);
+  for (;;) {
+    if (backfill.cancelledAt) throw new ConflictError(`backfill ${backfill.backfillId} is already cancelled`);
+    if (backfill.completedAt)
+      throw new ConflictError(`backfill ${backfill.backfillId} has already completed`);
+    const expect = { revision: backfill.revision };
+    if (await deps.store.updateBackfill(backfill.backfillId, expect, { cancelledAt: input.now })) break;
+    backfill = await requireBackfill(deps, input.backfillId);
+  }
   const unfinished = await allPages((cursor) =>
     deps.store.listUnfinishedRuns({ dagId: backfill.dagId, cursor }),
   );
@@ -133,10 +145,9 @@ async function cancelBackfill(
       await markRun(deps, { dagId: run.dagId, runId: run.runId, state: 'failed', now: input.now });
     }
   }
-  const left = await allPages((cursor) => deps.store.listUnfinishedRuns({ dagId: backfill.dagId, cursor }));
-  if (!left.some((r) => r.backfillId === backfill.backfillId)) {
-    await deps.store.updateBackfill(backfill.backfillId, { completedAt: input.now });
-  }
+  const cancelled = await requireBackfill(deps, backfill.backfillId);
+  // Completes it now if none of its runs is left running (else the last one to finish does).
+  await fillWindow(deps, cancelled, input.now);
   deps.logger.info('backfill cancelled', {
     backfillId: backfill.backfillId,
     failRunning: !!input.failRunning,

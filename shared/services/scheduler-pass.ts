@@ -5,6 +5,7 @@
  */
 import { type AdvanceReport, advanceRuns } from './advance-runs.ts';
 import { completeBackfills } from './backfill.ts';
+import { rollAllBackfills } from './backfill-window.ts';
 import { type ClaimReport, claimAndDispatch } from './claim-pass.ts';
 import { createDueRuns } from './create-runs.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -32,6 +33,8 @@ export interface PassReport {
 async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<PassReport> {
   const { now } = options;
   const sweep = options.sweep ? await runSweep(deps, now) : null;
+  // The sweep also rolls every unfinished backfill's window, in case a roll was lost.
+  if (sweep) await rollAllBackfills(deps, now);
   const creation = await createDueRuns(deps, now, options.dagIds);
   let runsCreated = creation.created;
   const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;

@@ -387,14 +387,42 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(await store.createPool(gpu)).toBe(true);
         }));
 
-      it('creates a backfill once and updates it', () =>
+      it('creates a backfill once and updates it only at the revision the writer read', () =>
         withStore(async (store) => {
+          // Prepare
+          const id = backfill().backfillId;
           expect(await store.createBackfill(backfill())).toEqual({ created: true });
-          expect(await store.createBackfill(backfill())).toEqual({ created: false });
-          expect(await store.updateBackfill(backfill().backfillId, { completedAt: T0 + 1 })).toBe(true);
-          expect((await store.listBackfills('etl'))[0]?.completedAt).toBe(T0 + 1);
-          expect(await store.updateBackfill('ghost', { cancelledAt: T0 })).toBe(false);
+          expect(await store.createBackfill(backfill({ maxActiveRuns: 3 }))).toEqual({ created: false });
+          // Act: two writers read revision 0; the first wins, the second loses and changes nothing.
+          const first = await store.updateBackfill(id, { revision: 0 }, { materialized: 2 });
+          const second = await store.updateBackfill(id, { revision: 0 }, { cancelledAt: T0 });
+          // Assess
+          expect([first, second]).toEqual([true, false]);
+          expect(await store.getBackfill(id)).toMatchObject({
+            materialized: 2,
+            cancelledAt: null,
+            revision: 1,
+            maxActiveRuns: 10,
+          });
+          expect(await store.updateBackfill(id, { revision: 1 }, { completedAt: T0 + 1 })).toBe(true);
+          expect((await store.listBackfills('etl'))[0]).toMatchObject({ completedAt: T0 + 1, revision: 2 });
+          expect(await store.updateBackfill('ghost', { revision: 0 }, { cancelledAt: T0 })).toBe(false);
           expect(await store.getBackfill('ghost')).toBeNull();
+        }));
+
+      it('lists unfinished backfills of every DAG, and drops them once completed or cancelled', () =>
+        withStore(async (store) => {
+          await store.createBackfill(backfill({ backfillId: 'b1' }));
+          await store.createBackfill(backfill({ backfillId: 'b2' }));
+          await store.createBackfill(backfill({ backfillId: 'o1', dagId: 'other' }));
+          expect((await store.listUnfinishedBackfills()).map((b) => b.backfillId).sort()).toEqual([
+            'b1',
+            'b2',
+            'o1',
+          ]);
+          await store.updateBackfill('b1', { revision: 0 }, { completedAt: T0 });
+          await store.updateBackfill('o1', { revision: 0 }, { cancelledAt: T0 });
+          expect((await store.listUnfinishedBackfills()).map((b) => b.backfillId)).toEqual(['b2']);
         }));
 
       it('lists the backfills of one DAG only', () =>

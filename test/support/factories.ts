@@ -86,6 +86,12 @@ function backfill(overrides: Partial<Backfill> = {}): Backfill {
     completedAt: null,
     cancelledAt: null,
     skipped: [],
+    skippedCount: 0,
+    idempotencyKey: 'key-1',
+    dagVersion: 'v1',
+    planned: 2,
+    materialized: 0,
+    revision: 0,
     ...overrides,
   };
 }

@@ -24,7 +24,10 @@ const create = createRoute({
   security: secured,
   request: { body: jsonBody(BackfillCreate) },
   responses: {
-    200: json(BackfillCreated, 'Dry run: the plan, nothing created'),
+    200: json(
+      BackfillCreated,
+      'Dry run: the plan, nothing created; or a retried request: the backfill it created',
+    ),
     201: json(BackfillCreated, 'The backfill and its plan'),
     400: errors[400],
     401: errors[401],
@@ -83,14 +86,16 @@ function backfillRoutes(deps: ApiDeps) {
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
       const now = deps.clock.now();
-      const { backfill, plan } = await createBackfill(deps, { ...body, now });
+      const { backfill, plan, pending, replayed } = await createBackfill(deps, { ...body, now });
       const status = backfill ? await getBackfillStatus(deps, backfill.backfillId) : null;
       const created = {
         dryRun: !backfill,
+        replayed,
         backfill: status && backfillWire(status),
         plan: plan.map(planWire),
+        pending,
       };
-      return backfill ? c.json(created, 201) : c.json(created, 200);
+      return backfill && !replayed ? c.json(created, 201) : c.json(created, 200);
     })
     .openapi(list, async (c) => {
       const { dagId, ...page } = c.req.valid('query');

@@ -22,6 +22,15 @@ const BackfillCreate = z
     }),
     conf: JsonObject.optional(),
     dryRun: z.boolean().optional().openapi({ description: 'Only say what would be done.' }),
+    idempotencyKey: z
+      .string()
+      .regex(/^[\w.:-]{1,128}$/, { error: 'must be 1–128 letters, digits, _ . : or -' })
+      .optional()
+      .openapi({
+        description:
+          'Send the same key when retrying a request: the backfill it created is returned (200, `replayed`) and nothing is created twice; the key used for a different request is refused (409). Without one, a request equal to an unfinished backfill of the DAG is taken as its retry.',
+        example: '6f1c2a3e-retry-safe',
+      }),
   })
   .strict()
   .openapi('BackfillCreate');
@@ -37,7 +46,10 @@ const PlanEntry = z
 
 const Progress = z
   .object({
-    total: z.number().int(),
+    total: z.number().int().openapi({ description: 'Runs created or re-run, plus `pending`.' }),
+    pending: z.number().int().openapi({
+      description: 'Logical dates not looked at yet: runs are created as the window rolls.',
+    }),
     queued: z.number().int(),
     running: z.number().int(),
     success: z.number().int(),
@@ -66,7 +78,11 @@ const BackfillWire = z
     completedAt: NullableInstant,
     cancelledAt: NullableInstant,
     state: z.enum(['running', 'completed', 'cancelled']),
-    skipped: z.array(z.object({ logicalDate: Instant, reason: z.string() })),
+    skipped: z.array(z.object({ logicalDate: Instant, reason: z.string() })).openapi({
+      description:
+        'Logical dates left alone, with the reason (the first 200; `progress.skipped` counts all).',
+    }),
+    idempotencyKey: z.string(),
     progress: Progress,
   })
   .openapi('Backfill');
@@ -74,8 +90,16 @@ const BackfillWire = z
 const BackfillCreated = z
   .object({
     dryRun: z.boolean(),
+    replayed: z.boolean().openapi({
+      description:
+        'The request was a retry of an existing backfill (same idempotency key): nothing new was created.',
+    }),
     backfill: BackfillWire.nullable().openapi({ description: 'Null for a dry run.' }),
-    plan: z.array(PlanEntry).openapi({ description: 'One entry per logical date, in start order.' }),
+    plan: z.array(PlanEntry).openapi({
+      description:
+        'Dry run: one entry per logical date, in start order. Otherwise the logical dates acted on at creation (the first window); the rest (`pending`) as runs finish.',
+    }),
+    pending: z.number().int().openapi({ description: 'Logical dates not looked at yet.' }),
   })
   .openapi('BackfillCreated');
 
@@ -104,6 +128,7 @@ function backfillWire(s: BackfillStatus): z.infer<typeof BackfillWire> {
     cancelledAt: iso(b.cancelledAt),
     state: s.state,
     skipped: b.skipped.map((k) => ({ logicalDate: iso(k.logicalDate), reason: k.reason })),
+    idempotencyKey: b.idempotencyKey,
     progress: s.progress,
   };
 }

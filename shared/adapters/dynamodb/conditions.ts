@@ -25,6 +25,9 @@ const tiStillAsRead = '#state = :expectedState AND #tryNumber = :expectedTry';
 const runStillAsRead = '#state = :expectedState';
 /** A DAG record unchanged since the writer read it (optimistic lock). */
 const dagUnchanged = '#updatedAt = :expectedUpdatedAt';
+/** A backfill at the revision the writer read (an item written before revisions reads as revision 0). */
+const backfillAtRevision = '#revision = :expectedRevision';
+const backfillBeforeRevisions = 'attribute_not_exists(#revision)';
 /** A run whose task instances are still being written (large runs only). */
 const runIncomplete = '#tisComplete = :false';
 
@@ -101,6 +104,8 @@ function updateExpression(
 
 export {
   absentOrKnown,
+  backfillAtRevision,
+  backfillBeforeRevisions,
   both,
   counterCanLower,
   counterHasRoom,

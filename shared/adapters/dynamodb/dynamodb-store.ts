@@ -9,6 +9,7 @@ import { ConflictError } from '#core/errors.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import {
   type Backfill,
+  type BackfillPatch,
   type CounterKey,
   type DagRecord,
   type DagRun,
@@ -33,13 +34,20 @@ import type {
 } from '#ports';
 import { type CandidateQuery, listClaimCandidates } from './candidates.ts';
 import { claim } from './claim.ts';
-import { itemAbsent, itemPresent, runStillAsRead } from './conditions.ts';
+import {
+  backfillAtRevision,
+  backfillBeforeRevisions,
+  both,
+  itemAbsent,
+  itemPresent,
+  runStillAsRead,
+} from './conditions.ts';
 import { listCounters, readCounters } from './counters.ts';
 import * as dags from './dags.ts';
-import { backfillItem, isIncompleteRun, poolItem, runItem, runOf, tiOf } from './entities.ts';
+import { backfillItem, backfillOf, isIncompleteRun, poolItem, runItem, runOf, tiOf } from './entities.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
-import { recordOf, S } from './marshal.ts';
+import { N, recordOf, S } from './marshal.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
@@ -345,7 +353,7 @@ class DynamoDbStateStore implements StateStore {
 
   async getBackfill(backfillId: string) {
     const item = await this.#items.get(keys.backfill(backfillId));
-    return item ? recordOf<Backfill>(item, 'backfill') : null;
+    return item ? backfillOf(item) : null;
   }
 
   async listBackfills(dagId: string) {
@@ -353,13 +361,28 @@ class DynamoDbStateStore implements StateStore {
       { IndexName: 'byDag', KeyConditionExpression: 'dagPk = :backfills', ScanIndexForward: false },
       { ':backfills': S(`DAG#${dagId}#BACKFILLS`) },
     );
-    return items.map((i) => recordOf<Backfill>(i, 'backfill'));
+    return items.map(backfillOf);
   }
 
-  async updateBackfill(backfillId: string, patch: Partial<Pick<Backfill, 'completedAt' | 'cancelledAt'>>) {
+  async listUnfinishedBackfills() {
+    const items = await this.#items.queryAll(
+      { IndexName: 'active', KeyConditionExpression: 'activePk = :backfills' },
+      { ':backfills': S('BACKFILLS') },
+    );
+    return items.map(backfillOf);
+  }
+
+  async updateBackfill(backfillId: string, expect: { revision: number }, patch: BackfillPatch) {
     const backfill = await this.getBackfill(backfillId);
-    if (!backfill) return false;
-    return this.#items.put(backfillItem({ ...backfill, ...patch }), { condition: itemPresent });
+    if (!backfill || backfill.revision !== expect.revision) return false;
+    const next = { ...backfill, ...patch, revision: expect.revision + 1 };
+    // Items written before revisions have no `revision` attribute: they read as revision 0.
+    const unchanged =
+      expect.revision === 0 ? `${backfillAtRevision} OR ${backfillBeforeRevisions}` : backfillAtRevision;
+    return this.#items.put(backfillItem(next), {
+      condition: both(itemPresent, unchanged),
+      values: { ':expectedRevision': N(expect.revision) },
+    });
   }
 }
 

@@ -4,6 +4,7 @@
  * conditions need, and are written in the same put as the record, so they never disagree with it.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { backfillWithDefaults } from '#core/backfill.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import type {
   Backfill,
@@ -142,11 +143,20 @@ function poolItem(pool: Pool): Item {
   return itemOf(keys.pool(pool.name), 'pool', pool, { activePk: 'POOLS', activeSk: pool.name });
 }
 
+/** A backfill, with its revision beside the record (for conditional updates); unfinished ones are listed in `active`. */
 function backfillItem(backfill: Backfill): Item {
+  const open = backfill.completedAt === null && backfill.cancelledAt === null;
   return itemOf(keys.backfill(backfill.backfillId), 'backfill', backfill, {
+    revision: backfill.revision,
     dagPk: `DAG#${backfill.dagId}#BACKFILLS`,
     dagSk: `${pad(backfill.createdAt)}#${backfill.backfillId}`,
+    activePk: open ? 'BACKFILLS' : null,
+    activeSk: open ? backfill.backfillId : null,
   });
+}
+
+function backfillOf(item: Item): Backfill {
+  return backfillWithDefaults(recordOf<Backfill>(item, 'backfill'));
 }
 
 type StoredImportError = ImportError & { dagId: string | null };
@@ -169,6 +179,7 @@ function importErrorOf(item: Item): StoredImportError {
 
 export {
   backfillItem,
+  backfillOf,
   dagItem,
   importErrorItem,
   importErrorOf,

@@ -1,5 +1,6 @@
-/** Backfills in memory, created once by id; reads return copies. */
-import type { Backfill } from '#core/model.ts';
+/** Backfills in memory, created once by id, updated under their revision; reads return copies. */
+import { backfillWithDefaults } from '#core/backfill.ts';
+import type { Backfill, BackfillPatch } from '#core/model.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -8,7 +9,7 @@ class MemoryBackfills {
 
   create(backfill: Backfill): { created: boolean } {
     if (this.#backfills.has(backfill.backfillId)) return { created: false };
-    this.#backfills.set(backfill.backfillId, copy(backfill));
+    this.#backfills.set(backfill.backfillId, copy(backfillWithDefaults(backfill)));
     return { created: true };
   }
 
@@ -21,14 +22,21 @@ class MemoryBackfills {
   list(dagId: string): Backfill[] {
     return [...this.#backfills.values()]
       .filter((b) => b.dagId === dagId)
-      .sort((a, b) => b.createdAt - a.createdAt)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.backfillId < b.backfillId ? 1 : -1))
       .map(copy);
   }
 
-  update(backfillId: string, patch: Partial<Pick<Backfill, 'completedAt' | 'cancelledAt'>>): boolean {
+  listUnfinished(): Backfill[] {
+    return [...this.#backfills.values()]
+      .filter((b) => b.completedAt === null && b.cancelledAt === null)
+      .sort((a, b) => (a.backfillId < b.backfillId ? -1 : 1))
+      .map(copy);
+  }
+
+  update(backfillId: string, expect: { revision: number }, patch: BackfillPatch): boolean {
     const backfill = this.#backfills.get(backfillId);
-    if (!backfill) return false;
-    this.#backfills.set(backfillId, { ...backfill, ...patch });
+    if (!backfill || backfill.revision !== expect.revision) return false;
+    this.#backfills.set(backfillId, { ...backfill, ...copy(patch), revision: backfill.revision + 1 });
     return true;
   }
 }

@@ -16,6 +16,7 @@
 import type { DagManifest } from '#core/manifest.ts';
 import {
   type Backfill,
+  type BackfillPatch,
   type CounterKey,
   counterKeyString,
   type DagRecord,
@@ -420,8 +421,12 @@ class MemoryStateStore implements StateStore {
     return this.#backfills.list(dagId);
   }
 
-  async updateBackfill(backfillId: string, patch: Partial<Pick<Backfill, 'completedAt' | 'cancelledAt'>>) {
-    return this.#backfills.update(backfillId, patch);
+  async listUnfinishedBackfills() {
+    return this.#backfills.listUnfinished();
+  }
+
+  async updateBackfill(backfillId: string, expect: { revision: number }, patch: BackfillPatch) {
+    return this.#backfills.update(backfillId, expect, patch);
   }
 
   // ---- for tests and the reconciler

@@ -89,10 +89,17 @@ describe('API: backfills', () => {
       ['create', null],
       ['create', null],
     ]);
-    const second = await h.call('POST', '/api/v1/backfills', body);
+    // The same request again is its retry: the same backfill, nothing created twice.
+    const retried = await h.call('POST', '/api/v1/backfills', body);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ replayed: true, backfill: { backfillId: backfill.backfillId } });
+    // Another request while it runs is refused.
+    const second = await h.call('POST', '/api/v1/backfills', { ...body, maxActiveRuns: 3 });
     expect(second.status).toBe(409);
     expect(second.body.message).toMatch(/already has an unfinished backfill/);
     expect((await store.listBackfills('daily')).length).toBe(1);
+    const own = (await store.listRuns('daily')).items.filter((r) => r.backfillId === backfill.backfillId);
+    expect(own).toHaveLength(3);
 
     await store.updateDag(
       'daily',
@@ -136,12 +143,17 @@ describe('API: backfills', () => {
     const cancelled = await h.call('POST', `/api/v1/backfills/${id}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.state).toBe('cancelled');
-    expect(cancelled.body.progress).toMatchObject({ total: 5, running: 1, failed: 4, queued: 0 });
+    // Its window held two runs (one running, one queued); the other three dates were never created.
+    expect(cancelled.body.progress).toMatchObject({ total: 2, pending: 0, running: 1, failed: 1, queued: 0 });
     const runs = (await store.listRuns('daily')).items;
-    expect(runs.filter((r) => r.note === 'backfill cancelled')).toHaveLength(4);
+    expect(runs.filter((r) => r.note === 'backfill cancelled')).toHaveLength(1);
+    const own = (r: { backfillId: string | null }) => r.backfillId === body.backfill.backfillId;
+    expect(runs.filter(own)).toHaveLength(2);
     await h.drain();
     const after = await h.call('GET', `/api/v1/backfills/${id}`);
-    expect(after.body.progress).toMatchObject({ success: 1, failed: 4, running: 0 });
+    expect(after.body.progress).toMatchObject({ success: 1, failed: 1, running: 0 });
+    expect(after.body.completedAt).not.toBeNull();
+    expect((await store.listRuns('daily')).items.filter(own)).toHaveLength(2);
     expect((await h.call('POST', `/api/v1/backfills/${id}/cancel`)).status).toBe(409);
   });
 
