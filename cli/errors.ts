@@ -2,8 +2,12 @@
 import { ZodError } from 'zod';
 import { UpdraftError } from '#core/errors.ts';
 
-/** Exit codes: 0 ok, 1 the work failed (a run failed, DAGs are invalid), 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes (docs/cli.md): 0 ok; 1 the work failed or was refused (a run or backfill failed, DAGs
+ * are invalid, the API refused the action); 2 bad input (a flag, a date, an unknown DAG); 3 the API
+ * is unreachable or refused the credentials; 4 the API itself failed.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, api: 4 } as const;
 
 class CliError extends Error {
   constructor(

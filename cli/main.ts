@@ -1,7 +1,11 @@
 /** `updraft`: the command-line interface. Every command is a thin layer over the services. */
 import { Command, CommanderError } from 'commander';
+import { registerBackfillCommands } from './commands/backfill.ts';
 import { registerDagsCommands } from './commands/dags.ts';
-import { registerDevCommand } from './commands/dev.ts';
+import { registerRemoteDagCommands } from './commands/dags-remote.ts';
+import { registerDevCommand } from './commands/dev-command.ts';
+import { registerPoolCommands } from './commands/pools.ts';
+import { registerRunCommands } from './commands/runs.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { EXIT, report } from './errors.ts';
 
@@ -11,7 +15,15 @@ const program = new Command('updraft')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(`updraft: ${text.replace(/^error: /, '')}`) });
 
-registerDagsCommands(program);
+/** Sets the exit code a command's work returned (errors go to `report` below). */
+const run = async (work: Promise<number>) => {
+  process.exitCode = await work;
+};
+
+registerRemoteDagCommands(registerDagsCommands(program), run);
+registerRunCommands(program, run);
+registerBackfillCommands(program, run);
+registerPoolCommands(program, run);
 registerDevCommand(program);
 registerSimulateCommand(program);
 

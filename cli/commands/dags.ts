@@ -52,8 +52,10 @@ function scheduleText(manifest: DagManifest): string {
   return manifest.schedule.kind === 'none' ? 'none (manual)' : timetableFor(manifest.schedule).describe();
 }
 
-function registerDagsCommands(program: Command): void {
-  const dags = program.command('dags').description('Work with DAG files');
+function registerDagsCommands(program: Command): Command {
+  const dags = program
+    .command('dags')
+    .description('DAG files here (list, validate, test) and DAGs of a deployment (deploy, pause, unpause)');
 
   dags
     .command('list')
@@ -176,6 +178,7 @@ function registerDagsCommands(program: Command): void {
         process.exitCode = state === 'success' ? EXIT.ok : EXIT.failed;
       },
     );
+  return dags;
 }
 
 export { compileAll, loadPath, registerDagsCommands };

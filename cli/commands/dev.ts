@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import pc from 'picocolors';
 import { z } from 'zod';
 import { listDagObjects } from '#adapters/s3/dag-objects.ts';
@@ -156,6 +155,8 @@ async function runDev(opts: DevOptions): Promise<void> {
   });
   await mkdir(opts.data, { recursive: true });
   await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  // Where the other commands find this stack's API (with the token beside it).
+  if (stack.endpoints.http) await writeFile(join(opts.data, 'api-url'), `${stack.endpoints.http}\n`);
   if (!stopRequested) {
     console.log(summary(stack, opts, { token, tokenFile, console: consoleBuilt() }));
     const files = await sync.start();
@@ -169,29 +170,4 @@ async function runDev(opts: DevOptions): Promise<void> {
   console.log(pc.dim('stopped'));
 }
 
-function registerDevCommand(program: Command): void {
-  program
-    .command('dev')
-    .description(
-      'Run the whole system locally: DynamoDB Local, SQS/S3 emulator, the functions, a DAG folder watcher',
-    )
-    .option('--dags <dir>', 'folder of DAG files to upload as they change', 'examples/dags')
-    .option('--data <dir>', 'where DynamoDB Local and the saved bucket keep their data', '.updraft/dev')
-    .option('--dynamodb-port <port>', 'DynamoDB Local port', '8000')
-    .option('--aws-port <port>', 'SQS and S3 emulator port', '4566')
-    .option('--port <port>', 'HTTP port (API and console)', '3000')
-    .option('--sweep <duration>', 'how often the sweep runs', '60s')
-    .option(
-      '--pools <file>',
-      'JSON of pools to create at start ({"name": slots}); ignored if absent',
-      'examples/pools.json',
-    )
-    .option('--keep-paused', 'new DAGs start paused, as in AWS (default: unpaused)')
-    .option('--verbose', 'print debug lines too')
-    .action(async (opts: DevOptions) => {
-      await runDev(opts);
-      process.exitCode = EXIT.ok;
-    });
-}
-
-export { registerDevCommand };
+export { type DevOptions, runDev };

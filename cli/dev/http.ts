@@ -46,7 +46,13 @@ function localApiDeps(stack: LocalStack, options: { token: string; logger?: Logg
     ...(deps.results && { results: deps.results }),
     clock: deps.clock,
     auth: { mode: 'token', token: options.token },
-    deployment: { version: packageVersion(), commit: null, stage: 'local' },
+    deployment: {
+      version: packageVersion(),
+      commit: null,
+      stage: 'local',
+      // Where `updraft dags deploy` uploads DAG bundles: the emulator's bucket.
+      dagBucket: { name: stack.names.bucket, endpoint: stack.endpoints.aws },
+    },
   };
 }
 

@@ -37,6 +37,7 @@ import { heartbeatEvery } from '../../functions/worker/deps.ts';
 import type { WorkerFunctionDeps } from '../../functions/worker/dispatch.ts';
 import { createHandler as workerHandler } from '../../functions/worker/handler.ts';
 import { BUCKET } from '../../shared/resources.ts';
+import { DagBucketEvents } from './bucket-events.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { type Invokers, lambdaContext, startEventSources } from './event-sources.ts';
 import { assertPortFree } from './ports.ts';
@@ -64,6 +65,8 @@ export interface LocalStackOptions {
   startScheduler?: boolean;
   /** The sweep's rate; 0: no sweep. @default 60_000 */
   sweepEveryMs?: number;
+  /** How often the bucket's `dags/` is listed for objects others uploaded (S3 notifications locally). @default 1000 */
+  bucketPollMs?: number;
   /** @default from the heartbeat timeout */
   heartbeatEveryMs?: number;
   /** Long-poll wait of the queue pollers, 0–20 s. @default 20 */
@@ -259,6 +262,22 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       await sources.stop();
       await containers.stopAll('the local stack is stopping');
     });
+    // S3's notifications to the dag-processor, for objects others upload (updraft dags deploy).
+    const bucketEvents = new DagBucketEvents({
+      s3,
+      bucket: names.bucket,
+      prefix: BUCKET.prefixes.dags,
+      everyMs: options.bucketPollMs ?? 1_000,
+      notify: async (key, change) => {
+        const event = s3Event(key, change === 'created' ? 'ObjectCreated:Put' : 'ObjectRemoved:Delete');
+        const results = await invoke.dagProcessor(event);
+        if (change === 'created' && (options.unpauseNew ?? true))
+          await unpauseRegistered(stack, results, base.clock.now());
+      },
+      onError: (error) => loggerOf('dag-processor').warn(`watching the bucket: ${String(error)}`),
+    });
+    await bucketEvents.start();
+    cleanups.push(() => bucketEvents.stop());
 
     const unpauseNew = options.unpauseNew ?? true;
     const dagKey = (name: string) => `${BUCKET.prefixes.dags}${name}`;
@@ -274,7 +293,8 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       eventSources: { workers: sources.workers, scheduler: sources.scheduler },
       async putDagFile(name, source) {
         const key = dagKey(name);
-        await s3.send(new PutObjectCommand({ Bucket: names.bucket, Key: key, Body: source }));
+        const put = await s3.send(new PutObjectCommand({ Bucket: names.bucket, Key: key, Body: source }));
+        bucketEvents.note(key, put.ETag ?? null);
         const results = await invoke.dagProcessor(s3Event(key, 'ObjectCreated:Put'));
         if (unpauseNew) await unpauseRegistered(stack, results, base.clock.now());
         return results;
@@ -282,6 +302,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       async deleteDagFile(name) {
         const key = dagKey(name);
         await s3.send(new DeleteObjectCommand({ Bucket: names.bucket, Key: key }));
+        bucketEvents.note(key, null);
         return invoke.dagProcessor(s3Event(key, 'ObjectRemoved:Delete'));
       },
       async stop() {

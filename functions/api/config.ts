@@ -117,6 +117,8 @@ function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       version: e.UPDRAFT_VERSION ?? 'unknown',
       commit: e.UPDRAFT_COMMIT ?? null,
       stage: e.UPDRAFT_STAGE ?? 'aws',
+      // DAG files live under dags/ in the same bucket as the logs.
+      dagBucket: { name: e.BUCKET_NAME, endpoint: e.AWS_ENDPOINT_URL ?? null },
     },
     settings: settingsOf(e.UPDRAFT_SETTINGS),
   };

@@ -10,6 +10,8 @@ export interface DeploymentInfo {
   commit: string | null;
   /** Where it runs: `local`, or the deployment's stage name. */
   stage: string;
+  /** The bucket DAG files are uploaded to (under `dags/`), for `updraft dags deploy`; `endpoint` only for an emulator. */
+  dagBucket?: { name: string; endpoint: string | null };
 }
 
 export interface ApiDeps extends ServiceDeps {

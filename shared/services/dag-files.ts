@@ -62,6 +62,11 @@ function describeCompileError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A DAG's version: the hash of its manifest and of its bundle's code (`updraft dags deploy` expects it). */
+function bundleVersion(manifestHash: string, code: string): string {
+  return contentHash({ manifest: manifestHash, code: createHash('sha256').update(code).digest('hex') });
+}
+
 /** The manifests of a file's DAGs, versioned by manifest and code, or the first problem. */
 async function compileAll(
   deps: DagFileDeps,
@@ -72,7 +77,6 @@ async function compileAll(
   const name = fileloc.split('/').at(-1);
   if (defs.length === 0) return { ok: false, message: `${name} exports no DAG (export default dag(...))` };
   const seen = new Set<string>();
-  const codeHash = createHash('sha256').update(code).digest('hex');
   const manifests: DagManifest[] = [];
   for (const def of defs) {
     if (seen.has(def.dagId))
@@ -90,7 +94,7 @@ async function compileAll(
         ok: false,
         message: `DAG ${def.dagId} is already defined in ${existing.fileloc}: DAG ids must be unique`,
       };
-    manifests.push({ ...manifest, hash: contentHash({ manifest: manifest.hash, code: codeHash }) });
+    manifests.push({ ...manifest, hash: bundleVersion(manifest.hash, code) });
   }
   return { ok: true, manifests };
 }
@@ -155,4 +159,4 @@ async function removeDagFile(
   return { deactivated };
 }
 
-export { deactivate, isDagFile, processDagFile, removeDagFile };
+export { bundleVersion, deactivate, isDagFile, processDagFile, removeDagFile };

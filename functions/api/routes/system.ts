@@ -18,6 +18,17 @@ const Version = z
     commit: z.string().nullable(),
     stage: z.string().openapi({ example: 'local' }),
     api: z.literal('v1'),
+    dagBucket: z
+      .object({
+        name: z.string(),
+        prefix: z.literal('dags/'),
+        endpoint: z
+          .string()
+          .nullable()
+          .openapi({ description: 'An S3 emulator’s endpoint (local stacks); null in AWS.' }),
+      })
+      .nullable()
+      .openapi({ description: 'Where `updraft dags deploy` uploads DAG bundles; null when not known.' }),
   })
   .openapi('Version');
 
@@ -50,7 +61,13 @@ function systemRoutes(deps: ApiDeps) {
         return c.json({ status: 'unavailable' as const, store: 'unreachable' as const, time }, 503);
       }
     })
-    .openapi(version, (c) => c.json({ ...deps.deployment, api: 'v1' as const }, 200));
+    .openapi(version, (c) => {
+      const { dagBucket, ...deployment } = deps.deployment;
+      const bucket = dagBucket
+        ? { name: dagBucket.name, prefix: 'dags/' as const, endpoint: dagBucket.endpoint }
+        : null;
+      return c.json({ ...deployment, api: 'v1' as const, dagBucket: bucket }, 200);
+    });
 }
 
-export { systemRoutes };
+export { systemRoutes, Version };

@@ -42,7 +42,12 @@ function awsShim(path: string): string {
   return `module.exports = globalThis[Symbol.for(${JSON.stringify(REQUIRE_GLOBAL)})](${JSON.stringify(path)});`;
 }
 
-const restrictImports: Plugin = {
+/**
+ * Resolves `updraft/sdk`, built-ins and the AWS SDK as the runtime provides them. Anything else is
+ * refused for a raw file (`bundleDependencies: false`), or left to esbuild to bundle in (`updraft
+ * dags deploy`, which builds on the author's machine with the file's folder to resolve from).
+ */
+const dagImports = (bundleDependencies: boolean): Plugin => ({
   name: 'updraft-dag-imports',
   setup(build) {
     build.onResolve({ filter: /.*/ }, (args) => {
@@ -50,6 +55,7 @@ const restrictImports: Plugin = {
       if (path === SDK_SPECIFIER) return { path, namespace: 'updraft-sdk' };
       if (path.startsWith('node:') || BUILTINS.has(path)) return { path, external: true };
       if (path.startsWith('@aws-sdk/')) return { path, namespace: 'aws-sdk' };
+      if (bundleDependencies) return undefined;
       return {
         errors: [
           {
@@ -64,7 +70,7 @@ const restrictImports: Plugin = {
       loader: 'js',
     }));
   },
-};
+});
 
 function isBuildFailure(error: unknown): error is BuildFailure {
   return error instanceof Error && Array.isArray((error as Partial<BuildFailure>).errors);
@@ -90,19 +96,32 @@ async function loadEsbuild(): Promise<Esbuild> {
   }
 }
 
-/** Builds one DAG source file; `filename` picks the loader (`.ts` → TypeScript) and names errors. */
-async function buildDagBundle(source: string, filename: string, esbuild?: Esbuild): Promise<BuildResult> {
+/**
+ * Builds one DAG source file; `filename` picks the loader (`.ts` → TypeScript) and names errors.
+ * With `resolveDir` (the file's folder), its relative imports and npm dependencies are bundled in.
+ */
+async function buildDagBundle(
+  source: string,
+  filename: string,
+  esbuild?: Esbuild,
+  options: { resolveDir?: string } = {},
+): Promise<BuildResult> {
   const engine = esbuild ?? (await loadEsbuild());
   try {
     const result = await engine.build({
-      stdin: { contents: source, loader: /\.(c|m)?ts$/.test(filename) ? 'ts' : 'js', sourcefile: filename },
+      stdin: {
+        contents: source,
+        loader: /\.(c|m)?ts$/.test(filename) ? 'ts' : 'js',
+        sourcefile: filename,
+        ...(options.resolveDir && { resolveDir: options.resolveDir }),
+      },
       bundle: true,
       write: false,
       format: 'esm',
       platform: 'node',
       target: 'node20',
       logLevel: 'silent',
-      plugins: [restrictImports],
+      plugins: [dagImports(options.resolveDir !== undefined)],
     });
     return { ok: true, code: result.outputFiles[0]?.text ?? '' };
   } catch (error) {

@@ -80,7 +80,11 @@ describe('API on the local stack', () => {
     });
     expect((await api('GET', '/api/v1/dags', undefined, false)).status).toBe(401);
     expect((await api('GET', '/api/openapi.json')).status).toBe(200);
-    expect((await api('GET', '/api/v1/version')).body).toMatchObject({ stage: 'local', api: 'v1' });
+    expect((await api('GET', '/api/v1/version')).body).toMatchObject({
+      stage: 'local',
+      api: 'v1',
+      dagBucket: { name: stack.names.bucket, prefix: 'dags/', endpoint: stack.endpoints.aws },
+    });
   });
 
   it('lists the DAG, triggers a run with conf and watches it succeed, with logs per try', async () => {

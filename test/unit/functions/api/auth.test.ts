@@ -75,6 +75,7 @@ describe('API auth', () => {
       commit: 'abc123',
       stage: 'test',
       api: 'v1',
+      dagBucket: null,
     });
     expect((await h.call('GET', '/api/v1/unknown')).body).toEqual({
       error: 'not_found',

@@ -22,7 +22,12 @@ describe('api config', () => {
       tableName: 'updraft',
       bucketName: 'updraft-bucket',
       auth: { mode: 'iam' },
-      deployment: { version: '1.2.3', commit: null, stage: 'aws' },
+      deployment: {
+        version: '1.2.3',
+        commit: null,
+        stage: 'aws',
+        dagBucket: { name: 'updraft-bucket', endpoint: null },
+      },
     });
     expect(config.settings.parallelism).toBe(8);
   });
