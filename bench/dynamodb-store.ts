@@ -85,6 +85,40 @@ function writeUnitParts(
 }
 
 /**
+ * Read units of one request (DynamoDB's rules): a get per item, its size in 4 KB units (at least 1);
+ * a query or scan, the items' total size in 4 KB units (at least 1); half for an eventually
+ * consistent read, twice in a transaction. Sizes are the items returned (a filter is not used).
+ */
+function readUnits(
+  command: string,
+  input: { ConsistentRead?: boolean; RequestItems?: Record<string, { ConsistentRead?: boolean }> },
+  out: { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> | unknown[] },
+): number {
+  const rate = (consistent: boolean | undefined) => (consistent ? 1 : 0.5);
+  const perItem = (items: unknown[], factor: number) =>
+    items.reduce<number>((sum, item) => sum + Math.ceil(Math.max(1, size(item as Item)) / 4096) * factor, 0);
+  if (command === 'GetItemCommand')
+    return out.Item ? perItem([out.Item], rate(input.ConsistentRead)) : rate(input.ConsistentRead);
+  if (command === 'QueryCommand' || command === 'ScanCommand') {
+    const bytes = (out.Items ?? []).reduce<number>((sum, item) => sum + size(item as Item), 0);
+    return Math.max(1, Math.ceil(bytes / 4096)) * rate(input.ConsistentRead);
+  }
+  if (command === 'BatchGetItemCommand') {
+    const consistent = Object.values(input.RequestItems ?? {})[0]?.ConsistentRead;
+    return perItem(
+      Object.values((out.Responses ?? {}) as Record<string, unknown[]>).flat(),
+      rate(consistent),
+    );
+  }
+  if (command === 'TransactGetItemsCommand')
+    return perItem(
+      ((out.Responses ?? []) as { Item?: unknown }[]).flatMap((r) => (r.Item ? [r.Item] : [])),
+      2,
+    );
+  return 0;
+}
+
+/**
  * Counts write units and items read per request, by the phase of a task instance's life. Each
  * written item is read back with a separate client (not counted) to know its image after the write.
  */
@@ -94,6 +128,8 @@ class MeteredClient extends DynamoDBClient {
   /** Write units by phase, request, entity type and part (the item or an index). */
   readonly detail = new Map<string, number>();
   readonly reads = new Map<string, number>();
+  /** Read request units billed on demand (see `readUnits`), by phase. */
+  readonly readUnits = new Map<string, number>();
   readonly images = new Map<string, Item | null>();
   readonly #raw: DynamoDBClient;
   readonly #table: string;
@@ -166,6 +202,7 @@ class MeteredClient extends DynamoDBClient {
     if (written.length > 0) await this.#settle(written, transactional, name.replace('Command', ''));
     const read = out.Items?.length ?? (out.Item ? 1 : 0) + Object.values(out.Responses ?? {}).flat().length;
     this.#add(this.reads, read);
+    this.#add(this.readUnits, readUnits(name, input, out));
     return out;
   }
 }
@@ -391,4 +428,4 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
   return out;
 }
 
-export { benchDynamoDbStore };
+export { benchDynamoDbStore, MeteredClient };

@@ -8,6 +8,7 @@ import { benchCorePaths } from './core-paths.ts';
 import { benchDynamoDbRace } from './dynamodb-race.ts';
 import { benchDynamoDbStore } from './dynamodb-store.ts';
 import { benchSimulateDay } from './simulate-day.ts';
+import { benchHandoff, benchThroughput } from './stack.ts';
 
 type Bench = () => Promise<Record<string, string | number>>;
 
@@ -21,6 +22,14 @@ const BENCHES: Record<string, { title: string; run: Bench }> = {
   dynamodb: {
     title: 'store: the life of a task instance on DynamoDB Local (write units, reads, claim rate)',
     run: benchDynamoDbStore,
+  },
+  handoff: {
+    title: 'stack: hand-off latency on a chain of 200 no-op tasks (upstream end → downstream start)',
+    run: benchHandoff,
+  },
+  throughput: {
+    title: 'stack: 2,000 no-op tasks in a 64-slot pool (rate, write units, requests, cost per 1M)',
+    run: benchThroughput,
   },
   'dynamodb-race': {
     title: 'store: 8 schedulers and 8 workers racing on DynamoDB Local (RACE_INSTANCES, default 5,000)',

@@ -3,6 +3,8 @@
  * Lambda's event source (batch size, concurrency and visibility from shared/resources.ts), and the
  * sweep's rate schedule as a timer that invokes the scheduler directly.
  */
+
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type AwsConfig, createSqsClient } from '#adapters/aws-clients.ts';
 import { SqsPoller, type SqsRecord } from '#adapters/sqs/sqs-poller.ts';
@@ -20,7 +22,8 @@ interface Consumer {
 
 /**
  * Batches handled at once per queue, locally: each is a loop that long-polls and runs its batch;
- * 16 loops × 10 messages keep a 64-slot pool busy without a socket per possible Lambda.
+ * 16 loops × 10 messages keep a 64-slot pool busy without a socket per possible Lambda. An idle
+ * queue is watched by one loop; more start as messages come (SqsPoller's `idleLoops`).
  */
 const LOCAL_MAX_CONCURRENCY = 16;
 
@@ -57,6 +60,8 @@ function startEventSources(input: {
   concurrency?: { worker?: number; scheduler?: number };
   /** 0: no sweep. */
   sweepEveryMs: number;
+  /** Sees the pollers' SQS client once made (a benchmark's meter). */
+  instrument?: (client: SQSClient) => void;
   /** Which queues' event sources start right away. @default both */
   enabled?: { dispatch?: boolean; schedulerEvents?: boolean };
 }) {
@@ -67,6 +72,7 @@ function startEventSources(input: {
   };
   // The pollers' own client: their long polls must not take the sockets the functions send with.
   const sqs = createSqsClient(input.aws, { maxSockets: loops.worker + loops.scheduler + 4 });
+  input.instrument?.(sqs);
   const poller = (queue: keyof typeof QUEUES, handler: Handler, concurrency?: number) =>
     new SqsPoller({
       client: sqs,

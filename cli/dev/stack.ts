@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { startFauxqs } from 'fauxqs';
 import { createS3Client, createSqsClient } from '#adapters/aws-clients.ts';
 import { BundleRuntimes, EsbuildDagBundler } from '#adapters/bundle/bundle-runtimes.ts';
@@ -83,9 +84,23 @@ export interface LocalStackOptions {
     task: { dagId: string; runId: string; taskId: string; tryNumber: number },
     line: string,
   ) => void;
+  /** The DynamoDB client the handlers use (a benchmark's meter); one is made otherwise. */
+  dynamodbClient?: DynamoDBClient;
+  /** Sees every SQS and S3 request the stack makes, with its answer (a benchmark's meter). */
+  onAwsRequest?: (request: AwsRequest) => void;
   /** Serve HTTP on this stack (the API and console mount here). */
   http?: { port: number; handler: (stack: LocalStack) => RequestListener };
 }
+
+export interface AwsRequest {
+  service: 'sqs' | 's3';
+  /** The SDK command's name, e.g. `SendMessageBatchCommand`. */
+  command: string;
+  input: unknown;
+  output: unknown;
+}
+
+type Invoked = 'scheduler' | 'worker' | 'dagProcessor' | 'taskEvents';
 
 export interface LocalStack {
   endpoints: { dynamodb: string; aws: string; http: string | null };
@@ -96,6 +111,8 @@ export interface LocalStack {
   notifier: LogNotifier;
   schedules: TimerScheduleRegistry;
   invoke: Invokers;
+  /** Invocations of each function so far, and the time they ran (what Lambda would bill). */
+  stats: { invocations: Record<Invoked, number>; busyMs: Record<Invoked, number> };
   /** Batches handled at once per queue. */
   concurrency: { worker: number; scheduler: number };
   /** The event sources of the two queues, to stop and start them (as disabling a Lambda trigger). */
@@ -153,13 +170,20 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
   try {
     const endpoints = await startStores(options, cleanups);
     const config = { region: 'us-east-1', endpoint: endpoints.aws };
-    const ddb = new DynamoDBClient({
-      ...config,
-      endpoint: endpoints.dynamodb,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const ddb =
+      options.dynamodbClient ??
+      new DynamoDBClient({
+        ...config,
+        endpoint: endpoints.dynamodb,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
     const sqs = createSqsClient(config);
     const s3 = createS3Client(config);
+    const observe = options.onAwsRequest;
+    if (observe) {
+      observeRequests(sqs, 'sqs', observe);
+      observeRequests(s3, 's3', observe);
+    }
     cleanups.push(async () => {
       ddb.destroy();
       sqs.destroy();
@@ -222,22 +246,41 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
         log: (m, line) => options.onTaskLog!({ ...m.key, tryNumber: m.tryNumber }, line),
       }),
     };
+    const stats: LocalStack['stats'] = {
+      invocations: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+      busyMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+    };
+    /** A handler whose invocations are counted and timed. */
+    const counted =
+      <E, R>(name: Invoked, handler: (event: E, context: Context) => Promise<R>) =>
+      async (event: E, context: Context): Promise<R> => {
+        stats.invocations[name] += 1;
+        const started = performance.now();
+        try {
+          return await handler(event, context);
+        } finally {
+          stats.busyMs[name] += performance.now() - started;
+        }
+      };
     let workerGeneration = 0;
     const newWorker = () => {
       workerGeneration += 1;
       const worker = workerProcess(deps, workerGeneration);
-      return { handler: workerHandler(worker.deps), kill: worker.kill };
+      return { handler: counted('worker', workerHandler(worker.deps)), kill: worker.kill };
     };
     const handlers = {
-      scheduler: schedulerHandler({ ...base, logger: loggerOf('scheduler') }),
-      dagProcessor: dagProcessorHandler({
-        ...base,
-        logger: loggerOf('dag-processor'),
-        bundles,
-        bundler: new EsbuildDagBundler({ dir: dataDir ? join(dataDir, 'bundles') : undefined }),
-        readDagFile: async (key) => (await readDagObject(s3, names.bucket, key))?.source ?? null,
-      }),
-      taskEvents: taskEventsHandler({ ...base, logger: loggerOf('task-events') }),
+      scheduler: counted('scheduler', schedulerHandler({ ...base, logger: loggerOf('scheduler') })),
+      dagProcessor: counted(
+        'dagProcessor',
+        dagProcessorHandler({
+          ...base,
+          logger: loggerOf('dag-processor'),
+          bundles,
+          bundler: new EsbuildDagBundler({ dir: dataDir ? join(dataDir, 'bundles') : undefined }),
+          readDagFile: async (key) => (await readDagObject(s3, names.bucket, key))?.source ?? null,
+        }),
+      ),
+      taskEvents: counted('taskEvents', taskEventsHandler({ ...base, logger: loggerOf('task-events') })),
     };
     Object.assign(invoke, {
       scheduler: (event: unknown) => handlers.scheduler(event, lambdaContext('scheduler')),
@@ -250,6 +293,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       names,
       handlers,
       worker: newWorker,
+      ...(observe && { instrument: (client: SQSClient) => observeRequests(client, 'sqs', observe) }),
       invoke,
       logger: loggerOf('event-sources'),
       pollWaitSeconds: options.pollWaitSeconds,
@@ -289,6 +333,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       notifier,
       schedules,
       invoke,
+      stats,
       concurrency: sources.loops,
       eventSources: { workers: sources.workers, scheduler: sources.scheduler },
       async putDagFile(name, source) {
@@ -323,6 +368,22 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
     await runCleanups(cleanups);
     throw error;
   }
+}
+
+/** Hands every request of `client` and its answer to `observe`. */
+function observeRequests(
+  client: SQSClient | S3Client,
+  service: AwsRequest['service'],
+  observe: (request: AwsRequest) => void,
+): void {
+  (client as SQSClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      observe({ service, command: String(context.commandName), input: args.input, output: result.output });
+      return result;
+    },
+    { step: 'initialize', name: 'updraftObserveRequests' },
+  );
 }
 
 async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> {

@@ -184,6 +184,36 @@ describe('SqsPoller (on fauxqs)', () => {
   );
 
   pollerTest(
+    'watches an idle queue with one long poll, grows with a burst up to maxConcurrency, then shrinks back',
+    async ({ sqs, queue, poll }) => {
+      // Prepare
+      const poller = poll(
+        async () => {
+          peak = Math.max(peak, poller.loops);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        },
+        { batchSize: 2, maxConcurrency: 4 },
+      );
+      let peak = 0;
+      expect(poller.loops).toBe(1);
+      // Act
+      await send(
+        sqs,
+        queue,
+        Array.from({ length: 24 }, (_, i) => `m${i}`),
+      );
+      // Assess
+      await vi.waitFor(async () => expect(await remaining(sqs, queue)).toBe(0), {
+        timeout: 30_000,
+        interval: 50,
+      });
+      expect(peak).toBeGreaterThanOrEqual(2);
+      expect(peak).toBeLessThanOrEqual(4);
+      await vi.waitFor(() => expect(poller.loops).toBe(1), { timeout: 15_000, interval: 50 });
+    },
+  );
+
+  pollerTest(
     'loses nothing that arrives while it stops: the next poller gets it at once',
     async ({ sqs, queue, poll }) => {
       // Prepare: a poller waiting in a long poll, stopped without cutting the poll off.

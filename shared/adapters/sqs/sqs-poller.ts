@@ -1,7 +1,7 @@
 /**
  * Lambda's SQS event source, in process: for local runs, where no Lambda service polls the queues.
  *
- * `maxConcurrency` loops each long-poll the queue for up to `batchSize` messages and hand them to the
+ * Up to `maxConcurrency` loops each long-poll the queue for up to `batchSize` messages and hand them to the
  * handler, one batch per loop at a time (Lambda's "maximum concurrency"). What the handler returns
  * is read as a Lambda with `ReportBatchItemFailures` would be:
  * - nothing, or no `batchItemFailures`: the whole batch succeeded;
@@ -51,6 +51,14 @@ interface SqsPollerOptions {
   batchSize?: number;
   /** Batches being handled at once. @default 2 (Lambda's minimum maximum concurrency) */
   maxConcurrency?: number;
+  /**
+   * Loops kept polling while the queue is idle. Like Lambda's pollers, more are started as
+   * messages come (a loop that receives some starts another before it handles them, up to
+   * `maxConcurrency`) and a loop whose poll comes back empty ends while more than these are left:
+   * an idle queue is not watched by dozens of long polls that every new message wakes at once.
+   * @default 1
+   */
+  idleLoops?: number;
   /** Overrides the queue's visibility timeout for received messages. @default the queue's */
   visibilityTimeoutSeconds?: number;
   /** Long-poll wait, 0 to 20. @default 20 */
@@ -99,7 +107,7 @@ class SqsPoller {
   readonly #stopping = new AbortController();
   /** Aborted by `kill()` only: requests in flight are cut off. */
   readonly #abort = new AbortController();
-  #loops: Promise<void>[] = [];
+  readonly #loops = new Set<Promise<void>>();
   #killed = false;
 
   constructor(options: SqsPollerOptions) {
@@ -119,11 +127,15 @@ class SqsPoller {
     setMaxListeners(listeners, this.#stopping.signal);
   }
 
+  /** Loops running now (polling or handling a batch). */
+  get loops(): number {
+    return this.#loops.size;
+  }
+
   /** Starts polling; calling it again while running does nothing. */
   start(): void {
-    if (this.#loops.length > 0 || this.#stopping.signal.aborted) return;
-    const n = Math.max(1, this.#options.maxConcurrency ?? 2);
-    this.#loops = Array.from({ length: n }, () => this.#loop());
+    if (this.#loops.size > 0 || this.#stopping.signal.aborted) return;
+    for (let i = 0; i < Math.min(this.#idleLoops, this.#maxLoops); i += 1) this.#spawn();
   }
 
   /**
@@ -134,7 +146,7 @@ class SqsPoller {
    */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    await Promise.all(this.#loops);
+    while (this.#loops.size > 0) await Promise.all(this.#loops);
   }
 
   /**
@@ -145,6 +157,19 @@ class SqsPoller {
     this.#killed = true;
     this.#stopping.abort();
     this.#abort.abort();
+  }
+
+  get #maxLoops(): number {
+    return Math.max(1, this.#options.maxConcurrency ?? 2);
+  }
+
+  get #idleLoops(): number {
+    return Math.max(1, this.#options.idleLoops ?? 1);
+  }
+
+  #spawn(): void {
+    const loop = this.#loop().finally(() => this.#loops.delete(loop));
+    this.#loops.add(loop);
   }
 
   async #loop(): Promise<void> {
@@ -163,7 +188,11 @@ class SqsPoller {
         continue;
       }
       if (messages === null) return;
-      if (messages.length > 0) await this.#handle(messages.map(toRecord));
+      if (messages.length > 0) {
+        // More may be waiting: someone polls while this batch is handled.
+        if (this.#loops.size < this.#maxLoops && !signal.aborted) this.#spawn();
+        await this.#handle(messages.map(toRecord));
+      } else if (this.#loops.size > this.#idleLoops) return;
       else if ((this.#options.waitTimeSeconds ?? 20) === 0)
         await sleep(50, undefined, { signal }).catch(() => {});
     }

@@ -1,0 +1,299 @@
+/**
+ * The whole local stack (`npm start`'s code paths: the handlers behind SQS pollers on fauxqs,
+ * DynamoDB Local), measured end to end.
+ *
+ * - `handoff`: a chain of 200 no-op tasks; per link, downstream start − upstream end, from the task
+ *   instances' own timestamps. Beside it, the round trip of one DynamoDB Local read in the same run,
+ *   since every link is a chain of store calls.
+ * - `throughput`: 2,000 no-op tasks of one run in a 64-slot pool: task instances per second from
+ *   trigger to the run's end, beside DynamoDB Local's raw conditional-write rate (64 at a time, like
+ *   the pool). A second, metered run counts per task instance: DynamoDB write units (the exact meter
+ *   of bench/dynamodb-store.ts) and items read, SQS requests, function invocations and their busy
+ *   time; and prices 1M task instances at list prices.
+ */
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DagRun, TaskInstance } from '#core/model.ts';
+import { triggerRun } from '#services/trigger-run.ts';
+import { type AwsRequest, type LocalStack, startLocalStack } from '../cli/dev/stack.ts';
+import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
+import { FUNCTIONS } from '../shared/resources.ts';
+import { MeteredClient } from './dynamodb-store.ts';
+
+const PRICES = {
+  /** DynamoDB on-demand, per write / read request unit. */
+  write: 0.625 / 1e6,
+  read: 0.125 / 1e6,
+  sqsRequest: 0.4 / 1e6,
+  lambdaRequest: 0.2 / 1e6,
+  /** Lambda arm64, per GB-second. */
+  lambdaGbSecond: 0.0000133334,
+};
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
+
+function chainSource(n: number): string {
+  return `import { dag } from 'updraft/sdk';
+export default dag('chain', { schedule: null, maxActiveTasks: 16 }, (d) => {
+  let previous = null;
+  for (let i = 0; i < ${n}; i += 1) {
+    const task = d.task('t' + String(i).padStart(4, '0'), async () => null);
+    if (previous) previous.before(task);
+    previous = task;
+  }
+});
+`;
+}
+
+function flatSource(n: number): string {
+  return `import { dag } from 'updraft/sdk';
+export default dag('flat', { schedule: null, maxActiveTasks: ${n} }, (d) => {
+  for (let i = 0; i < ${n}; i += 1) d.task('t' + String(i).padStart(4, '0'), { pool: 'bench' }, async () => null);
+});
+`;
+}
+
+async function finished(stack: LocalStack, dagId: string, runId: string): Promise<DagRun> {
+  for (;;) {
+    const run = await stack.deps.store.getRun(dagId, runId);
+    if (run?.state === 'success' || run?.state === 'failed') return run;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function runDag(stack: LocalStack, file: string, source: string, dagId: string) {
+  await stack.putDagFile(file, source);
+  const started = performance.now();
+  const run = await triggerRun(stack.deps, { dagId, now: Date.now() });
+  const done = await finished(stack, dagId, run.runId);
+  const seconds = (performance.now() - started) / 1000;
+  if (done.state !== 'success') throw new Error(`bench run ${dagId} ended ${done.state}`);
+  const tis = await stack.deps.store.listTis(dagId, run.runId);
+  return { seconds, tis };
+}
+
+/** Median round trip of one GetItem on DynamoDB Local, now. */
+async function readRoundTripMs(client: DynamoDBClient, table: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 50; i += 1) {
+    const t = performance.now();
+    await client.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'NONE' }, sk: { S: 'NONE' } } }),
+    );
+    times.push(performance.now() - t);
+  }
+  return quantile(times, 0.5);
+}
+
+async function benchHandoff(): Promise<Record<string, string | number>> {
+  const links = 200;
+  const stack = await startLocalStack({ dataDir: null, dynamodbPort: 0, awsPort: 0, sweepEveryMs: 0 });
+  try {
+    const before = await readRoundTripMs(stack.clients.ddb, stack.names.table);
+    const { seconds, tis } = await runDag(stack, 'chain.ts', chainSource(links), 'chain');
+    const after = await readRoundTripMs(stack.clients.ddb, stack.names.table);
+    const ordered = [...tis].sort((a, b) => a.taskId.localeCompare(b.taskId));
+    const gaps: number[] = [];
+    const toQueued: number[] = [];
+    const toStart: number[] = [];
+    for (let i = 1; i < ordered.length; i += 1) {
+      const up = ordered[i - 1]!;
+      const down = ordered[i]!;
+      gaps.push(down.startedAt! - up.endedAt!);
+      toQueued.push(down.queuedAt! - up.endedAt!);
+      toStart.push(down.startedAt! - down.queuedAt!);
+    }
+    const roundTrip = (before + after) / 2;
+    const p50 = quantile(gaps, 0.5);
+    return {
+      'chain of no-op tasks': links,
+      'run, trigger to end (s)': seconds.toFixed(1),
+      'hand-off p50 (ms)': `${p50.toFixed(0)} — target 50 ${p50 <= 50 ? 'met' : 'missed'}`,
+      'hand-off p95 (ms)': quantile(gaps, 0.95).toFixed(0),
+      '  upstream end → downstream queued, p50 (ms)': quantile(toQueued, 0.5).toFixed(0),
+      '  queued → started, p50 (ms)': quantile(toStart, 0.5).toFixed(0),
+      'DynamoDB Local read round trip, p50 (ms)': roundTrip.toFixed(1),
+      'hand-off p50 in read round trips': (p50 / roundTrip).toFixed(1),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Raw conditional puts on the same emulator, `concurrency` at a time. */
+async function rawWritesPerSecond(client: DynamoDBClient, table: string, n: number, concurrency: number) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        await client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { pk: { S: `RAW#${i}` }, sk: { S: 'X' }, n: { N: '1' } },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      }
+    }),
+  );
+  return n / ((performance.now() - started) / 1000);
+}
+
+interface Meter {
+  sqs: Map<string, number>;
+  emptyReceives: number;
+}
+
+function sqsMeter(): { meter: Meter; onAwsRequest: (request: AwsRequest) => void } {
+  const meter: Meter = { sqs: new Map(), emptyReceives: 0 };
+  return {
+    meter,
+    onAwsRequest: ({ service, command, output }) => {
+      if (service !== 'sqs') return;
+      const messages = (output as { Messages?: unknown[] } | undefined)?.Messages;
+      if (command === 'ReceiveMessageCommand' && !messages?.length) meter.emptyReceives += 1;
+      else meter.sqs.set(command, (meter.sqs.get(command) ?? 0) + 1);
+    },
+  };
+}
+
+async function benchThroughput(): Promise<Record<string, string | number>> {
+  const tasks = 2_000;
+  const slots = 64;
+  const ddb = await startDynamoDbLocal({ inMemory: true });
+  const config = {
+    endpoint: ddb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  };
+  const common = {
+    dataDir: null,
+    dynamodbEndpoint: ddb.endpoint,
+    awsPort: 0,
+    sweepEveryMs: 0,
+    pools: { bench: slots },
+    settings: { parallelism: 1_024 },
+  };
+  try {
+    // 1. Timed, unmetered.
+    const plain = await startLocalStack({ ...common, prefix: 'plain-' });
+    let seconds: number;
+    let peak: number;
+    try {
+      const timed = await runDag(plain, 'flat.ts', flatSource(tasks), 'flat');
+      seconds = timed.seconds;
+      peak = peakRunning(timed.tis);
+    } finally {
+      await plain.stop();
+    }
+    const raw = new DynamoDBClient(config);
+    await raw.send(new CreateTableCommand(rawTable('raw')));
+    const rawRate = await rawWritesPerSecond(raw, 'raw', tasks, slots);
+    raw.destroy();
+    console.log(
+      `  (timed run: ${(tasks / seconds).toFixed(0)} task instances/s; raw ${rawRate.toFixed(0)} writes/s)`,
+    );
+
+    // 2. Metered: every DynamoDB write unit, SQS request and invocation.
+    // The stack's table is `<prefix>state` (cli/dev/provision.ts).
+    const metered = new MeteredClient(config, 'metered-state');
+    const { meter, onAwsRequest } = sqsMeter();
+    const stack = await startLocalStack({
+      ...common,
+      prefix: 'metered-',
+      dynamodbClient: metered,
+      onAwsRequest,
+    });
+    let tisCount: number;
+    try {
+      metered.phase = 'run';
+      for (const key of meter.sqs.keys()) meter.sqs.delete(key);
+      meter.emptyReceives = 0;
+      const invocationsBefore = { ...stack.stats.invocations };
+      const busyBefore = { ...stack.stats.busyMs };
+      const { tis } = await runDag(stack, 'flat.ts', flatSource(tasks), 'flat');
+      tisCount = tis.length;
+      const per = (n: number) => n / tisCount;
+      const wu = per(metered.writes.get('run') ?? 0);
+      const itemsRead = per(metered.reads.get('run') ?? 0);
+      const ru = per(metered.readUnits.get('run') ?? 0);
+      const sqsRequests = per([...meter.sqs.values()].reduce((a, b) => a + b, 0));
+      const invocations = (fn: keyof typeof stack.stats.invocations) =>
+        stack.stats.invocations[fn] - invocationsBefore[fn];
+      const busy = (fn: keyof typeof stack.stats.busyMs) => stack.stats.busyMs[fn] - busyBefore[fn];
+      const gbSeconds =
+        (busy('scheduler') / 1000) * (FUNCTIONS.scheduler.memoryMiB / 1024) +
+        (busy('worker') / 1000) * (FUNCTIONS.worker.memoryMiB / 1024);
+      const lambdaRequests = invocations('scheduler') + invocations('worker');
+      const cost = {
+        dynamodb: 1e6 * (wu * PRICES.write + ru * PRICES.read),
+        sqs: 1e6 * sqsRequests * PRICES.sqsRequest,
+        lambdaRequests: 1e6 * per(lambdaRequests) * PRICES.lambdaRequest,
+        lambdaDuration: 1e6 * per(gbSeconds) * PRICES.lambdaGbSecond,
+      };
+      const total = cost.dynamodb + cost.sqs + cost.lambdaRequests + cost.lambdaDuration;
+      const throughput = tasks / seconds;
+      return {
+        'task instances, pool slots': `${tasks}, ${slots}`,
+        'task instances per second (trigger → run end)': throughput.toFixed(0),
+        'most running at once (from timestamps)': peak,
+        'DynamoDB Local raw conditional writes per second (64 at once)': rawRate.toFixed(0),
+        'task instances per raw write (ratio)': (throughput / rawRate).toFixed(3),
+        'per task instance (metered run):': '',
+        '  DynamoDB write units': wu.toFixed(1),
+        '  DynamoDB items read': itemsRead.toFixed(1),
+        '  DynamoDB read units': ru.toFixed(1),
+        '  SQS requests (sends, receives with messages, deletes)': sqsRequests.toFixed(2),
+        ...Object.fromEntries([...meter.sqs].map(([k, v]) => [`    ${k}`, per(v).toFixed(3)])),
+        '  empty receives (idle pollers; not per task)': per(meter.emptyReceives).toFixed(2),
+        '  scheduler invocations': per(invocations('scheduler')).toFixed(3),
+        '  worker invocations': per(invocations('worker')).toFixed(3),
+        '  Lambda GB-s (local busy time × memory)': per(gbSeconds).toFixed(4),
+        'cost per 1M task instances ($, list prices)': `${total.toFixed(2)} — target 5 ${total <= 5 ? 'met' : 'missed'}`,
+        '  DynamoDB (on-demand)': cost.dynamodb.toFixed(2),
+        '  SQS': cost.sqs.toFixed(2),
+        '  Lambda requests': cost.lambdaRequests.toFixed(2),
+        '  Lambda duration (arm64)': cost.lambdaDuration.toFixed(2),
+        'Step Functions Standard, 1M transitions': '25.00',
+      };
+    } finally {
+      await stack.stop();
+    }
+  } finally {
+    await ddb.stop();
+  }
+}
+
+function rawTable(name: string) {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+  };
+}
+
+function peakRunning(tis: TaskInstance[]): number {
+  const edges: [number, number][] = [];
+  for (const ti of tis)
+    if (ti.startedAt !== null && ti.endedAt !== null) edges.push([ti.startedAt, 1], [ti.endedAt, -1]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let held = 0;
+  let max = 0;
+  for (const [, d] of edges) {
+    held += d;
+    max = Math.max(max, held);
+  }
+  return max;
+}
+
+export { benchHandoff, benchThroughput };
