@@ -127,6 +127,8 @@ class MeteredClient extends DynamoDBClient {
   readonly writes = new Map<string, number>();
   /** Write units by phase, request, entity type and part (the item or an index). */
   readonly detail = new Map<string, number>();
+  /** Items read by phase, request and index (partition prefix for queries). */
+  readonly readDetail = new Map<string, number>();
   readonly reads = new Map<string, number>();
   /** Read request units billed on demand (see `readUnits`), by phase. */
   readonly readUnits = new Map<string, number>();
@@ -203,6 +205,14 @@ class MeteredClient extends DynamoDBClient {
     const read = out.Items?.length ?? (out.Item ? 1 : 0) + Object.values(out.Responses ?? {}).flat().length;
     this.#add(this.reads, read);
     this.#add(this.readUnits, readUnits(name, input, out));
+    if (read > 0) {
+      const on = input.IndexName ? ` ${input.IndexName}` : '';
+      // A query is told apart by its partition's prefix (POOL, PARKED, HOLD, CTRS, …).
+      const values = Object.values((input.ExpressionAttributeValues ?? {}) as Record<string, Attr>);
+      const type = name === 'QueryCommand' ? ` ${(values[0]?.S ?? '').split('#')[0]}` : '';
+      const id = `${this.phase} | ${name.replace('Command', '')}${on}${type}`;
+      this.readDetail.set(id, (this.readDetail.get(id) ?? 0) + read);
+    }
     return out;
   }
 }
@@ -406,11 +416,13 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
       );
     }
     let claimed = 0;
-    client.phase = 'passes';
+    const perPass: string[] = [];
     for (let pass = 0; pass < 3; pass += 1) {
       client.phase = 'passes';
+      const before = client.reads.get('passes') ?? 0;
       const report = await claimAndDispatch(deps, Date.now());
       claimed += report.claimed;
+      perPass.push(`${(client.reads.get('passes') ?? 0) - before}/${report.claimed}`);
       client.phase = 'between';
       for (const m of queue.splice(0)) {
         await store.startTry(m.key, m.tryNumber, { now: Date.now(), workerId: 'w' });
@@ -422,7 +434,9 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
       }
     }
     out[`items read per claimed instance, ${waiting.toLocaleString('en')} waiting`] =
-      `${((client.reads.get('passes') ?? 0) / claimed).toFixed(2)} (${claimed} claimed in 3 passes)`;
+      `${((client.reads.get('passes') ?? 0) / claimed).toFixed(2)} (${claimed} claimed in 3 passes; read/claimed per pass ${perPass.join(', ')})`;
+    for (const [id, n] of client.readDetail)
+      if (id.startsWith('passes')) out[`  reads, ${waiting} waiting: ${id}`] = (n / claimed).toFixed(2);
     raw.destroy();
   }
   return out;

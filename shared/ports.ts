@@ -143,6 +143,18 @@ export interface StateStore {
     cursor?: string | null;
     exclude?: { dagIds?: string[]; tasks?: { dagId: string; taskId: string }[] };
   }): Promise<Page<TaskInstance>>;
+  /**
+   * Optional: instances of `pool` a claim pass read as candidates before it knew that their own
+   * DAG's or task's limit blocks them (`exclude`, as for listClaimCandidates). A store that keeps
+   * such work out of later listings (DynamoDB parks it while the limit's counter is full) does the
+   * same for these, so no pass reads them again; a store whose listing skips excluded work cheaply
+   * (memory) need not implement it. Advisory: an instance that changed meanwhile is left alone.
+   */
+  setAsideBlocked?(
+    pool: string,
+    tis: TaskInstance[],
+    exclude: { dagIds?: string[]; tasks?: { dagId: string; taskId: string }[] },
+  ): Promise<void>;
   /** Current values of counters (absent counters read as 0). */
   readCounters(keys: CounterKey[]): Promise<CounterState[]>;
   /**

@@ -315,23 +315,24 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   const first = await readRound0(ctx, pools, poolFree, maxClaims, scheduled);
   let { candidates, selection } = first;
   let claimable = maxClaims;
+  const cursors = new Map(first.readers.map((r) => [r.pool, r.cursor]));
   let morePools = new Set(first.readers.filter((r) => r.more).map((r) => r.pool));
   let pages = new Map(first.readers.map((r) => [r.pool, r.limit]));
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     if (round > 0) {
-      const next = await readRound(ctx, pages);
+      const next = await readRound(ctx, pages, cursors);
       if (next.candidates.length === 0) break;
       candidates = next.candidates;
       morePools = next.morePools;
-      // The claims of earlier rounds raised the counters: read them again.
-      ctx.counters.clear();
+      // Counters are read once per pass: earlier rounds' claims were added to them (countClaims).
       const state = await claimState(ctx, candidates, pools);
       claimable = Math.max(0, state.parallelism.limit - state.parallelism.used);
       selection = selectClaims({ candidates, state, maxClaims: claimable });
     }
     const current = new Map([...scheduled, ...candidates].map((c) => [tiKeyString(c.ti), c.ti]));
     await writeWaits(ctx, selection, current);
-    await applyClaims(deps, selection.claims, now, report);
+    countClaims(ctx, selection.claims, await applyClaims(deps, selection.claims, now, report));
+    await setAsideBlocked(ctx, selection, current);
     if (claimable === 0 || selection.claims.length >= claimable) break;
     // Later rounds look past blocked work, in pools that still have room after these claims.
     for (const { ti } of selection.claims) poolFree.set(ti.pool, (poolFree.get(ti.pool) ?? 0) - ti.poolSlots);
@@ -344,10 +345,11 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
       const pool = current.get(tiKeyString(key))?.pool;
       if (blocked && pool) blockedPools.add(pool);
     }
+    // A later round reads on where the pool's reading stopped, about as many as it still has room for.
     pages = new Map(
-      [...pages].filter(
-        ([pool]) => morePools.has(pool) && blockedPools.has(pool) && (poolFree.get(pool) ?? 0) > 0,
-      ),
+      [...pages]
+        .filter(([pool]) => morePools.has(pool) && blockedPools.has(pool) && (poolFree.get(pool) ?? 0) > 0)
+        .map(([pool, limit]) => [pool, Math.min(limit, poolFree.get(pool)! + PAGE_MARGIN)]),
     );
     if (pages.size === 0) break;
   }
@@ -356,21 +358,81 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
 }
 
 /**
- * A later round: one page per pool from its start, leaving out the DAGs and tasks found blocked,
- * so work behind them is reached without scanning the backlog.
+ * A later round: one page per pool where the earlier rounds stopped reading it (everything before
+ * was read: claimed, or blocked by now), leaving out the DAGs and tasks found blocked, so work
+ * behind them is reached without reading anything twice or scanning the backlog.
  */
 async function readRound(
   ctx: PassContext,
   pages: Map<string, number>,
+  cursors: Map<string, string | null>,
 ): Promise<{ candidates: ClaimCandidate[]; morePools: Set<string> }> {
   const candidates: ClaimCandidate[] = [];
   const morePools = new Set<string>();
   for (const [pool, limit] of pages) {
-    const reader: PoolReader = { pool, limit, count: 0, last: null, cursor: null, done: false, more: false };
-    await readMore(ctx, reader, limit, candidates);
+    const cursor = cursors.get(pool) ?? null;
+    const reader: PoolReader = { pool, limit, count: 0, last: null, cursor, done: false, more: false };
+    const read: ClaimCandidate[] = [];
+    await readMore(ctx, reader, limit, read);
+    cursors.set(pool, reader.cursor);
     if (reader.more) morePools.add(pool);
+    candidates.push(...read);
   }
   return { candidates, morePools };
+}
+
+/**
+ * Adds what this round claimed to the counters read this pass, so a later round reads none again;
+ * a counter a claim found full (another scheduler raised it since it was read) counts as full for
+ * the rest of the pass.
+ */
+function countClaims(ctx: PassContext, claims: ClaimDecision[], outcome: ClaimOutcome): void {
+  const add = (counter: CounterKey, amount: number) => {
+    const id = counterKeyString(counter);
+    ctx.counters.set(id, (ctx.counters.get(id) ?? 0) + amount);
+  };
+  for (const { ti, holds } of claims) {
+    if (!outcome.claimed.has(tiKeyString(ti))) continue;
+    for (const { counter, amount } of holds) add(counter, amount);
+    if (ctx.deps.settings.executorCapacity[ti.executor] !== null)
+      add({ kind: 'executor', executor: ti.executor }, 1);
+  }
+  for (const { counter, limit } of outcome.full) {
+    const id = counterKeyString(counter);
+    if (limit >= 0) ctx.counters.set(id, Math.max(ctx.counters.get(id) ?? 0, limit));
+  }
+}
+
+/**
+ * Tells the store which instances read this round their own DAG or task limit blocks, so one that
+ * can keep them out of later listings (DynamoDB parks them) need not read them again.
+ */
+async function setAsideBlocked(
+  ctx: PassContext,
+  selection: Selection,
+  current: Map<string, TaskInstance>,
+): Promise<void> {
+  const { store } = ctx.deps;
+  if (!store.setAsideBlocked) return;
+  const byPool = new Map<string, TaskInstance[]>();
+  const dagIds = new Set<string>();
+  const tasks = new Map<string, { dagId: string; taskId: string }>();
+  for (const { key, reason } of selection.waits) {
+    const blocked = blockedBy(reason.kind);
+    const ti = current.get(tiKeyString(key));
+    if (!blocked || !ti) continue;
+    if (blocked === 'dag') dagIds.add(key.dagId);
+    else tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
+    byPool.set(ti.pool, [...(byPool.get(ti.pool) ?? []), ti]);
+  }
+  const exclude = { dagIds: [...dagIds], tasks: [...tasks.values()] };
+  for (const [pool, tis] of byPool) await store.setAsideBlocked(pool, tis, exclude);
+}
+
+/** What one round's claims came to: the instances claimed, and counters found full, with their limits. */
+interface ClaimOutcome {
+  claimed: Set<string>;
+  full: { counter: CounterKey; limit: number }[];
 }
 
 async function applyClaims(
@@ -378,7 +440,8 @@ async function applyClaims(
   claims: ClaimDecision[],
   now: number,
   report: ClaimReport,
-): Promise<void> {
+): Promise<ClaimOutcome> {
+  const outcome: ClaimOutcome = { claimed: new Set(), full: [] };
   const capacity = deps.settings.executorCapacity;
   const byKey = new Map(claims.map(({ ti }) => [tiKeyString(ti), ti]));
   const requests: ClaimRequest[] = claims.map(({ ti, holds }) => {
@@ -400,6 +463,12 @@ async function applyClaims(
     const result = await deps.store.claim(requests.slice(i, i + deps.settings.maxTisPerQuery));
     report.claimed += result.claimed.length;
     report.lost += result.lost.length;
+    for (const key of result.claimed) outcome.claimed.add(tiKeyString(key));
+    for (const { key, counter } of result.lost) {
+      const hold = counter && requests.find((r) => tiKeyString(r.key) === tiKeyString(key))?.holds;
+      const limit = hold?.find((h) => counterKeyString(h.counter) === counterKeyString(counter!))?.limit;
+      if (counter && limit !== undefined) outcome.full.push({ counter, limit });
+    }
     const messages = result.claimed.map((key): DispatchMessage => {
       const ti = byKey.get(tiKeyString(key))!;
       return { key: keyOf(key), tryNumber: ti.tryNumber, dagVersion: ti.dagVersion, executor: ti.executor };
@@ -408,6 +477,7 @@ async function applyClaims(
     await deps.dispatcher.dispatch(messages);
     report.dispatched.push(...messages);
   }
+  return outcome;
 }
 
 function keyOf(ti: TiKey): TiKey {

@@ -59,4 +59,21 @@ async function listClaimCandidates(
   return { items: out, next: cursor };
 }
 
-export { listClaimCandidates, MAX_READ };
+/** Parks the instances a pass read before it knew their own DAG or task limit blocks them (StateStore.setAsideBlocked). */
+async function setAsideBlocked(
+  items: Items,
+  pool: string,
+  tis: TaskInstance[],
+  exclude: CandidateQuery['exclude'],
+  now: number,
+): Promise<void> {
+  const dagIds = new Set(exclude?.dagIds ?? []);
+  const tasks = new Set((exclude?.tasks ?? []).map((t) => `${t.dagId}/${t.taskId}`));
+  const blocked = tis
+    .filter((ti) => ti.pool === pool && ti.state === 'scheduled')
+    .map((ti) => ({ ti, blockers: blockersOf(ti, dagIds, tasks) }))
+    .filter((b) => b.blockers.length > 0);
+  await park(items, pool, blocked, now);
+}
+
+export { listClaimCandidates, MAX_READ, setAsideBlocked };

@@ -32,7 +32,7 @@ import type {
   TiChange,
   TryEnd,
 } from '#ports';
-import { type CandidateQuery, listClaimCandidates } from './candidates.ts';
+import { type CandidateQuery, listClaimCandidates, setAsideBlocked } from './candidates.ts';
 import { claim } from './claim.ts';
 import {
   backfillAtRevision,
@@ -242,6 +242,10 @@ class DynamoDbStateStore implements StateStore {
 
   listClaimCandidates(query: CandidateQuery) {
     return listClaimCandidates(this.#items, query, this.#now());
+  }
+
+  setAsideBlocked(pool: string, tis: TaskInstance[], exclude: CandidateQuery['exclude']) {
+    return setAsideBlocked(this.#items, pool, tis, exclude, this.#now());
   }
 
   readCounters(counters: CounterKey[]): Promise<CounterState[]> {

@@ -10,8 +10,9 @@
  *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key)
  *     3. re-read the counter: room already (a try ended meanwhile)? unpark that many now
  *   try end (after its transaction lowered the counter)
- *     4. read the DAG and task counters it lowered; each flagged one with room gets its best `room`
- *        instances of every flagged pool moved back to POOL#<pool>; a flag whose partitions are
+ *     4. read the DAG and task counters it lowered; each flagged one with room gets its best
+ *        min(room, what this end released) instances of its flagged pools moved back to
+ *        POOL#<pool> (ends in a row each see the room the others already gave back); a flag whose partitions are
  *        empty and that has not been touched for SETTLE_MS is cleared (conditional on parkedAt)
  *   sweep (reconcileCounters), the safety net
  *     5. every flagged counter with room: as 4 (a try end that ran before the index showed its
@@ -116,11 +117,23 @@ async function unpark(
   return { moved: page.items.length, drained: page.items.length < limit && page.next === null };
 }
 
-/** Steps 4 and 5: each flagged counter with room gets its parked instances back, as many as fit. */
-async function unparkWithRoom(items: Items, views: CounterView[], now: number): Promise<void> {
+/**
+ * Steps 4 and 5: each flagged counter with room gets its parked instances back, as many as fit —
+ * after a release (`released`, by counter id) no more than it freed, since the room it sees may
+ * already have been given back by the releases before it (each try end sees the counter after
+ * its own release, not what earlier ends moved back and no pass has claimed yet).
+ */
+async function unparkWithRoom(
+  items: Items,
+  views: CounterView[],
+  now: number,
+  released?: Map<string, number>,
+): Promise<void> {
   for (const view of views) {
     if (view.parkedIn.length === 0) continue;
     let room = view.lim <= 0 ? MAX_UNPARK : view.lim - view.used;
+    const freed = released?.get(counterKeyString(view.key));
+    if (freed !== undefined) room = Math.min(room, freed);
     if (room <= 0) continue;
     let drained = true;
     for (const pool of view.parkedIn) {
@@ -141,11 +154,27 @@ async function unparkWithRoom(items: Items, views: CounterView[], now: number): 
   }
 }
 
-/** Step 4, after a try end lowered `counters`: the parkable ones are read and their parked work let back. */
-async function unparkAfterRelease(items: Items, counters: CounterKey[], now: number): Promise<void> {
-  const parkable = counters.filter((c) => PARKABLE.has(c.kind));
+/**
+ * Step 4, after a try end lowered `counters` (each by `amount`): the parkable ones are read and as
+ * much of their parked work let back as the release freed.
+ */
+async function unparkAfterRelease(
+  items: Items,
+  counters: { counter: CounterKey; amount: number }[],
+  now: number,
+): Promise<void> {
+  const parkable = counters.filter((c) => PARKABLE.has(c.counter.kind));
   if (parkable.length === 0) return;
-  await unparkWithRoom(items, [...(await viewsOf(items, parkable)).values()], now);
+  const released = new Map<string, number>();
+  for (const { counter, amount } of parkable) {
+    const id = counterKeyString(counter);
+    released.set(id, (released.get(id) ?? 0) + amount);
+  }
+  const views = await viewsOf(
+    items,
+    parkable.map((c) => c.counter),
+  );
+  await unparkWithRoom(items, [...views.values()], now, released);
 }
 
 /** Step 5 (the sweep): every flagged counter with room (listed in the KEYS_ONLY `holding` index, read by key). */

@@ -142,11 +142,7 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
     const outcome = await transact(items.client, actions, token);
     if (outcome.kind === 'committed') {
       // Work parked on a DAG or task counter this try held comes back now that it fell (parking.ts).
-      await unparkAfterRelease(
-        items,
-        counters.map((c) => c.counter),
-        now,
-      );
+      await unparkAfterRelease(items, counters, now);
       return true;
     }
     if (outcome.kind === 'cancelled') {

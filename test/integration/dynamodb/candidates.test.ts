@@ -98,6 +98,37 @@ describe('DynamoDB store claim candidates', () => {
     expect((await store.getTi(big[5]!))?.state).toBe('queued');
   });
 
+  test('park the blocked work a pass read before it knew, so no listing reads it again', async ({
+    ddb,
+    table,
+    store,
+  }) => {
+    const { big, small } = await saturatedBacklog(store);
+    // A first listing knows no exclusions yet: it reads the saturated DAG's work as candidates.
+    const first = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(first.items.map(name)).toEqual(big.slice(2, 12).map(name));
+    await store.setAsideBlocked('default_pool', [...first.items, ...small.slice(0, 1)], { dagIds: ['big'] });
+    // Only the excluded DAG's instances left the pool's partition; `small` was not excluded.
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(10);
+    const next = await allCandidates(store, 100);
+    expect(next.map(name)).toEqual([...big.slice(12), ...small].map(name));
+  });
+
+  test('let back after a try end no more parked work than the end released', async ({
+    ddb,
+    table,
+    store,
+  }) => {
+    const { big } = await saturatedBacklog(store);
+    await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude: { dagIds: ['big'] } });
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(28);
+    // Two ends in a row: each sees room for its own release only, not the one the other gave back.
+    for (const ti of big.slice(0, 2))
+      await store.endTry({ key: ti, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(2 + 3);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(26);
+  });
+
   test('filter, without parking, excluded work whose counter is not full', async ({ store }) => {
     const paused = await scheduledTis(store, 4, () => ({ priorityWeight: 9 }), 'manual__p', 'paused');
     const other = await scheduledTis(store, 2, () => ({}), 'manual__o', 'other');
