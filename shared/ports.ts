@@ -23,6 +23,7 @@ import type {
 } from '#core/model.ts';
 import type { Reconciliation } from '#core/reconcile.ts';
 import type { RunState, TiState } from '#core/states.ts';
+import type { TryRecord } from '#core/try-history.ts';
 
 export interface Page<T> {
   items: T[];
@@ -167,8 +168,16 @@ export interface StateStore {
   startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }): Promise<boolean>;
   /** Refreshes heartbeatAt of a running try; false if the try is no longer running. */
   heartbeat(key: TiKey, tryNumber: number, now: number): Promise<boolean>;
-  /** Ends a try and releases its holds in one atomic write; false if the try already ended. */
+  /**
+   * Ends a try and releases its holds in one atomic write; false if the try already ended. The
+   * same write adds the try to the instance's bounded history (`recordTry`, core/try-history.ts).
+   */
   endTry(end: TryEnd): Promise<boolean>;
+  /**
+   * The instance's ended tries, oldest first, the newest MAX_TRY_HISTORY of them (kept inside the
+   * instance, so this is one keyed read); empty for an instance never tried or not there.
+   */
+  listTries(key: TiKey): Promise<TryRecord[]>;
   /**
    * Every counter that holds slots or has held some since the reconciler last found it idle at
    * zero, with its value (a sharded counter as the sum of its shards).

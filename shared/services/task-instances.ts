@@ -2,8 +2,9 @@
  * Task instances as the API and the console see them: the instances of a run in the DAG's order,
  * one instance with its tries and why it waits, and the log of each try (from the LogStore).
  *
- * The store keeps the current try of an instance, not a history: a try before the current one is
- * known by its number and its log only.
+ * The store keeps the current try of an instance and a bounded history of its ended tries (the
+ * newest MAX_TRY_HISTORY, core/try-history.ts); a try older than that is known by its number and
+ * its log only.
  */
 import { NotFoundError } from '#core/errors.ts';
 import type { TaskManifest } from '#core/manifest.ts';
@@ -17,11 +18,15 @@ import { requireRun } from './runs.ts';
 
 export interface TryInfo {
   tryNumber: number;
-  /** Only the current try has its state and timings in the store. */
   current: boolean;
+  /** How the try ended (the instance's state for the current try); null for one older than the history. */
   state: TaskInstance['state'] | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** Where it ran (`lambda:<log stream>`, `local:<pid>`, `container:<task>`). */
+  workerId: string | null;
+  /** Its error, cut short in the history (the instance's `error` has the current one whole). */
+  error: string | null;
 }
 
 export interface TiDetail {
@@ -122,16 +127,33 @@ async function getTiDetail(
   } catch {
     task = null;
   }
+  const history = new Map((await deps.store.listTries(key)).map((t) => [t.tryNumber, t]));
   const tries: TryInfo[] = [];
   for (let n = 1; n <= ti.tryNumber; n += 1) {
     const current = n === ti.tryNumber;
-    tries.push({
-      tryNumber: n,
-      current,
-      state: current ? ti.state : null,
-      startedAt: current ? ti.startedAt : null,
-      endedAt: current ? ti.endedAt : null,
-    });
+    const ended = history.get(n);
+    tries.push(
+      current
+        ? {
+            tryNumber: n,
+            current,
+            state: ti.state,
+            // A sensor's try started at its first poke (the history has it).
+            startedAt: ended?.startedAt ?? ti.startedAt,
+            endedAt: ti.endedAt,
+            workerId: ti.workerId ?? ended?.workerId ?? null,
+            error: ti.error,
+          }
+        : {
+            tryNumber: n,
+            current,
+            state: ended?.state ?? null,
+            startedAt: ended?.startedAt ?? null,
+            endedAt: ended?.endedAt ?? null,
+            workerId: ended?.workerId ?? null,
+            error: ended?.error ?? null,
+          },
+    );
   }
   return {
     ti,

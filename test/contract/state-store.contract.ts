@@ -2,7 +2,8 @@
  * The state-store contract: what every implementation of the `StateStore` port must do, written
  * against the port only. Each implementation's test file calls `describeStateStore` with a factory
  * that makes a fresh, empty store per test. Claims and their indexes are in state-store-claims.contract.ts,
- * paging under change and record ownership in state-store-consistency.contract.ts.
+ * paging under change and record ownership in state-store-consistency.contract.ts, the try history
+ * in state-store-tries.contract.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#core/errors.ts';
@@ -11,6 +12,7 @@ import type { StateStore } from '#ports';
 import { backfill, manifest, run, T0, ti } from '../support/factories.ts';
 import { describeClaims } from './state-store-claims.contract.ts';
 import { describeConsistency } from './state-store-consistency.contract.ts';
+import { describeTries } from './state-store-tries.contract.ts';
 
 type MakeStore = () => Promise<{ store: StateStore; cleanup: () => Promise<void> }>;
 
@@ -357,6 +359,7 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
 
     describeClaims(withStore);
     describeConsistency(withStore);
+    describeTries(withStore);
 
     describe('pools, backfills, import errors', () => {
       it('has a default_pool of 128 that cannot be deleted, and resizes below use', () =>

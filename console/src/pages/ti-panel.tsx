@@ -1,6 +1,7 @@
 /**
  * One task instance: its state and why it waits (in words), the timeline scheduled → queued →
- * running → ended, its tries with the log of each, its result or error, and Clear.
+ * running → ended, its tries (how each ended, when, where, its error) with the log of each, its
+ * result or error, and Clear.
  */
 import { useEffect, useRef, useState } from 'react';
 import { seg } from '../api/client.ts';
@@ -12,6 +13,37 @@ import { formatDateTime, formatDuration, formatRelative, formatUtc, ms } from '.
 import { usePoll } from '../lib/poll.ts';
 import { isFinishedTi, tiStyle } from '../lib/states.ts';
 import { allPages } from './dag-data.ts';
+
+/** Every try the instance keeps: how it ended, when, how long, where, and its error (cut short). */
+function Tries({ tries }: { tries: TaskInstanceDetail['tries'] }) {
+  if (tries.length < 2 && !tries.some((t) => t.error)) return null;
+  return (
+    <table className="tries holders" aria-label="Tries">
+      <thead>
+        <tr>
+          <th>Try</th>
+          <th>Ended as</th>
+          <th>Started</th>
+          <th>Took</th>
+          <th>Worker</th>
+          <th>Error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tries.map((t) => (
+          <tr key={t.tryNumber}>
+            <td>{t.tryNumber}</td>
+            <td>{t.state ? <TiBadge state={t.state} /> : <span className="muted">not kept</span>}</td>
+            <td title={formatUtc(t.startedAt)}>{t.startedAt ? formatDateTime(t.startedAt) : '–'}</td>
+            <td>{t.durationMs === null ? '–' : formatDuration(t.durationMs)}</td>
+            <td className="muted">{t.workerId ?? '–'}</td>
+            <td>{t.error ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 
 function Timeline({ ti }: { ti: TaskInstanceDetail }) {
   const steps: { label: string; at: string | null; gap: string }[] = [
@@ -196,6 +228,7 @@ function TaskInstancePanel({
             </div>
           )}
           <Timeline ti={ti} />
+          <Tries tries={ti.tries} />
           <dl className="facts">
             <dt>Operator</dt>
             <dd>{ti.task?.kind ?? '–'}</dd>

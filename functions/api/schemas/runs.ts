@@ -102,9 +102,21 @@ const Try = z
   .object({
     tryNumber: z.number().int(),
     current: z.boolean(),
-    state: z.enum(TI_STATES).nullable().openapi({ description: 'Known for the current try only.' }),
+    state: z.enum(TI_STATES).nullable().openapi({
+      description:
+        'How the try ended (the instance state for the current try); null for a try older than the 10 the instance keeps.',
+    }),
     startedAt: NullableInstant,
     endedAt: NullableInstant,
+    durationMs: z.number().int().nullable(),
+    workerId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Where the try ran (a Lambda log stream, a local process, a container).' }),
+    error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The try error, cut to 120 characters for an earlier try.' }),
   })
   .openapi('Try');
 
@@ -181,7 +193,12 @@ function tiDetailWire(detail: TiDetail, now: number): z.infer<typeof TaskInstanc
     ...tiWire(detail.ti, now),
     result: detail.result ?? null,
     task: detail.task && taskWire(detail.task),
-    tries: detail.tries.map((t) => ({ ...t, startedAt: iso(t.startedAt), endedAt: iso(t.endedAt) })),
+    tries: detail.tries.map((t) => ({
+      ...t,
+      startedAt: iso(t.startedAt),
+      endedAt: iso(t.endedAt),
+      durationMs: duration(t.startedAt, t.endedAt),
+    })),
   };
 }
 

@@ -44,7 +44,16 @@ import {
 } from './conditions.ts';
 import { listCounters, readCounters } from './counters.ts';
 import * as dags from './dags.ts';
-import { backfillItem, backfillOf, isIncompleteRun, poolItem, runItem, runOf, tiOf } from './entities.ts';
+import {
+  backfillItem,
+  backfillOf,
+  isIncompleteRun,
+  poolItem,
+  runItem,
+  runOf,
+  tiOf,
+  triesOf,
+} from './entities.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
@@ -258,6 +267,13 @@ class DynamoDbStateStore implements StateStore {
 
   startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     return tries.startTry(this.#items, key, tryNumber, opts);
+  }
+
+  async listTries(key: TiKey) {
+    const item = await this.#items.get(keys.ti(key));
+    if (!item) return [];
+    tiOf(item); // checks the item is an instance of this schema version
+    return triesOf(item);
   }
 
   heartbeat(key: TiKey, tryNumber: number, now: number) {

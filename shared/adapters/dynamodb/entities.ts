@@ -17,8 +17,9 @@ import type {
   WaitReason,
 } from '#core/model.ts';
 import { isRunFinished, type TiState } from '#core/states.ts';
+import type { TryRecord } from '#core/try-history.ts';
 import { keys, pad, tiIndexes } from './keys.ts';
-import { checkItem, type Item, itemOf, json, N, num, recordOf, str } from './marshal.ts';
+import { checkItem, type Item, itemOf, json, N, num, recordOf, S, str } from './marshal.ts';
 
 /** Largest `data` kept in one item: DynamoDB's item limit is 400 KB, keys and attributes need the rest. */
 const MAX_DATA_BYTES = 350 * 1024;
@@ -72,8 +73,21 @@ type TiHot = Pick<
   'state' | 'tryNumber' | 'queuedAt' | 'startedAt' | 'heartbeatAt' | 'workerId' | 'holds' | 'waitReason'
 >;
 
+/** Cold fields left out of `data` while null (most are, most of the time), and read back as null. */
+const NULL_COLD = [
+  'scheduledAt',
+  'endedAt',
+  'nextRetryAt',
+  'rescheduleAt',
+  'firstPokeAt',
+  'error',
+  'result',
+] as const;
+
 function tiItem(ti: TaskInstance): Item {
-  const { state, tryNumber, queuedAt, startedAt, heartbeatAt, workerId, holds, waitReason, ...cold } = ti;
+  const { state, tryNumber, queuedAt, startedAt, heartbeatAt, workerId, holds, waitReason, ...all } = ti;
+  const cold: Record<string, unknown> = { ...all };
+  for (const field of NULL_COLD) if (cold[field] === null || cold[field] === undefined) delete cold[field];
   return itemOf(keys.ti(ti), 'ti', cold, {
     state,
     tryNumber,
@@ -88,7 +102,8 @@ function tiItem(ti: TaskInstance): Item {
 }
 
 function tiOf(item: Item): TaskInstance {
-  const cold = recordOf<Omit<TaskInstance, keyof TiHot>>(item, 'ti');
+  const stored = recordOf<Omit<TaskInstance, keyof TiHot>>(item, 'ti');
+  const cold = { ...Object.fromEntries(NULL_COLD.map((f) => [f, null])), ...stored };
   const hot: TiHot = {
     state: str(item.state) as TiState,
     tryNumber: num(item.tryNumber) ?? 0,
@@ -100,6 +115,32 @@ function tiOf(item: Item): TaskInstance {
     waitReason: json<WaitReason | null>(item.waitReason, null),
   };
   return { ...cold, ...hot };
+}
+
+/**
+ * The try history (core/try-history.ts) as the `tries` attribute: one compact array per try,
+ * `[tryNumber, state, startedAt, endedAt, workerId, error]`, so ten tries fit beside the rest of
+ * the instance in well under 1 KB when their errors are short.
+ */
+type StoredTry = [number, TiState, number | null, number | null, string | null, string | null];
+
+function triesAttribute(tries: readonly TryRecord[]): Item {
+  if (tries.length === 0) return {};
+  const stored = tries.map(
+    (t): StoredTry => [t.tryNumber, t.state, t.startedAt, t.endedAt, t.workerId, t.error],
+  );
+  return { tries: S(JSON.stringify(stored)) };
+}
+
+function triesOf(item: Item): TryRecord[] {
+  return json<StoredTry[]>(item.tries, []).map(([tryNumber, state, startedAt, endedAt, workerId, error]) => ({
+    tryNumber,
+    state,
+    startedAt,
+    endedAt,
+    workerId,
+    error,
+  }));
 }
 
 /**
@@ -191,6 +232,8 @@ export {
   runOf,
   tiItem,
   tiOf,
+  triesAttribute,
+  triesOf,
   versionItems,
   versionOf,
 };

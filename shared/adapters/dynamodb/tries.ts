@@ -13,6 +13,7 @@ import {
   type CounterKey,
   counterKeyString,
   type Hold,
+  type TaskInstance,
   type TiKey,
   tiKeyString,
   type WaitReason,
@@ -20,6 +21,7 @@ import {
 import type { HoldPart } from '#core/reconcile.ts';
 import { holdsSlot } from '#core/states.ts';
 import { assertTransition } from '#core/transitions.ts';
+import { recordTry } from '#core/try-history.ts';
 import type { TiChange, TryEnd } from '#ports';
 import {
   both,
@@ -30,7 +32,7 @@ import {
   tiStillAsRead,
   updateExpression,
 } from './conditions.ts';
-import { tiItem, tiOf } from './entities.ts';
+import { tiItem, tiOf, triesAttribute, triesOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
@@ -124,11 +126,13 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
   assertTransition(ti.state, end.set.state, tiKeyString(ti));
   const counters = [...partsHeld(item, ti.holds).values()];
   const expect = asRead(end.expect.state, end.expect.tryNumber);
+  const after: TaskInstance = { ...ti, ...end.set, holds: [] };
   const actions = [
     {
       Put: {
         TableName: items.table,
-        Item: tiItem({ ...ti, ...end.set, holds: [] }),
+        // The ended try joins the instance's bounded history in the same write.
+        Item: { ...tiItem(after), ...triesAttribute(recordTry(triesOf(item), ti, after)) },
         ...expression(
           { condition: both(knownVersion, expect.condition) },
           { ':v': N(ITEM_VERSION), ...expect.values },
@@ -190,9 +194,10 @@ async function updateTis(items: Items, changes: TiChange[]): Promise<{ applied: 
       if (ti.holds.length > 0 && !holdsSlot(next.state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
       }
-      // The shards a holding instance's claim recorded stay with it until its try ends.
+      // The shards a holding instance's claim recorded stay with it until its try ends; its tries always.
       const written = tiItem(next);
       if (item.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
+      if (item.tries) written.tries = item.tries;
       return items.put(written, asRead(change.expect.state, change.expect.tryNumber));
     }),
   );

@@ -32,6 +32,7 @@ import {
 import { findDrift, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot, isRunFinished, type RunState } from '#core/states.ts';
 import { assertTransition, canTransition } from '#core/transitions.ts';
+import { recordTry, type TryRecord } from '#core/try-history.ts';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -65,6 +66,8 @@ class MemoryStateStore implements StateStore {
   readonly #unfinishedByDag = new Map<string, Set<string>>();
   readonly #runByLogicalDate = new Map<string, string>();
   readonly #tis = new TiTable();
+  /** Each instance's bounded try history (core/try-history.ts), by its slot. */
+  readonly #tries = new WeakMap<Slot, TryRecord[]>();
   readonly #candidates = new CandidateIndex();
   readonly #holding = new Set<Slot>();
   readonly #waits = new Set<Slot>();
@@ -351,8 +354,15 @@ class MemoryStateStore implements StateStore {
     }
     if (!canTransition(ti.state, end.set.state)) assertTransition(ti.state, end.set.state, tiKeyString(ti));
     this.#counters.release(ti.holds, ti);
-    this.#putTi(slot, ti, own({ ...ti, ...end.set, holds: [] }));
+    const after = own({ ...ti, ...end.set, holds: [] });
+    this.#putTi(slot, ti, after);
+    this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], ti, after));
     return true;
+  }
+
+  async listTries(key: TiKey): Promise<TryRecord[]> {
+    const slot = this.#tis.slot(key);
+    return (slot ? (this.#tries.get(slot) ?? []) : []).map((t) => ({ ...t }));
   }
 
   async listCounters(): Promise<CounterState[]> {

@@ -86,6 +86,11 @@ describe('API: task instances', () => {
       [1, false],
       [2, true],
     ]);
+    // The first try is kept in the instance's history: how it ended, where, when, and its error.
+    expect(res.body.tries[0]).toMatchObject({ state: 'up_for_retry', error: 'flaky' });
+    expect(res.body.tries[0].workerId).toEqual(expect.any(String));
+    expect(res.body.tries[0].durationMs).toEqual(expect.any(Number));
+    expect(res.body.tries[1]).toMatchObject({ state: 'success', error: null });
     const log1 = await h.call('GET', `${base}/taskInstances/transform/logs/1`);
     expect(log1.body).toEqual({
       items: [
