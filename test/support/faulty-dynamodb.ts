@@ -3,6 +3,7 @@
  * throttling, and time-outs that arrive after the write committed. Seeded, so a failure replays.
  */
 import {
+  BatchGetItemCommand,
   DynamoDBClient,
   type DynamoDBClientConfig,
   ProvisionedThroughputExceededException,
@@ -60,14 +61,28 @@ class FaultyDynamoDbClient extends DynamoDBClient {
 
 export { FaultyDynamoDbClient };
 
+/** How long a sabotaged client holds counter reads back: long enough for other claims to land meanwhile. */
+const STALE_READ_MS = 30;
+
 /**
  * A client that strips the room condition from every counter raise of a claim transaction, as if
  * the store had forgotten it: a race through it must show the observer exceeded limits (so the
- * race can fail).
+ * race can fail). Its counter reads are also handed back late (STALE_READ_MS), as a slow or
+ * eventually consistent reader's would be, so that passes of different schedulers overlap with
+ * stale counts whatever the pacing: a pass that reads its counters once and lists its candidates
+ * quickly would otherwise race another only now and then, and the proof that the race can fail
+ * would depend on luck.
  */
 class SabotagedDynamoDbClient extends DynamoDBClient {
   // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is heavily overloaded; this wraps every form.
   override async send(command: any, ...rest: any[]): Promise<any> {
+    if (command instanceof BatchGetItemCommand) {
+      const keys = Object.values(command.input.RequestItems ?? {}).flatMap((r) => r.Keys ?? []);
+      const out = await super.send(command, ...rest);
+      if (keys.some((k) => String(k.pk?.S).startsWith('CTR#')))
+        await new Promise((resolve) => setTimeout(resolve, STALE_READ_MS));
+      return out;
+    }
     if (command instanceof TransactWriteItemsCommand) {
       for (const action of command.input.TransactItems ?? []) {
         const update = action.Update;
