@@ -295,6 +295,15 @@ export interface TaskExecutor {
   execute(request: TaskRunRequest): Promise<TaskOutcome>;
 }
 
+/**
+ * Runs a task's callback for how a try ended (onSuccess, onRetry with retries left, onFailure),
+ * for tries that end outside the executor: a container's exit, the sweep's heartbeat and
+ * stuck-in-queued timeouts. Never rejects: a callback that throws is reported on `request.log`.
+ */
+export interface CallbackRunner {
+  afterTry(request: TaskRunRequest, outcome: TaskOutcome): Promise<void>;
+}
+
 /** Structured logging as the services need it (Powertools Logger satisfies it). */
 export interface Logger {
   debug(message: string, extra?: Record<string, unknown>): void;

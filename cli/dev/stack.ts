@@ -222,6 +222,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
         void logs.append(launch.key, launch.tryNumber, [`${new Date().toISOString()} ${line}`]);
       },
     });
+    const executor = new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version));
     const base = {
       clock: { now: () => Date.now() },
       store,
@@ -233,13 +234,14 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       notifier,
       runtimes,
       containers,
+      callbacks: executor,
     };
     const deps: WorkerFunctionDeps = {
       ...base,
       logger: loggerOf('worker'),
       logs,
       results: new S3ResultStore(s3, names.bucket),
-      executor: new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version)),
+      executor,
       workerId: `local:${process.pid}`,
       heartbeatEveryMs: options.heartbeatEveryMs ?? heartbeatEvery(settings.heartbeatTimeoutMs),
       ...(options.onTaskLog && {

@@ -9,6 +9,7 @@ import { createS3Client, createSchedulerClient, createSqsClient } from '#adapter
 import { BundleRuntimes } from '#adapters/bundle/bundle-runtimes.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { EventBridgeScheduleRegistry } from '#adapters/eventbridge/eventbridge-schedule-registry.ts';
+import { LocalTaskExecutor } from '#adapters/local/task-executor.ts';
 import { S3BundleStore } from '#adapters/s3/s3-bundle-store.ts';
 import { SnsNotifier } from '#adapters/sns/sns-notifier.ts';
 import { SqsDispatcher, SqsSchedulerEvents } from '#adapters/sqs/sqs-publishers.ts';
@@ -29,6 +30,7 @@ function awsServiceDeps(
   const sqs = createSqsClient(config.aws);
   const store = new DynamoDbStateStore(ddb, config.tableName);
   const bundles = config.bucketName ? new S3BundleStore(createS3Client(config.aws), config.bucketName) : null;
+  const runtimes = bundles ? new BundleRuntimes(bundles, { logger }) : null;
   return {
     clock,
     store,
@@ -41,7 +43,10 @@ function awsServiceDeps(
     ...(config.notificationsTopicArn && {
       notifier: new SnsNotifier(new SNSClient({ region: config.aws.region }), config.notificationsTopicArn),
     }),
-    ...(bundles && { runtimes: new BundleRuntimes(bundles, { logger }) }),
+    ...(runtimes && {
+      runtimes,
+      callbacks: new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version)),
+    }),
   };
 }
 

@@ -25,12 +25,14 @@ function awsWorkerDeps(config: Config, logger: Logger): WorkerFunctionDeps {
   const s3 = createS3Client(config.aws);
   const runtimes = new BundleRuntimes(new S3BundleStore(s3, config.bucketName), { logger });
   const invoker = new LambdaInvoker(new LambdaClient({ region: config.aws.region }));
+  const executor = new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version), { invoker });
   return {
     ...base,
     runtimes,
+    callbacks: executor,
     logs: new S3LogStore(s3, config.bucketName),
     results: new S3ResultStore(s3, config.bucketName),
-    executor: new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version), { invoker }),
+    executor,
     workerId: `lambda:${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? randomUUID()}`,
     heartbeatEveryMs: heartbeatEvery(config.settings.heartbeatTimeoutMs),
     ...(config.ecs && {

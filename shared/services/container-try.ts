@@ -10,7 +10,7 @@ import type { TaskInstance, TiKey } from '#core/model.ts';
 import { renderTemplate, type TemplateValues, templateEnv } from '#core/template.ts';
 import type { ContainerLaunch, ContainerLauncher, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
-import { finishTry, keyFields, type StartedTry } from './worker.ts';
+import { afterTryElsewhere, finishTry, keyFields, type StartedTry } from './worker.ts';
 
 const CONTAINER_WORKER = 'container:';
 
@@ -131,7 +131,8 @@ async function completeContainerTry(
               ? `container stopped without an exit code${input.reason ? `: ${input.reason}` : ''}`
               : `container exited with code ${input.exitCode}${input.reason ? ` (${input.reason})` : ''}`,
         };
-  const { state } = await finishTry(deps, started, outcome, input.now);
+  const { ended, state } = await finishTry(deps, started, outcome, input.now);
+  if (ended) await afterTryElsewhere(deps, started, outcome);
   return state;
 }
 

@@ -2,6 +2,7 @@
 import type { DagManifest } from '#core/manifest.ts';
 import type { SchedulerSettings } from '#core/model.ts';
 import type {
+  CallbackRunner,
   ContainerLauncher,
   Dispatcher,
   Logger,
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   runtimes?: RuntimeSource;
   /** Stops containers of Fargate tries that outlive their executionTimeout (the sweep). */
   containers?: ContainerLauncher;
+  /** Task callbacks of tries that end outside the worker's executor; none are run without one. */
+  callbacks?: CallbackRunner;
 }
 
 /** Manifests are immutable per version (content hash), so they are cached for the life of a container. */

@@ -16,7 +16,7 @@ import type {
 } from '#ports';
 import { launchContainerTry } from './container-try.ts';
 import type { ServiceDeps } from './deps.ts';
-import { beginTry, finishTry, keyFields, type StartedTry } from './worker.ts';
+import { afterTryElsewhere, beginTry, finishTry, keyFields, type StartedTry } from './worker.ts';
 
 /** Results whose JSON is longer than this go to the result store (DynamoDB items stop at 400 KB). */
 const INLINE_RESULT_BYTES = 16 * 1024;
@@ -183,7 +183,8 @@ async function runTry(deps: WorkerDeps, message: DispatchMessage, opts: TryOptio
     if (started.task.executor === 'fargate' && deps.containers) {
       const launched = await launchContainerTry(deps, deps.containers, started, log.line);
       if (launched.kind === 'launched') return 'launched';
-      const { state } = await finishTry(deps, started, launched.outcome, deps.clock.now());
+      const { ended, state } = await finishTry(deps, started, launched.outcome, deps.clock.now());
+      if (ended) await afterTryElsewhere(deps, started, launched.outcome);
       return state;
     }
     const outcome = await runInProcess(deps, started, opts, log);

@@ -11,7 +11,7 @@ import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import { CONTAINER_WORKER, isContainerWorker } from './container-try.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
 import { reconcileCounters } from './reconcile.ts';
-import { notifyTaskFailed } from './worker.ts';
+import { afterTryElsewhere, notifyTaskFailed } from './worker.ts';
 
 export interface SweepReport {
   heartbeatTimeouts: number;
@@ -60,6 +60,10 @@ async function failTry(
     deps.logger.warn(error, { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber });
     await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
     if (!retry) await notifyTaskFailed(deps, ti, error, now);
+    // onRetry or onFailure, as if the try had failed in the worker (Airflow runs them for zombies).
+    const run =
+      deps.callbacks && task.callbacks.length > 0 ? await deps.store.getRun(ti.dagId, ti.runId) : null;
+    if (run) await afterTryElsewhere(deps, { ti, run, dag, task }, { state: 'failed', error });
   }
   return ended;
 }

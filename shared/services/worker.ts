@@ -117,6 +117,32 @@ async function finishTry(
   return { ended, state: set.state };
 }
 
+/**
+ * The task's callback for a try that ended outside the executor (a container, the sweep), with
+ * no upstream results; what goes wrong in it is logged and goes no further.
+ */
+async function afterTryElsewhere(
+  deps: ServiceDeps,
+  parts: Pick<StartedTry, 'ti' | 'run' | 'dag' | 'task'>,
+  outcome: TaskOutcome,
+): Promise<void> {
+  if (!deps.callbacks || parts.task.callbacks.length === 0) return;
+  const fields = keyFields(parts.ti);
+  try {
+    await deps.callbacks.afterTry(
+      {
+        ...parts,
+        upstreamResults: {},
+        signal: new AbortController().signal,
+        log: (line) => deps.logger.warn(line, fields),
+      },
+      outcome,
+    );
+  } catch (error) {
+    deps.logger.error('task callback not run', { ...fields, error: String(error) });
+  }
+}
+
 /** Publishes a task failure; a notifier that fails is logged, never fails the try a second time. */
 async function notifyTaskFailed(deps: ServiceDeps, ti: TaskInstance, error: string, at: number) {
   if (!deps.notifier) return;
@@ -140,4 +166,4 @@ function keyFields(ti: TaskInstance) {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber };
 }
 
-export { beginTry, endOf, finishTry, keyFields, notifyTaskFailed };
+export { afterTryElsewhere, beginTry, endOf, finishTry, keyFields, notifyTaskFailed };

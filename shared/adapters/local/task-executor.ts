@@ -8,7 +8,7 @@
 import type { DagRuntime } from '#core/definition.ts';
 import { isEligibleToRetry } from '#core/retry.ts';
 import { renderTemplate, templateEnv } from '#core/template.ts';
-import type { FunctionInvoker, TaskExecutor, TaskOutcome, TaskRunRequest } from '#ports';
+import type { CallbackRunner, FunctionInvoker, TaskExecutor, TaskOutcome, TaskRunRequest } from '#ports';
 import type { PokeResult } from '#sdk/types.ts';
 import { abortReason, runSubprocess } from './subprocess.ts';
 import { taskContext, templateValues } from './task-context.ts';
@@ -121,7 +121,7 @@ interface LocalTaskExecutorOptions {
   invoker?: FunctionInvoker;
 }
 
-class LocalTaskExecutor implements TaskExecutor {
+class LocalTaskExecutor implements TaskExecutor, CallbackRunner {
   readonly #runtimeOf: RuntimeLookup;
   readonly #invoker: FunctionInvoker | undefined;
 
@@ -137,7 +137,7 @@ class LocalTaskExecutor implements TaskExecutor {
     } catch (error) {
       outcome = failureOf(error);
     }
-    await this.#callback(request, outcome);
+    await this.afterTry(request, outcome);
     return outcome;
   }
 
@@ -210,17 +210,20 @@ class LocalTaskExecutor implements TaskExecutor {
     }
   }
 
-  /** onSuccess, onRetry (failed with retries left) or onFailure (failed for good), like Airflow's callbacks. */
-  async #callback(request: TaskRunRequest, outcome: TaskOutcome): Promise<void> {
+  /**
+   * onSuccess, onRetry (failed with retries left) or onFailure (failed for good), like Airflow's
+   * callbacks: run by `execute` for the tries it runs, and by the services for the others.
+   */
+  async afterTry(request: TaskRunRequest, outcome: TaskOutcome): Promise<void> {
     if (outcome.state === 'up_for_reschedule' || request.task.callbacks.length === 0) return;
     const { ti, task } = request;
     const retries =
       outcome.retryable !== false &&
       isEligibleToRetry({ tryNumber: ti.tryNumber, maxTries: ti.maxTries, retries: task.retries });
     const name = outcome.state === 'success' ? 'onSuccess' : retries ? 'onRetry' : 'onFailure';
-    const fn = (await this.#runtimeOf(ti.dagId, request.run.dagVersion))?.callbacks(task.taskId)[name];
-    if (!fn) return;
     try {
+      const fn = (await this.#runtimeOf(ti.dagId, request.run.dagVersion))?.callbacks(task.taskId)[name];
+      if (!fn) return;
       await fn({ ...taskContext(request), ...(outcome.error ? { error: outcome.error } : {}) });
     } catch (error) {
       request.log(`${name} callback failed: ${error instanceof Error ? error.message : String(error)}`);

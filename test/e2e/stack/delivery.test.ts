@@ -29,7 +29,8 @@ const SOURCE = `import { appendFileSync } from 'node:fs';
 import { dag } from 'updraft/sdk';
 
 export default dag('delivery', { schedule: null }, (d) => {
-  d.task('work', { retries: 1, retryDelay: '200ms' }, async (ctx) => {
+  const onRetry = (ctx) => appendFileSync(ctx.conf.marker, 'onRetry ' + ctx.tryNumber + ': ' + ctx.error + '\\n');
+  d.task('work', { retries: 1, retryDelay: '200ms', onRetry }, async (ctx) => {
     appendFileSync(ctx.conf.marker, 'try ' + ctx.tryNumber + ' start\\n');
     if (ctx.tryNumber === 1 && ctx.conf.lingerMs)
       await new Promise((resolve) => setTimeout(resolve, ctx.conf.lingerMs));
@@ -182,6 +183,10 @@ describe('dispatch and workers on the local stack', { timeout: 120_000 }, () => 
     expect(done.state).toBe('success');
     expect(tis.get('work')).toMatchObject({ state: 'success', tryNumber: 2, result: { try: 2 } });
     expect(linesOf(file).filter((l) => l.endsWith('start'))).toEqual(['try 1 start', 'try 2 start']);
+    // The sweep ran the task's onRetry for the try it failed, once.
+    await expect
+      .poll(() => linesOf(file).filter((l) => l.startsWith('onRetry')), { timeout: 30_000, interval: 100 })
+      .toEqual([expect.stringMatching(/^onRetry 1: heartbeat timeout: no heartbeat for \d+s$/)]);
     const timeouts = log.lines.filter((l) => /^heartbeat timeout: no heartbeat for \d+s$/.test(l.message));
     expect(timeouts).toHaveLength(1);
     expect(timeouts[0]!.extra).toMatchObject({ runId: run.runId, taskId: 'work', tryNumber: 1 });

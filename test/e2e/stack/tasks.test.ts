@@ -3,7 +3,7 @@
  * launcher and end by exit code (the ECS task state change, handled by task-events); logs are kept
  * per try; callbacks run once each and their own errors change nothing; failures are published.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notification } from '#ports';
@@ -17,13 +17,15 @@ import {
   startTestStack,
 } from '../support/local-stack.ts';
 
-const CONTAINERS = `import { dag } from 'updraft/sdk';
+const CONTAINERS = `import { appendFileSync } from 'node:fs';
+import { dag } from 'updraft/sdk';
 
 export default dag('containers', { schedule: null }, (d) => {
   d.shell('shell_ok', { executor: 'fargate', command: 'echo "shell on {{ ds }}, try $UPDRAFT_TRY_NUMBER"' });
   d.container('container_fails', {
     image: 'public.ecr.aws/docker/library/alpine:3',
     command: ['bash', '-c', 'echo "about to fail" >&2; exit 3'],
+    onFailure: (ctx) => appendFileSync(ctx.conf.marker, 'onFailure ' + ctx.tryNumber + ': ' + ctx.error + '\\n'),
   });
 });
 `;
@@ -99,7 +101,8 @@ const notificationsOf = (runId: string): Notification[] =>
 describe('tasks on the local stack', { timeout: 120_000 }, () => {
   it('fargate tries run as local subprocesses and their exit code decides the state', async () => {
     // Act
-    const run = await triggerRun(stack.deps, { dagId: 'containers', now: Date.now() });
+    const marker = join(dir, 'containers.txt');
+    const run = await triggerRun(stack.deps, { dagId: 'containers', now: Date.now(), conf: { marker } });
     const { run: done, tis } = await finishedRun(stack, 'containers', run.runId);
     // Assess
     expect(done.state).toBe('failed');
@@ -118,6 +121,13 @@ describe('tasks on the local stack', { timeout: 120_000 }, () => {
       `shell on ${new Date(done.logicalDate).toISOString().slice(0, 10)}, try 1`,
     );
     expect((await stack.deps.logs!.read(fails, 1)).join('\n')).toContain('about to fail');
+    // Its onFailure ran once, in task-events, just after the container's end was recorded.
+    await expect
+      .poll(() => (existsSync(marker) ? readFileSync(marker, 'utf8') : ''), {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toBe('onFailure 1: container exited with code 3\n');
     // The run's failure is published by the scheduler just after it records the run's end.
     await expect
       .poll(() => notificationsOf(run.runId).map((n) => n.type), { timeout: 30_000, interval: 100 })
