@@ -31,11 +31,12 @@ function startTestStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   });
 }
 
+/** Polls until `done`; 90 s by default, inside the 120 s test timeout: a loaded CI machine is slow, not wrong. */
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T>,
   done: (value: T) => boolean,
-  timeoutMs = 60_000,
+  timeoutMs = 90_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
