@@ -52,6 +52,13 @@ export interface FargateProps {
 }
 
 export interface UpdraftProps {
+  /**
+   * Pools and their slots (-1 = unlimited), applied at each deployment: a pool is created when
+   * absent and resized when its number here changes; other pools, and sizes set later in the
+   * console or API, are kept. `default_pool` always exists (128 slots unless resized here).
+   * @default none beyond default_pool
+   */
+  pools?: Record<string, number>;
   /** Global limit on queued + running task instances (Airflow's `parallelism`). @default 32 */
   parallelism?: number;
   worker?: WorkerProps;
@@ -69,6 +76,12 @@ export interface UpdraftProps {
   removalPolicy?: RemovalPolicy;
   /** DynamoDB deletion protection on the table. @default true unless removalPolicy is DESTROY */
   deletionProtection?: boolean;
+  /**
+   * Items per hot counter (global, each pool, each executor) in the DynamoDB store: one item takes
+   * about 500 claims and try ends a second (docs/state-store.md). Raise it freely; lowering it
+   * strands what the dropped shards hold until they drain. @default 1
+   */
+  counterShards?: number;
   /** Host the console (private S3 bucket + CloudFront). @default true */
   console?: boolean;
   /** How long function logs are kept. @default RetentionDays.ONE_MONTH */
@@ -77,6 +90,7 @@ export interface UpdraftProps {
 
 /** The props with every default filled in. */
 export interface ResolvedProps {
+  pools: Record<string, number>;
   parallelism: number;
   worker: {
     memoryMiB: number;
@@ -101,6 +115,7 @@ export interface ResolvedProps {
   apiAuth: ApiAuth;
   removalPolicy: RemovalPolicy;
   deletionProtection: boolean;
+  counterShards: number;
   console: boolean;
   logRetention: RetentionDays;
 }
@@ -121,6 +136,12 @@ function wholeAtLeast(field: string, value: number, min: number): number {
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 function resolveProps(props: UpdraftProps = {}): ResolvedProps {
+  const pools = { ...props.pools };
+  for (const [name, slots] of Object.entries(pools)) {
+    if (!/^[A-Za-z0-9_.-]{1,250}$/.test(name))
+      throw new UpdraftPropsError(`pools.${name}`, 'is not a pool name: 1–250 letters, digits, _ . or -');
+    if (slots !== -1) wholeAtLeast(`pools.${name}`, slots, 0);
+  }
   const timeout = props.worker?.timeout ?? Duration.seconds(FUNCTIONS.worker.timeoutSeconds);
   const timeoutSeconds = timeout.toSeconds();
   if (timeoutSeconds < 60 || timeoutSeconds > LAMBDA_MAX_TIMEOUT_SECONDS)
@@ -149,6 +170,7 @@ function resolveProps(props: UpdraftProps = {}): ResolvedProps {
   }
   const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
   return {
+    pools,
     parallelism: wholeAtLeast('parallelism', props.parallelism ?? DEFAULT_SETTINGS.parallelism, 1),
     worker: {
       memoryMiB: wholeAtLeast('worker.memoryMiB', props.worker?.memoryMiB ?? FUNCTIONS.worker.memoryMiB, 128),
@@ -163,6 +185,7 @@ function resolveProps(props: UpdraftProps = {}): ResolvedProps {
     apiAuth: props.apiAuth ?? { mode: 'IAM' },
     removalPolicy,
     deletionProtection: props.deletionProtection ?? removalPolicy !== RemovalPolicy.DESTROY,
+    counterShards: wholeAtLeast('counterShards', props.counterShards ?? 1, 1),
     console: props.console ?? true,
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
   };

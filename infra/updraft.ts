@@ -41,6 +41,7 @@ import { UpdraftFargate } from './fargate.ts';
 import { createFunction } from './functions.ts';
 import { UpdraftMonitoring } from './monitoring.ts';
 import { acknowledge, acknowledgeCdkHandler } from './nag.ts';
+import { UpdraftPools } from './pools/pools.ts';
 import { type ResolvedProps, resolveProps, type UpdraftProps } from './props.ts';
 import {
   createAccessLogsBucket,
@@ -59,6 +60,7 @@ class Updraft extends Construct {
   readonly scheduleRole: Role;
   readonly notificationsTopic: ITopic;
   readonly fargate: UpdraftFargate | null;
+  readonly pools: UpdraftPools | null;
   readonly api: UpdraftApi;
   readonly console: ConsoleSite | null;
   readonly alarmTopic: ITopic;
@@ -113,6 +115,7 @@ class Updraft extends Construct {
       scheduleDlqArn: events.dlq.queueArn,
       notificationsTopicArn: this.notificationsTopic.topicArn,
       apiAuthMode: p.apiAuth.mode,
+      counterShards: String(p.counterShards),
       settings: JSON.stringify({
         parallelism: p.parallelism,
         ...(p.worker.maxConcurrency !== null && {
@@ -203,6 +206,19 @@ class Updraft extends Construct {
 
     const notificationsHandler = Stack.of(this).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER);
     if (notificationsHandler) acknowledgeCdkHandler(notificationsHandler, 'sets the bucket notifications');
+
+    // Pools of the props, applied at each deployment.
+    this.pools =
+      Object.keys(p.pools).length > 0
+        ? new UpdraftPools(this, 'Pools', {
+            pools: p.pools,
+            table: this.table,
+            schedulerEvents: events.queue,
+            env,
+            logRetention: p.logRetention,
+            removalPolicy: p.removalPolicy,
+          })
+        : null;
 
     // The HTTP API, and the console in front of it (its config.json names the API).
     this.console = p.console

@@ -143,6 +143,8 @@ const ENV = {
   apiAuthMode: 'API_AUTH_MODE',
   /** Optional JSON of SchedulerSettings overrides (parallelism, heartbeatTimeoutMs, …). */
   settings: 'UPDRAFT_SETTINGS',
+  /** Optional items per hot counter of the DynamoDB store (its `counterShards`; default 1): every function the same. */
+  counterShards: 'UPDRAFT_COUNTER_SHARDS',
   /** Optional endpoint of emulators (local runs only). */
   awsEndpoint: 'AWS_ENDPOINT_URL',
 } as const;
@@ -178,6 +180,7 @@ const SCHEDULING_ENV = [
   'scheduleRoleArn',
   'scheduleDlqArn',
   'settings',
+  'counterShards',
 ] as const satisfies readonly EnvKey[];
 
 const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
@@ -259,7 +262,7 @@ const API_FUNCTION: FunctionDefinition = {
   entry: 'functions/api/handler.ts',
   timeoutSeconds: 29,
   memoryMiB: 1024,
-  env: ['tableName', 'schedulerEventsQueueUrl', 'bucketName', 'apiAuthMode', 'settings'],
+  env: ['tableName', 'schedulerEventsQueueUrl', 'bucketName', 'apiAuthMode', 'settings', 'counterShards'],
   uses: {
     table: 'readWrite',
     queues: ['schedulerEvents'],

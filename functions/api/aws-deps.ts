@@ -33,7 +33,7 @@ function awsApiDeps(config: ApiConfig, logger: Logger = apiLogger()): ApiDeps {
     region: config.aws.region,
     ...(config.aws.endpoint && { endpoint: config.aws.endpoint }),
   });
-  const store = new DynamoDbStateStore(ddb, config.tableName);
+  const store = new DynamoDbStateStore(ddb, config.tableName, { counterShards: config.counterShards });
   const s3 = createS3Client(config.aws);
   return {
     store,

@@ -14,6 +14,7 @@
  * | `UPDRAFT_COMMIT`             | no       | the source revision it reports                               |
  * | `UPDRAFT_STAGE`              | no       | the stage name it reports (default `aws`)                    |
  * | `UPDRAFT_SETTINGS`           | no       | JSON overrides of the scheduler settings                     |
+ * | `UPDRAFT_COUNTER_SHARDS`     | no       | items per hot counter of the store (default 1), as the others |
  * | `AWS_REGION`                 | no       | set by Lambda (default `us-east-1`)                          |
  * | `AWS_ENDPOINT_URL`           | no       | an emulator's endpoint, for local runs only                  |
  */
@@ -30,6 +31,8 @@ export interface ApiConfig {
   auth: AuthConfig;
   deployment: DeploymentInfo;
   settings: SchedulerSettings;
+  /** Items per hot counter of the DynamoDB store: the same number every function uses. */
+  counterShards: number;
 }
 
 const Settings = z
@@ -61,6 +64,11 @@ const Env = z.object({
   UPDRAFT_COMMIT: z.string().optional(),
   UPDRAFT_STAGE: z.string().optional(),
   UPDRAFT_SETTINGS: z.string().optional(),
+  UPDRAFT_COUNTER_SHARDS: z.coerce
+    .number({ error: 'must be a whole number ≥ 1' })
+    .int({ error: 'must be a whole number ≥ 1' })
+    .min(1, { error: 'must be a whole number ≥ 1' })
+    .optional(),
   AWS_REGION: z.string().optional(),
   AWS_ENDPOINT_URL: z.string().optional(),
 });
@@ -121,6 +129,7 @@ function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       dagBucket: { name: e.BUCKET_NAME, endpoint: e.AWS_ENDPOINT_URL ?? null },
     },
     settings: settingsOf(e.UPDRAFT_SETTINGS),
+    counterShards: e.UPDRAFT_COUNTER_SHARDS ?? 1,
   };
 }
 

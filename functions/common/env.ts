@@ -70,6 +70,15 @@ function settings(env: Env): SchedulerSettings {
   return { ...DEFAULT_SETTINGS, ...parsed.data } as SchedulerSettings;
 }
 
+/** `UPDRAFT_COUNTER_SHARDS`: items per hot counter of the DynamoDB store; absent means 1. */
+function counterShards(env: Env): number {
+  const raw = optional(env, ENV.counterShards);
+  if (raw === undefined) return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(ENV.counterShards, 'must be a whole number ≥ 1');
+  return n;
+}
+
 /** Where the AWS clients point: the region, and an emulator's endpoint for local runs. */
 function aws(env: Env): { region: string; endpoint?: string } {
   const endpoint = optional(env, ENV.awsEndpoint);
@@ -90,9 +99,20 @@ function scheduling(env: Env) {
       deadLetterArn: required(env, ENV.scheduleDlqArn),
     },
     settings: settings(env),
+    counterShards: counterShards(env),
   };
 }
 
 type SchedulingConfig = ReturnType<typeof scheduling>;
 
-export { ConfigError, type Env, list, optional, required, type SchedulingConfig, scheduling, settings };
+export {
+  ConfigError,
+  counterShards,
+  type Env,
+  list,
+  optional,
+  required,
+  type SchedulingConfig,
+  scheduling,
+  settings,
+};

@@ -721,7 +721,14 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
   beforeAll(() => {
     const apiAuth: ApiAuth = { mode: 'JWT', issuer: 'https://issuer.example.com/', audience: ['updraft'] };
     v = synth(
-      { fargate: false, console: false, apiAuth, worker: { maxConcurrency: 20, memoryMiB: 2048 } },
+      {
+        fargate: false,
+        console: false,
+        apiAuth,
+        counterShards: 4,
+        pools: { warehouse: 8, default_pool: 64 },
+        worker: { maxConcurrency: 20, memoryMiB: 2048 },
+      },
       (stack) => ({
         dagBucket: Bucket.fromBucketName(stack, 'Existing', 'my-dags'),
       }),
@@ -775,5 +782,58 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
       id.includes('UpdraftApi'),
     )!;
     expect(environmentOf(worker[1] as CfnResource)[ENV.apiAuthMode]).toBe('JWT');
+  });
+
+  it('gives every function the same counter shard count, which their configs read', () => {
+    const fns = Object.entries(resources(v.template, 'AWS::Lambda::Function')).filter(([id]) =>
+      NAMES.some((n) =>
+        id.startsWith(
+          `Updraft${n
+            .split('-')
+            .map((p) => p[0]!.toUpperCase() + p.slice(1))
+            .join('')}`,
+        ),
+      ),
+    );
+    expect(fns).toHaveLength(NAMES.length);
+    for (const [, fn] of fns) expect(environmentOf(fn)[ENV.counterShards]).toBe('4');
+    const env = (id: string) => ({
+      ...environmentOf(fns.find(([fid]) => fid.startsWith(id))![1]),
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(workerConfig(env('UpdraftWorker')).counterShards).toBe(4);
+    expect(apiConfig(env('UpdraftApi')).counterShards).toBe(4);
+    expect(() => workerConfig({ ...env('UpdraftWorker'), [ENV.counterShards]: '0' })).toThrow(
+      `${ENV.counterShards} must be a whole number ≥ 1`,
+    );
+    expect(() => apiConfig({ ...env('UpdraftApi'), [ENV.counterShards]: 'two' })).toThrow(
+      `${ENV.counterShards} must be a whole number ≥ 1`,
+    );
+  });
+
+  it('applies the pools of the props at deployment through a custom resource whose handler bundle loads', async () => {
+    const [, pools] = only(v.template, 'Custom::UpdraftPools');
+    expect(pools.Properties.Pools).toEqual({ warehouse: 8, default_pool: 64 });
+    const handlerId = Object.keys(resources(v.template, 'AWS::Lambda::Function')).find((id) =>
+      id.startsWith('UpdraftPoolsHandler'),
+    )!;
+    const sts = roleStatements(v.template, handlerId);
+    expect(new Set(sts.flatMap((st) => st.Action).filter((a) => !a.startsWith('xray:')))).toEqual(
+      new Set([
+        ...TABLE_READ,
+        ...TABLE_WRITE,
+        'sqs:SendMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ]),
+    );
+    const fn = resources(v.template, 'AWS::Lambda::Function')[handlerId]!;
+    const dir = v.assetDir((fn.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, ''));
+    const module = (await import(path.join(dir, 'index.mjs'))) as { handler?: unknown };
+    expect(typeof module.handler).toBe('function');
+  });
+
+  it('refuses a pool prop that is not a number of slots, naming it', () => {
+    expect(() => new Updraft(v.stack, 'BadPools', { pools: { warehouse: 2.5 } })).toThrow(/pools\.warehouse/);
   });
 });
