@@ -5,7 +5,8 @@
  * deploy` (or anything else) uploads a DAG file. Writes the stack makes itself (`putDagFile`, which
  * invokes the dag-processor directly) are noted, so they are not processed twice.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listDagObjects } from '#adapters/s3/dag-objects.ts';
 
 export type BucketChange = 'created' | 'removed';
 
@@ -70,21 +71,8 @@ class DagBucketEvents {
   }
 
   async #list(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    let token: string | undefined;
-    do {
-      const page = await this.#options.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.#options.bucket,
-          Prefix: this.#options.prefix,
-          ContinuationToken: token,
-        }),
-      );
-      for (const object of page.Contents ?? [])
-        if (object.Key && object.ETag) out.set(object.Key, object.ETag);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out;
+    const objects = await listDagObjects(this.#options.s3, this.#options.bucket, this.#options.prefix);
+    return new Map(objects.map((o) => [o.key, o.etag]));
   }
 }
 

@@ -8,11 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '#core/errors.ts';
 import type { DagRun } from '#core/model.ts';
+import { timetableFor } from '#core/timetable.ts';
 import type { StateStore } from '#ports';
 import { dag } from '#sdk/index.ts';
 import { createBackfill } from '#services/backfill.ts';
 import { cancelBackfill, getBackfillStatus } from '#services/backfill-status.ts';
 import { fillWindow } from '#services/backfill-window.ts';
+import { newRun } from '#services/create-runs.ts';
 import { markRun } from '#services/runs.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { type ApiHarness, makeApiHarness, T0 } from '../support/api-harness.ts';
@@ -410,6 +412,42 @@ function describeBackfills(name: string, makeStore: MakeStore): void {
           });
         }));
     });
+
+    it('keeps the first 200 skipped dates with their reasons, counts them all, and completes at once', () =>
+      withHarness(async (h) => {
+        // Prepare: 210 days that each have a finished run already.
+        const now = h.clock.now();
+        const record = (await h.store.getDag('daily'))!;
+        const manifest = await h.deps.manifests.get('daily', record.currentVersion);
+        const from = day('2025-06-01');
+        for (let i = 0; i < 210; i += 1) {
+          const info = timetableFor(manifest.schedule).manualRunInfo(from + i * DAY);
+          const run = newRun(
+            manifest,
+            { ...info, runAfter: now },
+            { runType: 'manual', now, runId: `seed_${i}` },
+          );
+          await h.store.createRun({ ...run, state: 'success', endedAt: now }, []);
+        }
+        // Act
+        const { backfill } = await createBackfill(h.deps, {
+          dagId: 'daily',
+          from,
+          to: from + 209 * DAY,
+          now,
+        });
+        // Assess: nothing to run; the item keeps 200 reasons (it must stay far below 400 KB).
+        expect(backfill).toMatchObject({ skippedCount: 210, materialized: 210, completedAt: now });
+        expect(backfill!.skipped).toHaveLength(200);
+        expect(new Set(backfill!.skipped.map((s) => s.reason))).toEqual(new Set(['already exists']));
+        const stored = (await h.store.getBackfill(backfill!.backfillId))!;
+        expect(JSON.stringify(stored).length).toBeLessThan(20_000);
+        const status = await getBackfillStatus(h.deps, backfill!.backfillId);
+        expect(status).toMatchObject({
+          state: 'completed',
+          progress: { total: 0, skipped: 210, fraction: 1 },
+        });
+      }));
 
     it('cancel stops creating and starting runs: queued ones fail, running ones finish, then it completes', () =>
       withHarness(
