@@ -11,7 +11,7 @@
 import type { DagManifest, TaskManifest } from './manifest.ts';
 import type { DagRun, TaskInstance, TiKey, WaitReason } from './model.ts';
 import { decideRunState } from './run-state.ts';
-import { holdsSlot, isFinished, type RunState, type TiState } from './states.ts';
+import { holdsSlot, isFinished, isUnfinished, type RunState, type TiState } from './states.ts';
 import { evaluateTriggerRule, type UpstreamCounts } from './trigger-rules.ts';
 import { sameWaitReason } from './wait-reasons.ts';
 
@@ -204,7 +204,12 @@ function evaluateRun(input: {
     const i = shape.position.get(ti.taskId);
     return { taskId: ti.taskId, state: (i === undefined ? undefined : states[i]) ?? ti.state };
   });
-  const decision = decideRunState(dag, after, { changed: transitions.length > 0 });
+  // Most looks find work still going: an unfinished instance outside `none`, or a change, means
+  // running and never deadlocked (decideRunState's first rule), decided without its scans.
+  const changed = transitions.length > 0;
+  if (after.some((ti) => isUnfinished(ti.state) && (changed || ti.state !== 'none')))
+    return { transitions, waits, finish: null };
+  const decision = decideRunState(dag, after, { changed });
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }
 
