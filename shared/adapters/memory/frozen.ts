@@ -50,4 +50,20 @@ function own<T extends object>(fresh: T): T {
   return Object.freeze(fresh);
 }
 
-export { deepFreeze, own };
+/**
+ * `own({ ...stored, ...patch })` for a record the store owns already: only the patch's values can
+ * be the caller's, so only they are looked at (a task instance has some 30 fields; a write changes
+ * a few).
+ */
+function ownPatch<T extends object>(stored: T, patch: Partial<NoInfer<T>>): T {
+  const fresh = { ...stored, ...patch } as Record<string, unknown>;
+  for (const key in patch) {
+    const inner = fresh[key];
+    if (inner !== null && typeof inner === 'object' && !Object.isFrozen(inner)) {
+      fresh[key] = deepFreeze(clonePlain(inner));
+    }
+  }
+  return Object.freeze(fresh) as T;
+}
+
+export { deepFreeze, own, ownPatch };

@@ -43,7 +43,7 @@ import type {
   TryEnd,
 } from '#ports';
 import { CandidateIndex } from './candidate-index.ts';
-import { deepFreeze, own } from './frozen.ts';
+import { deepFreeze, own, ownPatch } from './frozen.ts';
 import { MemoryBackfills } from './memory-backfills.ts';
 import { MemoryCounters } from './memory-counters.ts';
 import { MemoryDags } from './memory-dags.ts';
@@ -202,7 +202,7 @@ class MemoryStateStore implements StateStore {
   ) {
     const run = this.#runs.get(runKey(dagId, runId));
     if (!run || run.state !== expect.state) return false;
-    this.#putRun(own({ ...run, ...patch }));
+    this.#putRun(ownPatch(run, patch));
     return true;
   }
 
@@ -246,7 +246,7 @@ class MemoryStateStore implements StateStore {
         lost.push(change.key);
         continue;
       }
-      const next = own({ ...ti, ...change.set });
+      const next = ownPatch(ti, change.set);
       if (next.state !== ti.state && !canTransition(ti.state, next.state))
         assertTransition(ti.state, next.state, tiKeyString(ti));
       if (ti.holds.length > 0 && !holdsSlot(next.state)) {
@@ -265,7 +265,7 @@ class MemoryStateStore implements StateStore {
     for (const { key, reason } of reasons) {
       const slot = this.#tis.slot(key);
       // Not through #putTi: a wait reason moves no instance in or out of an index.
-      if (slot) slot.ti = own({ ...slot.ti, waitReason: reason });
+      if (slot) slot.ti = ownPatch(slot.ti, { waitReason: reason });
     }
   }
 
@@ -354,7 +354,7 @@ class MemoryStateStore implements StateStore {
     }
     if (!canTransition(ti.state, end.set.state)) assertTransition(ti.state, end.set.state, tiKeyString(ti));
     this.#counters.release(ti.holds, ti);
-    const after = own({ ...ti, ...end.set, holds: [] });
+    const after = ownPatch(ti, { ...end.set, holds: [] });
     this.#putTi(slot, ti, after);
     this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], ti, after));
     return true;
