@@ -1,7 +1,7 @@
 /**
- * The DAG half of the memory store: DAG records, their manifest versions and import errors. DAG
- * records are read rarely and changed by callers that read them (the CLI, tests), so unlike task
- * instances they are handed out as copies.
+ * The DAG half of the memory store: DAG records, their manifest versions and import errors. Like
+ * task instances (see frozen.ts), DAG records and manifests are stored frozen and handed out as
+ * they are: every scheduler pass reads the DAG records it acts on, and a copy per read added up.
  */
 import type { DagManifest } from '#core/manifest.ts';
 import {
@@ -12,6 +12,7 @@ import {
   registeredDag,
 } from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
+import { deepFreeze } from './frozen.ts';
 import { keysetPage } from './paging.ts';
 
 type DagPatch = Partial<
@@ -19,16 +20,6 @@ type DagPatch = Partial<
 >;
 
 const copy = <T>(value: T): T => structuredClone(value);
-
-function copyDag(dag: DagRecord): DagRecord {
-  return {
-    ...dag,
-    nextRun: dag.nextRun && { ...dag.nextRun },
-    lastAutomatedInterval: dag.lastAutomatedInterval && { ...dag.lastAutomatedInterval },
-    importError: dag.importError && { ...dag.importError },
-    warnings: [...dag.warnings],
-  };
-}
 
 class MemoryDags {
   readonly #dags = new Map<string, DagRecord>();
@@ -43,22 +34,23 @@ class MemoryDags {
     const versionKey = `${manifest.dagId}@${manifest.hash}`;
     const newVersion = !this.#versions.has(versionKey);
     if (newVersion) {
-      this.#versions.set(versionKey, copy(manifest));
+      // Manifests never change (a version is its content hash): stored frozen, handed out as they are.
+      this.#versions.set(versionKey, deepFreeze(copy(manifest)));
       this.#registeredAt.set(versionKey, opts.now);
     }
     const dag = registeredDag(this.#dags.get(manifest.dagId) ?? null, manifest, opts);
-    this.#dags.set(dag.dagId, dag);
-    return { dag: copyDag(dag), newVersion };
+    this.#dags.set(dag.dagId, deepFreeze(dag));
+    return { dag, newVersion };
   }
 
   get(dagId: string): DagRecord | null {
     const dag = this.#dags.get(dagId);
-    return dag ? copyDag(dag) : null;
+    return dag ?? null;
   }
 
   list(request: PageRequest = {}): Page<DagRecord> {
     const page = keysetPage(this.#dags.values(), request, { keyOf: (d) => [d.dagId], defaultLimit: 100 });
-    return { items: page.items.map(copyDag), next: page.next };
+    return page;
   }
 
   versions(dagId: string): DagVersionInfo[] {
@@ -72,14 +64,17 @@ class MemoryDags {
 
   version(dagId: string, version: string): DagManifest | null {
     const manifest = this.#versions.get(`${dagId}@${version}`);
-    return manifest ? copy(manifest) : null;
+    return manifest ?? null;
   }
 
   /** Conditional on `updatedAt`; the lock moves even when two updates share an instant (virtual time). */
   update(dagId: string, expectUpdatedAt: number, patch: DagPatch, now: number): boolean {
     const dag = this.#dags.get(dagId);
     if (!dag || dag.updatedAt !== expectUpdatedAt) return false;
-    this.#dags.set(dagId, { ...dag, ...copy(patch), updatedAt: Math.max(now, dag.updatedAt + 1) });
+    this.#dags.set(
+      dagId,
+      deepFreeze({ ...dag, ...copy(patch), updatedAt: Math.max(now, dag.updatedAt + 1) }),
+    );
     return true;
   }
 
@@ -91,14 +86,13 @@ class MemoryDags {
     }
     return due
       .sort((a, b) => a.nextRun!.runAfter - b.nextRun!.runAfter || (a.dagId < b.dagId ? -1 : 1))
-      .slice(0, limit)
-      .map(copyDag);
+      .slice(0, limit);
   }
 
   recordImportError(dagId: string | null, error: ImportError): void {
     this.#importErrors.set(error.fileloc, { ...copy(error), dagId });
     const dag = dagId ? this.#dags.get(dagId) : undefined;
-    if (dag) this.#dags.set(dag.dagId, { ...dag, importError: copy(error) });
+    if (dag) this.#dags.set(dag.dagId, deepFreeze({ ...dag, importError: copy(error) }));
   }
 
   importErrors(): ImportError[] {
@@ -109,7 +103,7 @@ class MemoryDags {
     const error = this.#importErrors.get(fileloc);
     this.#importErrors.delete(fileloc);
     const dag = error?.dagId ? this.#dags.get(error.dagId) : undefined;
-    if (dag) this.#dags.set(dag.dagId, { ...dag, importError: null });
+    if (dag) this.#dags.set(dag.dagId, deepFreeze({ ...dag, importError: null }));
   }
 }
 

@@ -92,10 +92,16 @@ describe('MemoryStateStore', () => {
       read.state = 'success';
     }).toThrow(TypeError);
     expect(() => read.holds.push({ counter: POOL, amount: 1 })).toThrow(TypeError);
-    const { dag } = await store.registerDagVersion(manifest(), { now: T0, fileloc: null, warnings: ['w'] });
-    dag.warnings.push('mutated');
+    const warnings = ['w'];
+    const { dag } = await store.registerDagVersion(manifest(), { now: T0, fileloc: null, warnings });
+    warnings.push('mutated');
+    expect(() => dag.warnings.push('mutated')).toThrow(TypeError);
     const fresh = (await store.getDag('etl'))!;
-    fresh.paused = false;
+    expect(() => {
+      fresh.paused = false;
+    }).toThrow(TypeError);
+    const version = (await store.getDagVersion('etl', fresh.currentVersion))!;
+    expect(() => version.tasks.pop()).toThrow(TypeError);
     expect(await store.getDag('etl')).toMatchObject({ warnings: ['w'], paused: true });
   });
 
