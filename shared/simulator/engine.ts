@@ -86,8 +86,12 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   const latencyMs = durationMs((scenario.schedulerLatency ?? '1s') as never);
   const sweepMs = durationMs((scenario.sweepEvery ?? '1m') as never);
   const pokes = new Map<string, number>();
-  /** Tries the simulated workers are running: they heartbeat before every sweep, as live workers would. */
-  const inFlight = new Set<StartedTry>();
+  /**
+   * Tries the simulated workers are running, with their last heartbeat. Before every sweep, as live
+   * workers beating on an interval would have, each beats whose last beat is half a heartbeat
+   * timeout old: so no sweep finds a live try silent, and a sweep costs no write per running try.
+   */
+  const inFlight = new Map<StartedTry, number>();
   let passes = 0;
   /** Runs that have news (a task finished, a retry is due): the next event-driven pass looks at them only. */
   const pendingRuns = new Map<string, RunRef>();
@@ -231,7 +235,12 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
       }
     }
     if (sweep) {
-      for (const { ti } of inFlight) await store.heartbeat(ti, ti.tryNumber, now);
+      const beatEvery = deps.settings.heartbeatTimeoutMs / 2;
+      for (const [started, beatAt] of inFlight) {
+        if (now - beatAt < beatEvery) continue;
+        await store.heartbeat(started.ti, started.ti.tryNumber, now);
+        inFlight.set(started, now);
+      }
     }
     if (pass) {
       passes += 1;
@@ -250,7 +259,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
       const begun = await beginTry(deps, message, { now, workerId: 'simulated-worker' });
       if (begun.kind !== 'started') continue;
       const { durationMs: d, outcome } = outcomeOf(begun.started);
-      inFlight.add(begun.started);
+      inFlight.set(begun.started, now);
       queue.push(now + d, { kind: 'finish', started: begun.started, outcome });
     }
     input.onProgress?.({ now, start, end });
