@@ -12,7 +12,33 @@ import type { Recorder, TryRecord } from './recorder.ts';
 import type { Peak, SimReport, SimRun, SimTry } from './report.ts';
 import type { Scenario } from './scenario.ts';
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+const DAY_MS = 86_400_000;
+let isoDay = Number.NaN;
+let isoDayPrefix = '';
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/**
+ * `new Date(t).toISOString()`, without a Date per instant: a report of a busy day formats millions
+ * of instants, nearly all on the same few days. Whole milliseconds only; anything else goes to Date.
+ */
+function iso(t: number | null): string | null {
+  if (t === null) return null;
+  if (!Number.isSafeInteger(t)) return new Date(t).toISOString();
+  const day = Math.floor(t / DAY_MS);
+  if (day !== isoDay) {
+    const prefix = new Date(day * DAY_MS).toISOString();
+    isoDayPrefix = prefix.slice(0, prefix.indexOf('T') + 1);
+    isoDay = day;
+  }
+  let rest = t - day * DAY_MS;
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const ms = rest - seconds * 1000;
+  return `${isoDayPrefix}${pad(hours, 2)}:${pad(minutes, 2)}:${pad(seconds, 2)}.${pad(ms, 3)}Z`;
+}
 
 interface Delta {
   at: number;
