@@ -67,11 +67,10 @@ const STALE_READ_MS = 30;
 /**
  * A client that strips the room condition from every counter raise of a claim transaction, as if
  * the store had forgotten it: a race through it must show the observer exceeded limits (so the
- * race can fail). Its counter reads are also handed back late (STALE_READ_MS), as a slow or
- * eventually consistent reader's would be, so that passes of different schedulers overlap with
- * stale counts whatever the pacing: a pass that reads its counters once and lists its candidates
- * quickly would otherwise race another only now and then, and the proof that the race can fail
- * would depend on luck.
+ * race can fail). Its counter reads also come back empty (`used` 0) and late (STALE_READ_MS), so
+ * every pass claims as if nothing were held: without that, whether two passes overlapped with stale
+ * counts was left to the pacing, and on an idle machine a sabotaged race could end with no
+ * violation at all (seen in a landing run), so the proof that the race can fail depended on luck.
  */
 class SabotagedDynamoDbClient extends DynamoDBClient {
   // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is heavily overloaded; this wraps every form.
@@ -79,8 +78,12 @@ class SabotagedDynamoDbClient extends DynamoDBClient {
     if (command instanceof BatchGetItemCommand) {
       const keys = Object.values(command.input.RequestItems ?? {}).flatMap((r) => r.Keys ?? []);
       const out = await super.send(command, ...rest);
-      if (keys.some((k) => String(k.pk?.S).startsWith('CTR#')))
-        await new Promise((resolve) => setTimeout(resolve, STALE_READ_MS));
+      if (!keys.some((k) => String(k.pk?.S).startsWith('CTR#'))) return out;
+      // The counters read back as empty: every pass believes each pool, DAG and task has all its room.
+      for (const items of Object.values(out.Responses ?? {}))
+        for (const item of items as Record<string, { S?: string; N?: string }>[])
+          if (String(item.pk?.S).startsWith('CTR#') && item.used) item.used = { N: '0' };
+      await new Promise((resolve) => setTimeout(resolve, STALE_READ_MS));
       return out;
     }
     if (command instanceof TransactWriteItemsCommand) {

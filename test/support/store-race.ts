@@ -13,6 +13,7 @@
  * Used by test/contract/dynamodb-concurrency.test.ts (small enough for `npm test`) and by
  * bench/dynamodb-race.ts (≥ 100,000 claims).
  */
+import { Agent as HttpAgent } from 'node:http';
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -279,6 +280,9 @@ function clientConfig(endpoint: string) {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     // Retries are the store's business (and the faults'): the SDK's own would hide them.
     maxAttempts: 1,
+    // No idle keep-alive sockets: DynamoDB Local (Jetty) closes a connection idle for 30 s, and a
+    // client reusing it gets "socket hang up", which, with no SDK retry, failed a race at 31 s.
+    requestHandler: { httpAgent: new HttpAgent({ keepAlive: false }) },
   };
 }
 
