@@ -2,12 +2,11 @@
  * The DAG list: what runs when, how it went lately, and what failed to load — at a glance, live.
  */
 import { useMemo, useState } from 'react';
-import { type ApiError, asApiError } from '../api/client.ts';
 import { useApi } from '../api/context.ts';
 import type { Dag, ImportError, Page } from '../api/types.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { RunDot } from '../components/state.tsx';
-import { PauseToggle } from '../components/toggle.tsx';
+import { PauseToggle, usePauseDag } from '../components/toggle.tsx';
 import { TriggerDialog } from '../dialogs/trigger.tsx';
 import { formatDateTime, formatDuration, formatRelative, formatShort, formatUtc } from '../lib/format.ts';
 import { usePoll } from '../lib/poll.ts';
@@ -100,21 +99,7 @@ function DagRow({
   onChanged: () => void;
   onTrigger: (d: Dag) => void;
 }) {
-  const api = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const setPaused = async (paused: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await api.patch(`/dags/${encodeURIComponent(dag.dagId)}`, { paused });
-      onChanged();
-    } catch (e) {
-      setError(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, setPaused } = usePauseDag(dag.dagId, onChanged);
   return (
     <tr className={`${dag.paused ? 'paused' : ''}${dag.importError ? ' broken' : ''}`} data-dag={dag.dagId}>
       <td className="toggle-cell">

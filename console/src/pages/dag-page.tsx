@@ -4,12 +4,12 @@
  * Everything selected is in the URL, so a view is a link.
  */
 import { useState } from 'react';
-import { type ApiError, asApiError, seg } from '../api/client.ts';
+import { seg } from '../api/client.ts';
 import { useApi } from '../api/context.ts';
 import type { DagDetail, Task } from '../api/types.ts';
 import { ErrorNotice } from '../components/error-notice.tsx';
 import { Legend } from '../components/state.tsx';
-import { PauseToggle } from '../components/toggle.tsx';
+import { PauseToggle, usePauseDag } from '../components/toggle.tsx';
 import { BackfillDialog } from '../dialogs/backfill.tsx';
 import { ClearDialog } from '../dialogs/clear.tsx';
 import { TriggerDialog } from '../dialogs/trigger.tsx';
@@ -82,21 +82,7 @@ function DagHeader({
   onTrigger: () => void;
   onBackfill: () => void;
 }) {
-  const api = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const setPaused = async (paused: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await api.patch(`/dags/${seg(dag.dagId)}`, { paused });
-      onChanged();
-    } catch (e) {
-      setError(asApiError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, setPaused } = usePauseDag(dag.dagId, onChanged);
   return (
     <div className="dag-head">
       <div className="title-row">
