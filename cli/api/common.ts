@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors.ts';
 import { ApiClient, ApiError } from './client.ts';
 import { resolveConnection } from './connection.ts';
-import type { Dag } from './types.ts';
+import type { Dag } from '../../functions/api/wire.ts';
 
 export interface ApiOptions {
   url?: string;

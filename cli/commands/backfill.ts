@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import type { Backfill, BackfillCreate, BackfillCreated, Dag } from '../../functions/api/wire.ts';
 import type { ApiClient } from '../api/client.ts';
 import {
   type ApiOptions,
@@ -16,7 +17,6 @@ import {
   seg,
   withDagHint,
 } from '../api/common.ts';
-import type { Backfill, BackfillCreate, BackfillCreated, Dag } from '../api/types.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
 

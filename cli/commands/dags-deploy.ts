@@ -14,9 +14,9 @@ import { buildDagBundle } from '#adapters/bundle/esbuild-bundler.ts';
 import { compileDag } from '#core/compile.ts';
 import { DagValidationError } from '#core/errors.ts';
 import { bundleVersion, isDagFile } from '#services/dag-files.ts';
+import type { Dag, ImportError, Version } from '../../functions/api/wire.ts';
 import type { ApiClient } from '../api/client.ts';
 import { type ApiOptions, clientOf, output } from '../api/common.ts';
-import type { Dag, ImportError, Version } from '../api/types.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
 

@@ -3,8 +3,8 @@
  * to its DAG bucket: dags-deploy.ts).
  */
 import type { Command } from 'commander';
+import type { Dag } from '../../functions/api/wire.ts';
 import { type ApiOptions, apiCommand, clientOf, output, seg, withDagHint } from '../api/common.ts';
-import type { Dag } from '../api/types.ts';
 import { EXIT } from '../errors.ts';
 
 async function setPaused(dagId: string, paused: boolean, options: ApiOptions): Promise<number> {

@@ -1,8 +1,8 @@
 /** `updraft pools list|set|delete`: pools of a deployment through its API. */
 import type { Command } from 'commander';
+import type { Pool } from '../../functions/api/wire.ts';
 import { ApiError } from '../api/client.ts';
 import { type ApiOptions, apiCommand, clientOf, output, seg } from '../api/common.ts';
-import type { Pool } from '../api/types.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
 

@@ -1,6 +1,7 @@
 /** `updraft runs trigger|list` and `updraft tasks clear`: runs and task instances through the API. */
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import type { ClearRequest, ClearResult, Run, TriggerRun } from '../../functions/api/wire.ts';
 import type { ApiClient } from '../api/client.ts';
 import {
   type ApiOptions,
@@ -14,7 +15,6 @@ import {
   seg,
   withDagHint,
 } from '../api/common.ts';
-import type { ClearRequest, ClearResult, Run, TriggerRun } from '../api/types.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
 
