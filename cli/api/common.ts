@@ -1,9 +1,9 @@
 /** What every command that talks to the API shares: connection flags, `--json`, DAG name hints. */
 import type { Command } from 'commander';
+import type { Dag } from '../../functions/api/wire.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { ApiClient, ApiError } from './client.ts';
 import { resolveConnection } from './connection.ts';
-import type { Dag } from '../../functions/api/wire.ts';
 
 export interface ApiOptions {
   url?: string;
