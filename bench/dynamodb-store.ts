@@ -228,6 +228,8 @@ async function benchDynamoDbStore(
       region: 'us-east-1',
       credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
     };
+    // `DYNAMODB_BENCH_LIFE=0`: only the waiting-reads figure.
+    if (process.env.DYNAMODB_BENCH_LIFE === '0') return await waitingReads(config);
     const client = new MeteredClient(config, 'bench');
     await client.send(new CreateTableCommand(createTableInput('bench')));
     const store = new DynamoDbStateStore(client, 'bench');
@@ -343,15 +345,55 @@ function waitingSizes(): number[] {
 /**
  * Items read per claimed instance in claim passes over a backlog of N waiting instances (1,000,
  * 10,000, 100,000), the first HOT_BACKLOG of them from a DAG at maxActiveTasks 5 and ahead in
- * priority (read once, then parked: a pass that read past blocked work every time would not be flat). Three passes, the claimed tries ended
- * between them; the figure is items read (queries, gets, batch gets) over instances claimed.
+ * priority. Three passes, the claimed tries ended between them; the figure is items read (queries,
+ * gets, batch gets) over instances claimed.
+ *
+ * Two ways the hot DAG's backlog can arrive:
+ * - `saturated` (the figure): the DAG already runs 5 tries when its 300 instances become scheduled
+ *   (through the store's updateTis, as advance-runs writes them), so they are written parked; its
+ *   5 tries end after the first pass, letting 5 back.
+ * - `cold`: the 300 became scheduled before the DAG's counter was ever raised (seeded straight into
+ *   the pool's partition), so the first pass reads them once and parks them.
  */
 const HOT_BACKLOG = 300;
+const HOT_LIMIT = 5;
+
+type Scenario = 'saturated' | 'cold';
+
+/** Items written straight into the table, 25 per request, 8 requests at a time. */
+async function seed(raw: DynamoDBClient, table: string, items: Item[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 25 * 8) {
+    await Promise.all(
+      Array.from({ length: 8 }, (_, j) => items.slice(i + j * 25, i + (j + 1) * 25))
+        .filter((chunk) => chunk.length > 0)
+        .map(async (chunk) => {
+          let request: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
+            [table]: chunk.map((Item) => ({ PutRequest: { Item } })),
+          };
+          while (request && (request[table]?.length ?? 0) > 0) {
+            const out = await raw.send(
+              new BatchWriteItemCommand({ RequestItems: request as Record<string, never[]> }),
+            );
+            request = out.UnprocessedItems as typeof request;
+          }
+        }),
+    );
+  }
+}
 
 async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>[0] & object) {
   const out: Record<string, string> = {};
-  for (const waiting of waitingSizes()) {
-    const table = `waiting_${waiting}`;
+  const sizes = waitingSizes();
+  const cold = (process.env.DYNAMODB_BENCH_COLD ?? String(sizes[0] ?? 0))
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
+  const runs: [number, Scenario][] = [
+    ...sizes.map((n): [number, Scenario] => [n, 'saturated']),
+    ...cold.map((n): [number, Scenario] => [n, 'cold']),
+  ];
+  for (const [waiting, scenario] of runs) {
+    const table = `waiting_${scenario}_${waiting}`;
     const client = new MeteredClient(config, table);
     await client.send(new CreateTableCommand(createTableInput(table)));
     const store = new DynamoDbStateStore(client, table);
@@ -370,7 +412,7 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
       compileDag(
         dag(
           'hot',
-          { maxActiveTasks: 5 },
+          { maxActiveTasks: HOT_LIMIT },
           (d) => void d.task('t', { pool: 'bench', priorityWeight: 10 }, async () => null),
         ),
       ),
@@ -386,35 +428,65 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
       const { dag: record } = await registerDag(deps, m, { now: Date.now(), fileloc: null });
       await store.updateDag(m.dagId, record.updatedAt, { paused: false, nextRun: null }, Date.now());
     }
-    // The backlog, written straight as items (25 per request): one instance per run.
+    const instance = (i: number, state: 'scheduled' | 'none') => {
+      const m = manifests[i < HOT_BACKLOG + HOT_LIMIT ? 0 : 1]!;
+      return ti({
+        dagId: m.dagId,
+        runId: `r${String(i).padStart(6, '0')}`,
+        taskId: 't',
+        pool: 'bench',
+        priorityWeight: m.dagId === 'hot' ? 10 : 1,
+        dagVersion: m.hash,
+        logicalDate: Date.UTC(2026, 0, 1) + i,
+        ...(state === 'none' && { state: 'none', tryNumber: 0 }),
+      });
+    };
+    // The backlog, one instance per run, written straight as items; the hot DAG's first.
     const raw = new DynamoDBClient(config);
-    const items = Array.from({ length: waiting }, (_, i) => {
-      const m = manifests[i < HOT_BACKLOG ? 0 : 1]!;
-      return tiItem(
-        ti({
-          dagId: m.dagId,
-          runId: `r${String(i).padStart(6, '0')}`,
-          taskId: 't',
-          pool: 'bench',
-          priorityWeight: m.dagId === 'hot' ? 10 : 1,
-          dagVersion: m.hash,
-          logicalDate: Date.UTC(2026, 0, 1) + i,
-        }),
+    const seedStarted = performance.now();
+    const running: DispatchMessage[] = [];
+    if (scenario === 'saturated') {
+      // The hot DAG runs HOT_LIMIT tries, then its backlog becomes scheduled through updateTis.
+      const first = Array.from({ length: HOT_LIMIT }, (_, i) => instance(i, 'scheduled'));
+      await seed(raw, table, first.map(tiItem));
+      const claim = await store.claim(
+        first.map((t) => ({
+          key: t,
+          tryNumber: t.tryNumber,
+          queuedAt: Date.now(),
+          holds: [{ counter: { kind: 'dag', dagId: 'hot' }, amount: 1, limit: HOT_LIMIT }],
+        })),
       );
-    });
-    for (let i = 0; i < items.length; i += 25 * 8) {
-      await Promise.all(
-        Array.from({ length: 8 }, (_, j) => items.slice(i + j * 25, i + (j + 1) * 25))
-          .filter((chunk) => chunk.length > 0)
-          .map((chunk) =>
-            raw.send(
-              new BatchWriteItemCommand({
-                RequestItems: { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) },
-              }),
-            ),
-          ),
+      for (const key of claim.claimed) {
+        running.push({ key, tryNumber: 1, dagVersion: manifests[0]!.hash, executor: 'lambda' });
+        await store.startTry(key, 1, { now: Date.now(), workerId: 'w' });
+      }
+      const backlog = Array.from({ length: HOT_BACKLOG }, (_, i) => instance(HOT_LIMIT + i, 'none'));
+      await seed(raw, table, backlog.map(tiItem));
+      for (let i = 0; i < backlog.length; i += 100)
+        await store.updateTis(
+          backlog.slice(i, i + 100).map((t) => ({
+            key: t,
+            expect: { state: 'none', tryNumber: 0 },
+            set: { state: 'scheduled', tryNumber: 1, scheduledAt: Date.now() },
+          })),
+        );
+    } else {
+      await seed(
+        raw,
+        table,
+        Array.from({ length: HOT_BACKLOG + HOT_LIMIT }, (_, i) => tiItem(instance(i, 'scheduled'))),
       );
     }
+    const rest = waiting - HOT_BACKLOG - (scenario === 'cold' ? HOT_LIMIT : 0);
+    await seed(
+      raw,
+      table,
+      Array.from({ length: Math.max(0, rest) }, (_, i) =>
+        tiItem(instance(HOT_BACKLOG + HOT_LIMIT + i, 'scheduled')),
+      ),
+    );
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
     let claimed = 0;
     const perPass: string[] = [];
     for (let pass = 0; pass < 3; pass += 1) {
@@ -424,6 +496,7 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
       claimed += report.claimed;
       perPass.push(`${(client.reads.get('passes') ?? 0) - before}/${report.claimed}`);
       client.phase = 'between';
+      // The claimed tries end, and after the first pass the hot DAG's running ones (saturated).
       for (const m of queue.splice(0)) {
         await store.startTry(m.key, m.tryNumber, { now: Date.now(), workerId: 'w' });
         await store.endTry({
@@ -432,11 +505,18 @@ async function waitingReads(config: ConstructorParameters<typeof DynamoDBClient>
           set: { state: 'success' },
         });
       }
+      for (const m of running.splice(0))
+        await store.endTry({
+          key: m.key,
+          expect: { state: 'running', tryNumber: m.tryNumber },
+          set: { state: 'success' },
+        });
     }
-    out[`items read per claimed instance, ${waiting.toLocaleString('en')} waiting`] =
-      `${((client.reads.get('passes') ?? 0) / claimed).toFixed(2)} (${claimed} claimed in 3 passes; read/claimed per pass ${perPass.join(', ')})`;
+    const label = `${waiting.toLocaleString('en')} waiting${scenario === 'cold' ? ' (cold: hot DAG scheduled before it ever ran)' : ''}`;
+    out[`items read per claimed instance, ${label}`] =
+      `${((client.reads.get('passes') ?? 0) / claimed).toFixed(2)} (${claimed} claimed in 3 passes; read/claimed per pass ${perPass.join(', ')}; seeded in ${seedSeconds.toFixed(0)} s)`;
     for (const [id, n] of client.readDetail)
-      if (id.startsWith('passes')) out[`  reads, ${waiting} waiting: ${id}`] = (n / claimed).toFixed(2);
+      if (id.startsWith('passes')) out[`  reads, ${scenario} ${waiting}: ${id}`] = (n / claimed).toFixed(2);
     raw.destroy();
   }
   return out;

@@ -316,6 +316,40 @@ function describeClaims(withStore: WithStore): void {
         expect(none.items).toEqual([]);
       }));
 
+    it('lists work scheduled while its DAG is at its limit once a try of that DAG ends, and claims it', () =>
+      withStore(async (store) => {
+        const limit = [{ counter: DAG, amount: 1, limit: 1 }];
+        const [a] = await scheduled(store, 1);
+        expect((await store.claim([claimOf(a!, limit)])).claimed).toHaveLength(1);
+        // A second run's instances become scheduled while the DAG's one slot is held.
+        const later = await scheduled(store, 3, () => ({ state: 'none', tryNumber: 0 }), 'manual__later');
+        const { applied } = await store.updateTis(
+          later.map((t) => ({
+            key: t,
+            expect: { state: 'none', tryNumber: 0 },
+            set: { state: 'scheduled', tryNumber: 1 },
+          })),
+        );
+        expect(applied).toHaveLength(3);
+        // Still claimable directly (the counters decide), even while a store keeps it out of listings.
+        expect((await store.claim([claimOf({ ...later[2]!, tryNumber: 1 }, limit)])).lost).toEqual([
+          expect.objectContaining({ reason: 'limit_reached' }),
+        ]);
+        expect(
+          await store.endTry({
+            key: a!,
+            expect: { state: 'queued', tryNumber: 1 },
+            set: { state: 'success' },
+          }),
+        ).toBe(true);
+        const page = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+        expect(page.items.map((t) => t.taskId)).toContain('t000');
+        const first = page.items.find((t) => t.runId === 'manual__later')!;
+        expect(first).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+        expect((await store.claim([claimOf(first, limit)])).claimed).toHaveLength(1);
+        expect(await used(store, DAG)).toBe(1);
+      }));
+
     it('breaks ties by DAG, run, task and map index, comparing ids by code unit', () =>
       withStore(async (store) => {
         const r1 = run({ dagId: 'b', runId: 'r1' });

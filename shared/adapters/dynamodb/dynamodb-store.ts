@@ -240,7 +240,7 @@ class DynamoDbStateStore implements StateStore {
   }
 
   updateTis(changes: TiChange[]) {
-    return tries.updateTis(this.#items, changes);
+    return tries.updateTis(this.#items, changes, this.#now());
   }
 
   setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]) {

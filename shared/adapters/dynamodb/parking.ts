@@ -5,6 +5,10 @@
  * backlog behind a saturated DAG, never a scan. They come back when the counter falls: the try end
  * that lowers it moves them back, not a pass that polls.
  *
+ *   park on write (updateTis makes an instance scheduled while its DAG's counter is full: used ≥ lim > 0,
+ *   read in the same batch read as the instances)
+ *     1–3 as below, with 2 being the instance's own put, written straight into PARKED#<pool>#<counter>:
+ *     such work never enters the pool's partition, so no pass reads it before it can be claimed
  *   park (a listing read instances the caller excludes, and their counter is full: used ≥ lim > 0)
  *     1. flag the counter: parkedIn += pool, parkedAt = now, listed in `holding` under PARKING
  *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key)
@@ -21,7 +25,11 @@
  * 3 and 4 cannot both miss a release: if the release committed before 3, the parker sees the room;
  * otherwise the ender's read 4 comes after 1 and sees the flag. Parking is only ever an
  * optimisation: a parked instance is still `scheduled`, a claim of it succeeds (the counters
- * decide), and any full rewrite of it (tiItem) lists it in its pool again.
+ * decide), and a full rewrite of it (updateTis) lists it in its pool again unless its DAG is still full.
+ *
+ * Parking on write uses the limit the counter was last raised under (`lim`): if the DAG's limit was
+ * raised since, work is parked although the DAG has room, and comes back one for one with try ends
+ * until a claim records the new limit, or at the next sweep (step 5 sees the room).
  */
 import type { CounterKey, TaskInstance } from '#core/model.ts';
 import { counterKeyString } from '#core/model.ts';
@@ -199,6 +207,45 @@ function blockersOf(ti: TaskInstance, dagIds: Set<string>, tasks: Set<string>): 
   return out;
 }
 
+/** A DAG's counter, the one updateTis parks on when it is full as an instance becomes scheduled. */
+const dagCounter = (dagId: string): CounterKey => ({ kind: 'dag', dagId });
+
+/** A counter item read with the instances it may block: full (used ≥ lim > 0), so they are written parked. */
+function isFull(item: Item): boolean {
+  const view = viewOf(item);
+  return view.lim > 0 && view.used >= view.lim;
+}
+
+/**
+ * Park on write, steps 1 and 3 around the caller's puts (step 2): each (counter, pool) in `groups`
+ * is flagged first; `write` puts the instances into the parking partitions of the groups flagged
+ * (a group whose flag failed is not in the set: its instances must be listed in their pool); then
+ * each counter is read again and, if a try ended meanwhile, that much work comes back at once.
+ */
+async function parkOnWrite<T>(
+  items: Items,
+  groups: { counter: CounterKey; pool: string }[],
+  now: number,
+  write: (flagged: Set<string>) => Promise<T>,
+): Promise<T> {
+  const flagged = new Set<string>();
+  await inBatches(groups, async ({ counter, pool }) => {
+    if (await flag(items, counter, pool, now)) flagged.add(parkPartition(pool, counter));
+  });
+  const out = await write(flagged);
+  if (flagged.size === 0) return out;
+  const after = await viewsOf(
+    items,
+    groups.map((g) => g.counter),
+  );
+  for (const { counter, pool } of groups) {
+    const view = after.get(counterKeyString(counter));
+    if (flagged.has(parkPartition(pool, counter)) && view && view.used < view.lim)
+      await unpark(items, pool, counter, view.lim - view.used);
+  }
+  return out;
+}
+
 /** Steps 1–3: parks the excluded instances whose counter is full; the others stay listed. */
 async function park(
   items: Items,
@@ -232,4 +279,14 @@ async function park(
   }
 }
 
-export { blockersOf, MAX_UNPARK, park, SETTLE_MS, unparkAfterRelease, unparkFlagged };
+export {
+  blockersOf,
+  dagCounter,
+  isFull,
+  MAX_UNPARK,
+  park,
+  parkOnWrite,
+  SETTLE_MS,
+  unparkAfterRelease,
+  unparkFlagged,
+};

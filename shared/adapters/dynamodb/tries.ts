@@ -34,9 +34,9 @@ import {
 } from './conditions.ts';
 import { tiItem, tiOf, triesAttribute, triesOf } from './entities.ts';
 import type { Items } from './items.ts';
-import { keys } from './keys.ts';
+import { keys, parkPartition } from './keys.ts';
 import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
-import { unparkAfterRelease } from './parking.ts';
+import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -162,44 +162,75 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
   }
 }
 
-/** Each change under its own condition; a change may not end a try that holds slots (that is endTry). */
-async function updateTis(items: Items, changes: TiChange[]): Promise<{ applied: TiKey[]; lost: TiKey[] }> {
+/** Whether a change leaves its instance scheduled (it expects the state it read). */
+const leavesScheduled = (change: TiChange) => (change.set.state ?? change.expect.state) === 'scheduled';
+
+/**
+ * Each change under its own condition; a change may not end a try that holds slots (that is endTry).
+ * An instance that becomes (or stays) scheduled while its DAG's counter is full is written parked
+ * (parking.ts, "park on write"): the DAG counters are read in the same batch read as the instances.
+ */
+async function updateTis(
+  items: Items,
+  changes: TiChange[],
+  now: number,
+): Promise<{ applied: TiKey[]; lost: TiKey[] }> {
   const ids = new Set(changes.map((c) => tiKeyString(c.key)));
   if (ids.size < changes.length) {
     // One instance changed twice: in order, each change reading what the previous one wrote.
     const applied: TiKey[] = [];
     const lost: TiKey[] = [];
     for (const change of changes) {
-      const out = await updateTis(items, [change]);
+      const out = await updateTis(items, [change], now);
       applied.push(...out.applied);
       lost.push(...out.lost);
     }
     return { applied, lost };
   }
+  const dagKeys = [...new Set(changes.filter(leavesScheduled).map((c) => c.key.dagId))].map((dagId) =>
+    keys.counter(dagCounter(dagId)),
+  );
   const read = new Map(
-    (await items.getMany(changes.map((c) => keys.ti(c.key)))).map((item) => [
+    (await items.getMany([...changes.map((c) => keys.ti(c.key)), ...dagKeys])).map((item) => [
       `${item.pk?.S}/${item.sk?.S}`,
       item,
     ]),
   );
-  const outcomes = await Promise.all(
-    changes.map(async (change) => {
-      const key = keys.ti(change.key);
-      const item = read.get(`${key.pk}/${key.sk}`);
-      if (!item) return false;
-      const ti = tiOf(item);
-      if (ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) return false;
-      const next = { ...ti, ...change.set };
-      if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
-      if (ti.holds.length > 0 && !holdsSlot(next.state)) {
-        throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
-      }
-      // The shards a holding instance's claim recorded stay with it until its try ends; its tries always.
-      const written = tiItem(next);
-      if (item.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
-      if (item.tries) written.tries = item.tries;
-      return items.put(written, asRead(change.expect.state, change.expect.tryNumber));
-    }),
+  const fullDag = (dagId: string) => {
+    const key = keys.counter(dagCounter(dagId));
+    const item = read.get(`${key.pk}/${key.sk}`);
+    return item !== undefined && isFull(item);
+  };
+  const writes = changes.map((change) => {
+    const key = keys.ti(change.key);
+    const item = read.get(`${key.pk}/${key.sk}`);
+    if (!item) return null;
+    const ti = tiOf(item);
+    if (ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) return null;
+    const next = { ...ti, ...change.set };
+    if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
+    if (ti.holds.length > 0 && !holdsSlot(next.state)) {
+      throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
+    }
+    // The shards a holding instance's claim recorded stay with it until its try ends; its tries always.
+    const written = tiItem(next);
+    if (item.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
+    if (item.tries) written.tries = item.tries;
+    const parkOn = next.state === 'scheduled' && fullDag(next.dagId) ? dagCounter(next.dagId) : null;
+    return { change, written, parkOn, pool: next.pool };
+  });
+  const groups = new Map<string, { counter: CounterKey; pool: string }>();
+  for (const w of writes)
+    if (w?.parkOn) groups.set(parkPartition(w.pool, w.parkOn), { counter: w.parkOn, pool: w.pool });
+  const outcomes = await parkOnWrite(items, [...groups.values()], now, (flagged) =>
+    Promise.all(
+      writes.map((w) => {
+        if (!w) return false;
+        const lot = w.parkOn && parkPartition(w.pool, w.parkOn);
+        if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
+        return items.put(w.written, asRead(w.change.expect.state, w.change.expect.tryNumber));
+      }),
+    ),
   );
   return {
     applied: changes.filter((_, i) => outcomes[i]).map((c) => c.key),

@@ -129,6 +129,105 @@ describe('DynamoDB store claim candidates', () => {
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(26);
   });
 
+  test('write work that becomes scheduled while its DAG is full straight into parking', async ({
+    ddb,
+    table,
+  }) => {
+    const client = new CountingClient();
+    const store = new DynamoDbStateStore(client, table);
+    const { big } = await saturatedBacklog(store);
+    // A new run of the saturated DAG: its instances become scheduled through updateTis.
+    const later = await scheduledTis(store, 4, () => ({ state: 'none', tryNumber: 0 }), 'manual__b2', 'big');
+    const reads = client.count('BatchGetItem');
+    const { applied } = await store.updateTis(
+      later.map((t) => ({
+        key: t,
+        expect: { state: 'none', tryNumber: 0 },
+        set: { state: 'scheduled', tryNumber: 1 },
+      })),
+    );
+    expect(applied).toHaveLength(4);
+    // The DAG's counter came in the same batch read as the instances; one more read after the puts.
+    expect(client.count('BatchGetItem') - reads).toBe(2);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(4);
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(28 + 3);
+    // A try end of the DAG lets one parked instance back (as much as it released).
+    await store.endTry({ key: big[0]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(3);
+    expect((await store.getTi(later[0]!))?.state).toBe('scheduled');
+    client.destroy();
+  });
+
+  test('write scheduled work into its pool while its DAG has room, or its counter is unknown', async ({
+    ddb,
+    table,
+    store,
+  }) => {
+    const fresh = await scheduledTis(store, 3, () => ({ state: 'none', tryNumber: 0 }), 'manual__f', 'fresh');
+    await store.updateTis(
+      fresh.map((t) => ({
+        key: t,
+        expect: { state: 'none', tryNumber: 0 },
+        set: { state: 'scheduled', tryNumber: 1 },
+      })),
+    );
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(3);
+    const limit = [{ counter: dagCounter('fresh'), amount: 1, limit: 2 }];
+    expect((await store.claim([claimOf({ ...fresh[0]!, tryNumber: 1 }, limit)])).claimed).toHaveLength(1);
+    const more = await scheduledTis(store, 2, () => ({ state: 'none', tryNumber: 0 }), 'manual__f2', 'fresh');
+    await store.updateTis(
+      more.map((t) => ({
+        key: t,
+        expect: { state: 'none', tryNumber: 0 },
+        set: { state: 'scheduled', tryNumber: 1 },
+      })),
+    );
+    expect(await listed(ddb, table, 'POOL#default_pool')).toBe(2 + 2);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/fresh')).toBe(0);
+  });
+
+  test('let work parked on write back at once when a try ended while it was being written', async ({
+    ddb,
+    table,
+  }) => {
+    const inner = new CountingClient();
+    const store = new DynamoDbStateStore(inner, table);
+    const { big } = await saturatedBacklog(store);
+    const later = await scheduledTis(store, 3, () => ({ state: 'none', tryNumber: 0 }), 'manual__b2', 'big');
+    // A try of the DAG ends between the parker's flag and its instances' puts: the end sees the flag
+    // but no parked work yet; the parker's read after its puts sees the room and lets one back.
+    const ender = new DynamoDbStateStore(ddb, table);
+    const send = inner.send.bind(inner);
+    let ended = false;
+    // biome-ignore lint/suspicious/noExplicitAny: wraps every overload of send.
+    inner.send = (async (command: any, ...rest: any[]) => {
+      const out = await send(command, ...rest);
+      if (
+        !ended &&
+        command.constructor.name === 'UpdateItemCommand' &&
+        command.input.Key.pk.S === 'CTR#dag/big'
+      ) {
+        ended = true;
+        await ender.endTry({
+          key: big[0]!,
+          expect: { state: 'queued', tryNumber: 1 },
+          set: { state: 'failed' },
+        });
+      }
+      return out;
+    }) as typeof inner.send;
+    await store.updateTis(
+      later.map((t) => ({
+        key: t,
+        expect: { state: 'none', tryNumber: 0 },
+        set: { state: 'scheduled', tryNumber: 1 },
+      })),
+    );
+    expect(ended).toBe(true);
+    expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(2);
+    inner.destroy();
+  });
+
   test('filter, without parking, excluded work whose counter is not full', async ({ store }) => {
     const paused = await scheduledTis(store, 4, () => ({ priorityWeight: 9 }), 'manual__p', 'paused');
     const other = await scheduledTis(store, 2, () => ({}), 'manual__o', 'other');
