@@ -8,7 +8,7 @@ import type { RunState } from '#core/states.ts';
 import { describeWaitReason } from '#core/wait-reasons.ts';
 import type { StateStore } from '#ports';
 import { allPages } from '#services/deps.ts';
-import type { Recorder, TryRecord } from './recorder.ts';
+import { entriesOf, type Recorder, stateOf, type TryHistory } from './recorder.ts';
 import type { Peak, SimReport, SimRun, SimTry } from './report.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -67,15 +67,40 @@ function peakOf(
   return { peak: { peak, limit: limitAt(Number.MAX_SAFE_INTEGER), at: iso(peakAt) }, violations };
 }
 
-function deltasOf(tries: TryRecord[], amount: (t: TryRecord) => number, end: number): Delta[] {
+function deltasOf(
+  h: TryHistory,
+  tries: Iterable<number>,
+  amount: (i: number) => number,
+  end: number,
+): Delta[] {
   const out: Delta[] = [];
-  for (const t of tries) {
-    for (const h of t.held) {
-      out.push({ at: h.from, amount: amount(t) }, { at: h.to ?? end, amount: -amount(t) });
+  const held = h.held;
+  const grouped = heldByTry(h);
+  for (const i of tries) {
+    for (let k = grouped.start[i]!; k < grouped.start[i + 1]!; k += 1) {
+      const e = grouped.order[k]!;
+      const to = held.to[e]!;
+      out.push(
+        { at: held.from[e]!, amount: amount(i) },
+        { at: Number.isNaN(to) ? end : to, amount: -amount(i) },
+      );
     }
   }
   return out;
 }
+
+/** Held intervals grouped by try, computed once per history. */
+const heldGroups = new WeakMap<TryHistory, ReturnType<typeof entriesOf>>();
+function heldByTry(h: TryHistory): ReturnType<typeof entriesOf> {
+  let groups = heldGroups.get(h);
+  if (!groups) {
+    groups = entriesOf(h.count, h.held.try);
+    heldGroups.set(h, groups);
+  }
+  return groups;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -111,7 +136,8 @@ async function buildReport(input: {
       a.dagId.localeCompare(b.dagId) || a.logicalDate - b.logicalDate || a.runId.localeCompare(b.runId),
   );
 
-  const tries = recorder.tries;
+  const h = recorder.history;
+  const tries = range(h.count);
   const violations: string[] = [];
   const check = (what: string, result: { peak: Peak; violations: number[] }) => {
     for (const at of result.violations) violations.push(`${what} exceeded its limit at ${iso(at)}`);
@@ -121,7 +147,7 @@ async function buildReport(input: {
   const global = check(
     'parallelism',
     peakOf(
-      deltasOf(tries, () => 1, end),
+      deltasOf(h, tries, () => 1, end),
       () => settings.parallelism,
     ),
   );
@@ -139,43 +165,43 @@ async function buildReport(input: {
   // A pool resized below its use admits nothing new until usage falls: only claims made after the
   // resize are held to the new size, which is what checking at each claim instant does.
   const pools: Record<string, Peak> = {};
-  for (const [pool, list] of groupBy(tries, (t) => t.pool)) {
+  for (const [pool, list] of groupBy(tries, (i) => h.pool[i]!)) {
     pools[pool] = check(
       `pool ${pool}`,
       peakOf(
-        deltasOf(list, (t) => t.poolSlots, end),
+        deltasOf(h, list, (i) => h.poolSlots[i]!, end),
         poolLimitAt(pool),
       ),
     );
   }
   const dagPeaks: Record<string, Peak> = {};
-  for (const [dagId, list] of groupBy(tries, (t) => t.key.dagId)) {
+  for (const [dagId, list] of groupBy(tries, (i) => h.key[i]!.dagId)) {
     const limit = manifests.get(dagId)?.maxActiveTasks ?? null;
     dagPeaks[dagId] = check(
       `maxActiveTasks of ${dagId}`,
       peakOf(
-        deltasOf(list, () => 1, end),
+        deltasOf(h, list, () => 1, end),
         () => limit,
       ),
     );
   }
   const taskPeaks: Record<string, Peak> = {};
-  for (const [id, list] of groupBy(tries, (t) => `${t.key.dagId}.${t.key.taskId}`)) {
-    const [dagId, taskId] = [list[0]!.key.dagId, list[0]!.key.taskId];
+  for (const [id, list] of groupBy(tries, (i) => `${h.key[i]!.dagId}.${h.key[i]!.taskId}`)) {
+    const { dagId, taskId } = h.key[list[0]!]!;
     const task = manifests.get(dagId)?.tasks.find((t) => t.taskId === taskId);
     taskPeaks[id] = check(
       `maxActiveTisPerDag of ${id}`,
       peakOf(
-        deltasOf(list, () => 1, end),
+        deltasOf(h, list, () => 1, end),
         () => task?.maxActiveTisPerDag ?? null,
       ),
     );
     if (task?.maxActiveTisPerDagrun) {
-      for (const [runId, perRun] of groupBy(list, (t) => t.key.runId)) {
+      for (const [runId, perRun] of groupBy(list, (i) => h.key[i]!.runId)) {
         check(
           `maxActiveTisPerDagrun of ${id} in ${runId}`,
           peakOf(
-            deltasOf(perRun, () => 1, end),
+            deltasOf(h, perRun, () => 1, end),
             () => task.maxActiveTisPerDagrun,
           ),
         );
@@ -184,8 +210,8 @@ async function buildReport(input: {
   }
 
   const waitsSeconds = tries
-    .filter((t) => t.scheduledAt !== null && t.startedAt !== null)
-    .map((t) => (t.startedAt! - t.scheduledAt!) / 1000)
+    .filter((i) => !Number.isNaN(h.scheduledAt[i]!) && !Number.isNaN(h.startedAt[i]!))
+    .map((i) => (h.startedAt[i]! - h.scheduledAt[i]!) / 1000)
     .sort((a, b) => a - b);
   const mean = waitsSeconds.length ? waitsSeconds.reduce((a, b) => a + b, 0) / waitsSeconds.length : 0;
   const p95 = waitsSeconds.length
@@ -200,13 +226,13 @@ async function buildReport(input: {
     seed: input.seed,
     window: { start: scenario.start, end: scenario.end },
     runs: runs.map(toSimRun),
-    tries: tries.filter((t) => t.transitions.length > 0).map(toSimTry),
+    tries: simTries(h),
     peaks: { global, pools, dags: dagPeaks, tasks: taskPeaks },
     totals: {
       runs: runStates,
-      tries: tries.filter((t) => t.startedAt !== null).length,
-      tasksSucceeded: tries.filter((t) => t.state === 'success').length,
-      tasksFailed: tries.filter((t) => t.state === 'failed').length,
+      tries: tries.filter((i) => !Number.isNaN(h.startedAt[i]!)).length,
+      tasksSucceeded: tries.filter((i) => stateOf(h.state[i]!) === 'success').length,
+      tasksFailed: tries.filter((i) => stateOf(h.state[i]!) === 'failed').length,
       schedulerPasses: input.passes,
       queueWaitSeconds: { mean: Math.round(mean * 1000) / 1000, p95: Math.round(p95 * 1000) / 1000 },
     },
@@ -228,28 +254,50 @@ function toSimRun(run: DagRun): SimRun {
   };
 }
 
-function toSimTry(t: TryRecord): SimTry {
-  return {
-    dagId: t.key.dagId,
-    runId: t.key.runId,
-    taskId: t.key.taskId,
-    tryNumber: t.tryNumber,
-    pool: t.pool,
-    poolSlots: t.poolSlots,
-    priorityWeight: t.priorityWeight,
-    claimOrder: t.claimOrder,
-    scheduledAt: iso(t.scheduledAt),
-    queuedAt: iso(t.queuedAt),
-    startedAt: iso(t.startedAt),
-    endedAt: iso(t.endedAt),
-    state: t.state,
-    transitions: t.transitions.map((x) => ({ at: iso(x.at)!, state: x.state })),
-    waits: t.waits.map((w) => ({
-      at: iso(w.at)!,
-      reason: w.reason,
-      text: describeWaitReason(w.reason, w.at),
-    })),
-  };
+const isoOrNull = (t: number) => (Number.isNaN(t) ? null : iso(t));
+
+/** The tries with at least one state change, in the order they were first seen. */
+function simTries(h: TryHistory): SimTry[] {
+  const transitions = entriesOf(h.count, h.transitions.try);
+  const waits = entriesOf(h.count, h.waits.try);
+  const out: SimTry[] = [];
+  for (let i = 0; i < h.count; i += 1) {
+    const from = transitions.start[i]!;
+    const to = transitions.start[i + 1]!;
+    if (from === to) continue;
+    const key = h.key[i]!;
+    const trail: SimTry['transitions'] = [];
+    for (let k = from; k < to; k += 1) {
+      const e = transitions.order[k]!;
+      trail.push({ at: iso(h.transitions.at[e]!)!, state: stateOf(h.transitions.state[e]!)! });
+    }
+    const waited: SimTry['waits'] = [];
+    for (let k = waits.start[i]!; k < waits.start[i + 1]!; k += 1) {
+      const e = waits.order[k]!;
+      const at = h.waits.at[e]!;
+      const reason = h.waits.reason[e]!;
+      waited.push({ at: iso(at)!, reason, text: describeWaitReason(reason, at) });
+    }
+    const claimOrder = h.claimOrder[i]!;
+    out.push({
+      dagId: key.dagId,
+      runId: key.runId,
+      taskId: key.taskId,
+      tryNumber: h.tryNumber[i]!,
+      pool: h.pool[i]!,
+      poolSlots: h.poolSlots[i]!,
+      priorityWeight: h.priorityWeight[i]!,
+      claimOrder: Number.isNaN(claimOrder) ? null : claimOrder,
+      scheduledAt: isoOrNull(h.scheduledAt[i]!),
+      queuedAt: isoOrNull(h.queuedAt[i]!),
+      startedAt: isoOrNull(h.startedAt[i]!),
+      endedAt: isoOrNull(h.endedAt[i]!),
+      state: stateOf(h.state[i]!),
+      transitions: trail,
+      waits: waited,
+    });
+  }
+  return out;
 }
 
 export { buildReport, peakOf };
