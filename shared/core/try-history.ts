@@ -38,7 +38,11 @@ function summary(error: string | null | undefined): string | null {
  * state that counts it; a sensor's repeated pokes (same try number) update one entry, keeping the
  * first start; at most MAX_TRY_HISTORY entries, oldest first.
  */
-function recordTry(history: readonly TryRecord[], before: TaskInstance, after: TaskInstance): TryRecord[] {
+function recordTry(
+  history: readonly TryRecord[],
+  before: Pick<TaskInstance, 'state' | 'tryNumber' | 'startedAt' | 'endedAt' | 'workerId'>,
+  after: Pick<TaskInstance, 'state' | 'endedAt' | 'error'>,
+): TryRecord[] {
   if (before.state !== 'running' && !TRIED.has(after.state)) return [...history];
   const last = history.at(-1);
   const same = last?.tryNumber === before.tryNumber ? last : undefined;

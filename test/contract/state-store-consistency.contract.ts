@@ -155,6 +155,64 @@ function describeConsistency(withStore: WithStore): void {
         ).toBe(true);
         expect((await store.readCounters([POOL]))[0]?.used).toBe(0);
       }));
+
+    it('never changes a record it handed out when it writes that instance later', () =>
+      withStore(async (store) => {
+        // Prepare: one instance, read (by key, by run, by listing) before each write of its life.
+        const r = run();
+        const a = tiOf(r, { taskId: 'a' });
+        await store.createRun(r, [a]);
+        const handed: { record: TaskInstance; copy: TaskInstance }[] = [];
+        const keep = (record: TaskInstance | null | undefined) => {
+          expect(record).toBeTruthy();
+          handed.push({ record: record!, copy: structuredClone(record!) });
+        };
+        const readAll = async () => {
+          keep(await store.getTi(a));
+          keep((await store.listTis('etl', r.runId))[0]);
+        };
+        // Act
+        await readAll();
+        keep((await store.listClaimCandidates({ pool: 'default_pool', limit: 10 })).items[0]);
+        await store.setWaitReasons([{ key: a, reason: { kind: 'parallelism', used: 1, limit: 1 } }]);
+        await readAll();
+        await store.updateTis([
+          { key: a, expect: { state: 'scheduled', tryNumber: 1 }, set: { dispatchAttempts: 2 } },
+        ]);
+        await readAll();
+        await store.claim([
+          { key: a, tryNumber: 1, holds: [{ counter: POOL, amount: 1, limit: 10 }], queuedAt: T0 },
+        ]);
+        await readAll();
+        keep((await store.listHoldingTis()).items[0]);
+        await store.startTry(a, 1, { now: T0 + 1, workerId: 'w' });
+        await readAll();
+        await store.heartbeat(a, 1, T0 + 2);
+        await readAll();
+        await store.endTry({
+          key: a,
+          expect: { state: 'running', tryNumber: 1 },
+          set: { state: 'up_for_retry', nextRetryAt: T0 + 9, endedAt: T0 + 3 },
+        });
+        await readAll();
+        keep((await store.listDueWaits(T0 + 10, 10))[0]);
+        await store.updateTis([
+          {
+            key: a,
+            expect: { state: 'up_for_retry', tryNumber: 1 },
+            set: { state: 'scheduled', tryNumber: 2, nextRetryAt: null },
+          },
+        ]);
+        // Assess: every record handed out is as it was when handed out; the last read sees the last write.
+        for (const { record, copy } of handed) expect(record).toEqual(copy);
+        expect(new Set(handed.map((h) => h.record.heartbeatAt))).toEqual(new Set([null, T0 + 1, T0 + 2]));
+        expect(await store.getTi(a)).toMatchObject({
+          state: 'scheduled',
+          tryNumber: 2,
+          dispatchAttempts: 2,
+          holds: [],
+        });
+      }));
   });
 }
 

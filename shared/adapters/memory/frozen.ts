@@ -1,13 +1,12 @@
 /**
- * How the memory store keeps its records apart from its callers' objects without copying on every
- * read (copies of every record read made the simulator 2× slower): records are stored deep-frozen
- * and replaced, never changed in place, so a read hands out the stored record itself. A caller that
- * tries to change one gets a TypeError instead of silently changing the store.
- *
- * Writes take ownership of what they are given by copying it — never by freezing the caller's
- * objects, which the caller may still change, as it could with a DynamoDB store. Only nested
- * objects that are not frozen yet are copied: the parts of a stored record that a write carries
- * over are shared as they are, so a write costs about one shallow copy.
+ * How the memory store keeps its records apart from its callers' objects. What a write is given is
+ * copied, never frozen in place (the caller may still change its objects, as it could with a
+ * DynamoDB store), and every nested object the store keeps is deep-frozen, so the parts a record
+ * carries over from one write to the next are shared as they are. Task instances are changed in
+ * place and handed out as frozen snapshots (memory-tis.ts); runs, DAGs and the rest are stored
+ * frozen and replaced by a new frozen record per write, so a read hands out the stored record
+ * itself. Either way a caller that tries to change what it read gets a TypeError instead of
+ * silently changing the store, and nothing it was handed changes afterwards.
  */
 
 /** Deep-freezes plain data the store owns. Stops at objects already frozen. */
@@ -66,4 +65,26 @@ function ownPatch<T extends object>(stored: T, patch: Partial<NoInfer<T>>): T {
   return Object.freeze(fresh) as T;
 }
 
-export { deepFreeze, own, ownPatch };
+/**
+ * `patch` made the store's own, for writing into a record in place: each value that is an object
+ * not frozen yet (the caller's) is copied and deep-frozen; the rest are shared as they are.
+ */
+function ownValues<T extends object>(patch: T): T {
+  const out = { ...patch } as Record<string, unknown>;
+  for (const key in out) {
+    const inner = out[key];
+    if (inner !== null && typeof inner === 'object' && !Object.isFrozen(inner)) {
+      out[key] = deepFreeze(clonePlain(inner));
+    }
+  }
+  return out as T;
+}
+
+/** A copy of `value` the store can own, deep-frozen (shared as it is when frozen already). */
+function ownValue<T>(value: T): T {
+  return value !== null && typeof value === 'object' && !Object.isFrozen(value)
+    ? (deepFreeze(clonePlain(value)) as T)
+    : value;
+}
+
+export { deepFreeze, own, ownPatch, ownValue, ownValues };

@@ -4,8 +4,10 @@
  * rather than thrown, claims and try ends atomic with their counters (no method awaits between its
  * check and its write) — and its indexes, so the services behave the same on both.
  *
- * Records are stored frozen and handed out as they are (see frozen.ts): nothing a caller does to
- * what it read or wrote changes the store. Lists page by key (see paging.ts).
+ * Task instances are changed in place and handed out as frozen snapshots (memory-tis.ts); other
+ * records are stored frozen and handed out as they are (frozen.ts): nothing a caller does to what it
+ * read or wrote changes the store, and nothing it was handed changes afterwards. Lists page by key
+ * (see paging.ts).
  *
  * Bugs in a caller throw an Error instead of being reported, because no caller could handle them:
  * - `updateTis` moving an instance that holds slots out of queued/running (its try must end through
@@ -43,17 +45,20 @@ import type {
   TryEnd,
 } from '#ports';
 import { CandidateIndex } from './candidate-index.ts';
-import { deepFreeze, own, ownPatch } from './frozen.ts';
+import { deepFreeze, own, ownPatch, ownValue, ownValues } from './frozen.ts';
 import { MemoryBackfills } from './memory-backfills.ts';
 import { MemoryCounters } from './memory-counters.ts';
 import { MemoryDags } from './memory-dags.ts';
 import { MemoryPools } from './memory-pools.ts';
-import { type Slot, TiTable } from './memory-tis.ts';
+import { type Slot, TiTable, view } from './memory-tis.ts';
 import { keysetPage } from './paging.ts';
 
 const runKey = (dagId: string, runId: string) => `${dagId}/${runId}`;
 
 const tiSortKey = (ti: TiKey) => [ti.dagId, ti.runId, ti.taskId, ti.mapIndex];
+
+/** What an instance that holds nothing holds (frozen: it is shared). */
+const NO_HOLDS: Hold[] = Object.freeze([]) as unknown as Hold[];
 
 const holdsKey = (holds: readonly Hold[]) =>
   holds.map((h) => `${counterKeyString(h.counter)}=${h.amount}`).join(',');
@@ -143,8 +148,7 @@ class MemoryStateStore implements StateStore {
     // A repeat call completes instances an interrupted first call did not write.
     for (const ti of tis) {
       if (this.#tis.slot(ti)) continue;
-      const fresh = own({ ...ti });
-      this.#putTi(this.#tis.insert(fresh), null, fresh);
+      this.#indexTi(this.#tis.insert(ownValues(ti)));
     }
     return { created };
   }
@@ -209,16 +213,26 @@ class MemoryStateStore implements StateStore {
   // ---- task instances
 
   /**
-   * Stores an owned (frozen) instance and keeps the indexes (claim candidates, holders, due waits)
-   * in step with its state.
+   * Writes `patch` (values the store owns, see `ownValues`) into an instance's record in place and
+   * keeps the indexes (claim candidates, holders, due waits) in step with its state. What readers
+   * were handed stays as it was: the slot's snapshot is dropped, not changed.
    */
-  #putTi(slot: Slot, before: TaskInstance | null, after: TaskInstance): void {
-    slot.ti = deepFreeze(after);
-    if (before?.state === 'scheduled') this.#candidates.remove(before, slot);
-    if (after.state === 'scheduled') this.#candidates.add(after, slot);
-    if (holdsSlot(after.state)) this.#holding.add(slot);
+  #writeTi(slot: Slot, patch: Partial<TaskInstance>): void {
+    const live = slot.live;
+    // Out of the claim index before its place (its claim-order fields) can change.
+    if (live.state === 'scheduled') this.#candidates.remove(live, slot);
+    for (const key in patch) if (!Object.hasOwn(live, key)) slot.modelShape = false;
+    Object.assign(live, patch);
+    slot.snap = null;
+    this.#indexTi(slot);
+  }
+
+  #indexTi(slot: Slot): void {
+    const { state } = slot.live;
+    if (state === 'scheduled') this.#candidates.add(slot.live, slot);
+    if (holdsSlot(state)) this.#holding.add(slot);
     else this.#holding.delete(slot);
-    if (after.state === 'up_for_retry' || after.state === 'up_for_reschedule') this.#waits.add(slot);
+    if (state === 'up_for_retry' || state === 'up_for_reschedule') this.#waits.add(slot);
     else this.#waits.delete(slot);
   }
 
@@ -241,21 +255,24 @@ class MemoryStateStore implements StateStore {
     const lost: TiKey[] = [];
     for (const change of changes) {
       const slot = this.#tis.slot(change.key);
-      const ti = slot?.ti;
+      const ti = slot?.live;
       if (!slot || !ti || ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) {
         lost.push(change.key);
         continue;
       }
-      const next = ownPatch(ti, change.set);
-      if (next.state !== ti.state && !canTransition(ti.state, next.state))
-        assertTransition(ti.state, next.state, tiKeyString(ti));
-      if (ti.holds.length > 0 && !holdsSlot(next.state)) {
+      // Checked before anything is written: a refused change leaves the record as it was.
+      const set = change.set;
+      const state = Object.hasOwn(set, 'state') ? set.state! : ti.state;
+      const holds = Object.hasOwn(set, 'holds') ? set.holds! : ti.holds;
+      if (state !== ti.state && !canTransition(ti.state, state))
+        assertTransition(ti.state, state, tiKeyString(ti));
+      if (ti.holds.length > 0 && !holdsSlot(state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
       }
-      if (holdsKey(next.holds) !== holdsKey(ti.holds)) {
+      if (holdsKey(holds) !== holdsKey(ti.holds)) {
         throw new Error(`updateTis cannot change the holds of ${tiKeyString(ti)}: only claim and endTry do`);
       }
-      this.#putTi(slot, ti, next);
+      this.#writeTi(slot, ownValues(set));
       applied.push(change.key);
     }
     return { applied, lost };
@@ -264,8 +281,11 @@ class MemoryStateStore implements StateStore {
   async setWaitReasons(reasons: { key: TiKey; reason: WaitReason | null }[]) {
     for (const { key, reason } of reasons) {
       const slot = this.#tis.slot(key);
-      // Not through #putTi: a wait reason moves no instance in or out of an index.
-      if (slot) slot.ti = ownPatch(slot.ti, { waitReason: reason });
+      // Not through #writeTi: a wait reason moves no instance in or out of an index.
+      if (slot) {
+        (slot.live as { waitReason: WaitReason | null }).waitReason = ownValue(reason);
+        slot.snap = null;
+      }
     }
   }
 
@@ -282,7 +302,7 @@ class MemoryStateStore implements StateStore {
     const { slots, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, (ti) => {
       return !excludedDags.has(ti.dagId) && !excludedTasks.has(`${ti.dagId}/${ti.taskId}`);
     });
-    return { items: slots.map((slot) => slot.ti), next };
+    return { items: slots.map(view), next };
   }
 
   async readCounters(keys: CounterKey[]): Promise<CounterState[]> {
@@ -293,7 +313,7 @@ class MemoryStateStore implements StateStore {
     const result: ClaimResult = { claimed: [], lost: [] };
     for (const request of requests) {
       const slot = this.#tis.slot(request.key);
-      const ti = slot?.ti;
+      const ti = slot?.live;
       if (!slot || ti?.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
@@ -304,12 +324,11 @@ class MemoryStateStore implements StateStore {
         result.lost.push({ key: request.key, reason: 'limit_reached', counter: { ...full } });
         continue;
       }
-      this.#putTi(slot, ti, {
-        ...ti,
+      this.#writeTi(slot, {
         state: 'queued',
         queuedAt: request.queuedAt,
         waitReason: null,
-        holds: request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount })),
+        holds: deepFreeze(request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount }))),
       });
       result.claimed.push(request.key);
     }
@@ -318,10 +337,9 @@ class MemoryStateStore implements StateStore {
 
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     const slot = this.#tis.slot(key);
-    const ti = slot?.ti;
+    const ti = slot?.live;
     if (!slot || ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
-    this.#putTi(slot, ti, {
-      ...ti,
+    this.#writeTi(slot, {
       state: 'running',
       startedAt: opts.now,
       heartbeatAt: opts.now,
@@ -332,9 +350,10 @@ class MemoryStateStore implements StateStore {
 
   async heartbeat(key: TiKey, tryNumber: number, now: number) {
     const slot = this.#tis.slot(key);
-    const ti = slot?.ti;
+    const ti = slot?.live;
     if (!slot || ti?.state !== 'running' || ti.tryNumber !== tryNumber) return false;
-    slot.ti = Object.freeze({ ...ti, heartbeatAt: now });
+    ti.heartbeatAt = now;
+    slot.snap = null;
     return true;
   }
 
@@ -345,7 +364,7 @@ class MemoryStateStore implements StateStore {
    */
   async endTry(end: TryEnd) {
     const slot = this.#tis.slot(end.key);
-    const ti = slot?.ti;
+    const ti = slot?.live;
     if (!slot || !ti || ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
     if (holdsSlot(end.set.state)) {
       throw new Error(
@@ -354,9 +373,15 @@ class MemoryStateStore implements StateStore {
     }
     if (!canTransition(ti.state, end.set.state)) assertTransition(ti.state, end.set.state, tiKeyString(ti));
     this.#counters.release(ti.holds, ti);
-    const after = ownPatch(ti, { ...end.set, holds: [] });
-    this.#putTi(slot, ti, after);
-    this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], ti, after));
+    const before = {
+      state: ti.state,
+      tryNumber: ti.tryNumber,
+      startedAt: ti.startedAt,
+      endedAt: ti.endedAt,
+      workerId: ti.workerId,
+    };
+    this.#writeTi(slot, ownValues({ ...end.set, holds: NO_HOLDS }));
+    this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], before, ti));
     return true;
   }
 
@@ -371,25 +396,24 @@ class MemoryStateStore implements StateStore {
 
   /** The reconciler: one snapshot (nothing runs between the reads), so every counter is judged. */
   async reconcileCounters(opts: { repair: boolean }): Promise<Reconciliation> {
-    const holders = Array.from(this.#holding, (slot) => slot.ti);
+    // The records themselves: findDrift only reads their holds (frozen), and keeps none of them.
+    const holders = Array.from(this.#holding, (slot) => slot.live);
     const drift = findDrift(this.#counters.list(), holders);
     if (opts.repair) for (const d of drift) this.#counters.correct(d.counter, d.held);
     return { drift, repaired: opts.repair ? drift : [], unsettled: 0 };
   }
 
   async listHoldingTis(request?: PageRequest) {
-    return keysetPage(
-      Array.from(this.#holding, (slot) => slot.ti),
-      request ?? {},
-      { keyOf: tiSortKey, defaultLimit: 1000 },
-    );
+    return keysetPage(Array.from(this.#holding, view), request ?? {}, {
+      keyOf: tiSortKey,
+      defaultLimit: 1000,
+    });
   }
 
   async listDueWaits(now: number, limit: number) {
     const dueAt = (ti: TaskInstance) =>
       (ti.state === 'up_for_retry' ? ti.nextRetryAt : ti.rescheduleAt) ?? Number.MAX_SAFE_INTEGER;
-    return [...this.#waits]
-      .map((slot) => slot.ti)
+    return Array.from(this.#waits, view)
       .filter((ti) => (ti.state === 'up_for_retry' ? dueAt(ti) < now : dueAt(ti) <= now))
       .sort((a, b) => dueAt(a) - dueAt(b))
       .slice(0, limit);
