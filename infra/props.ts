@@ -9,6 +9,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { type DagDefaults, resolveDagDefaults } from '../shared/core/dag-defaults.ts';
 import { DEFAULT_SETTINGS } from '../shared/core/model.ts';
 import { FUNCTIONS, QUEUES } from '../shared/resources.ts';
 
@@ -51,6 +52,27 @@ export interface FargateProps {
   memoryMiB?: number;
 }
 
+/**
+ * The deployment's defaults for DAG limits and task retries (Airflow's `[core]` knobs of the same
+ * meaning). A DAG's own options, its `defaultArgs` and a task's options win over them. They apply to
+ * DAG files processed after a deployment changes them (a new version of each); upload the others
+ * again (`updraft dags deploy`) to apply them there.
+ */
+export interface DagDefaultsProps {
+  /** Runs of a DAG queued or running at once (`max_active_runs_per_dag`). @default 16 */
+  maxActiveRuns?: number;
+  /** Task instances of one DAG run queued or running at once (`max_active_tasks_per_dag`). @default 16 */
+  maxActiveTasks?: number;
+  /** Failed runs in a row that pause a DAG; 0 = never (`max_consecutive_failed_dag_runs_per_dag`). @default 0 */
+  maxConsecutiveFailedDagRuns?: number;
+  /** Retries of a task (`default_task_retries`). @default 0 */
+  retries?: number;
+  /** Wait before a retry (`default_task_retry_delay`). @default Duration.minutes(5) */
+  retryDelay?: Duration;
+  /** Longest a try may run; null = no limit (`default_task_execution_timeout`). @default null */
+  executionTimeout?: Duration | null;
+}
+
 export interface UpdraftProps {
   /**
    * Pools and their slots (-1 = unlimited), applied at each deployment: a pool is created when
@@ -61,6 +83,8 @@ export interface UpdraftProps {
   pools?: Record<string, number>;
   /** Global limit on queued + running task instances (Airflow's `parallelism`). @default 32 */
   parallelism?: number;
+  /** Defaults of DAG limits and task retries, under every DAG's own options. @default Airflow's */
+  dagDefaults?: DagDefaultsProps;
   worker?: WorkerProps;
   /** Fargate for `executor: 'fargate'` tasks; `false` leaves ECS out (such tries fail and say so). @default created */
   fargate?: FargateProps | false;
@@ -92,6 +116,7 @@ export interface UpdraftProps {
 export interface ResolvedProps {
   pools: Record<string, number>;
   parallelism: number;
+  dagDefaults: DagDefaults;
   worker: {
     memoryMiB: number;
     timeout: Duration;
@@ -135,6 +160,28 @@ function wholeAtLeast(field: string, value: number, min: number): number {
 
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
+/** The DAG defaults in ms, checked as compileDag checks a DAG's options (same rules, same words). */
+function resolveDagDefaultsProp(props: DagDefaultsProps | undefined): DagDefaults {
+  if (props === undefined) return resolveOrThrow(undefined);
+  const { retryDelay, executionTimeout, ...limits } = props;
+  return resolveOrThrow({
+    ...limits,
+    ...(retryDelay !== undefined && { retryDelay: retryDelay.toMilliseconds() }),
+    ...(executionTimeout !== undefined && {
+      executionTimeout: executionTimeout === null ? null : executionTimeout.toMilliseconds(),
+    }),
+  });
+}
+
+function resolveOrThrow(input: unknown): DagDefaults {
+  const resolved = resolveDagDefaults(input, 'dagDefaults');
+  if (!resolved.ok) {
+    const first = resolved.issues[0]!;
+    throw new UpdraftPropsError(first.field, first.message);
+  }
+  return resolved.defaults;
+}
+
 function resolveProps(props: UpdraftProps = {}): ResolvedProps {
   const pools = { ...props.pools };
   for (const [name, slots] of Object.entries(pools)) {
@@ -172,6 +219,7 @@ function resolveProps(props: UpdraftProps = {}): ResolvedProps {
   return {
     pools,
     parallelism: wholeAtLeast('parallelism', props.parallelism ?? DEFAULT_SETTINGS.parallelism, 1),
+    dagDefaults: resolveDagDefaultsProp(props.dagDefaults),
     worker: {
       memoryMiB: wholeAtLeast('worker.memoryMiB', props.worker?.memoryMiB ?? FUNCTIONS.worker.memoryMiB, 128),
       timeout,

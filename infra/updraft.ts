@@ -20,6 +20,7 @@ import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from
 import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { changedDagDefaults } from '../shared/core/dag-defaults.ts';
 import { encode } from '../shared/messages.ts';
 import {
   API_FUNCTION,
@@ -104,6 +105,7 @@ class Updraft extends Construct {
       }),
     );
 
+    const dagDefaults = changedDagDefaults(p.dagDefaults);
     const env: Partial<Record<EnvKey, string>> = {
       tableName: this.table.tableName,
       dispatchQueueUrl: this.queues.dispatch.queue.queueUrl,
@@ -121,6 +123,8 @@ class Updraft extends Construct {
         ...(p.worker.maxConcurrency !== null && {
           executorCapacity: { lambda: p.worker.maxConcurrency, fargate: null },
         }),
+        // Only what differs from Airflow's: the dag-processor compiles with these, the api reports them.
+        ...(Object.keys(dagDefaults).length > 0 && { dagDefaults }),
       }),
     };
 

@@ -141,7 +141,7 @@ const ENV = {
   ecsAssignPublicIp: 'ECS_ASSIGN_PUBLIC_IP',
   /** The api function's authentication: `IAM` or `JWT` behind API Gateway, `TOKEN` self-hosted. */
   apiAuthMode: 'API_AUTH_MODE',
-  /** Optional JSON of SchedulerSettings overrides (parallelism, heartbeatTimeoutMs, …). */
+  /** Optional JSON of SchedulerSettings overrides (parallelism, heartbeatTimeoutMs, dagDefaults, …). */
   settings: 'UPDRAFT_SETTINGS',
   /** Optional items per hot counter of the DynamoDB store (its `counterShards`; default 1): every function the same. */
   counterShards: 'UPDRAFT_COUNTER_SHARDS',

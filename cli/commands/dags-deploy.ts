@@ -12,6 +12,7 @@ import pc from 'picocolors';
 import { loadBundle } from '#adapters/bundle/bundle-loader.ts';
 import { buildDagBundle } from '#adapters/bundle/esbuild-bundler.ts';
 import { compileDag } from '#core/compile.ts';
+import type { DagDefaults } from '#core/dag-defaults.ts';
 import { DagValidationError } from '#core/errors.ts';
 import { bundleVersion, isDagFile } from '#services/dag-files.ts';
 import type { Dag, ImportError, Version } from '../../functions/api/wire.ts';
@@ -53,8 +54,11 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }
 
-/** Builds, loads and compiles one file here, as the dag-processor will there. */
-async function prepare(dir: string, file: string): Promise<FileResult> {
+/**
+ * Builds, loads and compiles one file here, as the dag-processor will there: over the deployment's
+ * DAG defaults (its /version says them; an older API does not, and had Airflow's).
+ */
+async function prepare(dir: string, file: string, dagDefaults: DagDefaults | undefined): Promise<FileResult> {
   const rel = relative(dir, file).split(sep).join('/');
   const key = `dags/${rel.replace(/\.(m?ts|m?js)$/, '')}.bundle.mjs`;
   const result: FileResult = {
@@ -75,7 +79,7 @@ async function prepare(dir: string, file: string): Promise<FileResult> {
     return { ...result, message: `${rel} exports no DAG (export default dag(...))` };
   try {
     for (const def of loaded.dags)
-      result.dags.set(def.dagId, bundleVersion(compileDag(def).hash, built.code));
+      result.dags.set(def.dagId, bundleVersion(compileDag(def, dagDefaults).hash, built.code));
   } catch (error) {
     return { ...result, message: describe(error) };
   }
@@ -162,11 +166,12 @@ async function deploy(
   const paths = await dagFilesUnder(dir);
   if (paths.length === 0)
     throw new CliError(`${dirArg}: no DAG files (.ts, .mts, .js, .mjs not starting with _ or .)`);
+  // The deployment first (its DAG defaults decide the versions to expect); a dry run asks nobody.
+  const client = options.dryRun ? null : clientOf(options);
+  const version = client ? await client.get<Version>('/version') : null;
   const files: FileResult[] = [];
-  for (const path of paths) files.push(await prepare(dir, path));
-  if (!options.dryRun) {
-    const client = clientOf(options);
-    const version = await client.get<Version>('/version');
+  for (const path of paths) files.push(await prepare(dir, path, version?.dagDefaults));
+  if (client && version) {
     if (!version.dagBucket)
       throw new CliError(
         `the deployment at ${client.connection.url} does not say where its DAG bucket is (an older API?)`,

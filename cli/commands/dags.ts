@@ -4,6 +4,7 @@ import { basename, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { compileDag } from '#core/compile.ts';
+import { type DagDefaults, DEFAULT_DAG_DEFAULTS } from '#core/dag-defaults.ts';
 import type { DagDefinition } from '#core/definition.ts';
 import { DagValidationError } from '#core/errors.ts';
 import type { DagManifest } from '#core/manifest.ts';
@@ -12,6 +13,7 @@ import { timetableFor } from '#core/timetable.ts';
 import { loadDagDir, loadDagFile } from '#sdk/load.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { table } from '../format/table.ts';
+import { DAG_DEFAULTS_FLAG, readDagDefaults } from './dag-defaults-file.ts';
 
 export interface LoadedDags {
   dags: { dag: DagDefinition; fileloc: string }[];
@@ -33,12 +35,13 @@ function shortPath(fileloc: string): string {
   return relative(process.cwd(), fileloc) || basename(fileloc);
 }
 
-function compileAll(loaded: LoadedDags) {
+/** Compiles every loaded DAG over the deployment's defaults (`--dag-defaults`; Airflow's otherwise). */
+function compileAll(loaded: LoadedDags, dagDefaults: DagDefaults = DEFAULT_DAG_DEFAULTS) {
   const manifests: { manifest: DagManifest; fileloc: string; dag: DagDefinition }[] = [];
   const problems: string[] = loaded.errors.map((e) => `${shortPath(e.fileloc)}: ${e.message}`);
   for (const { dag, fileloc } of loaded.dags) {
     try {
-      manifests.push({ manifest: compileDag(dag), fileloc, dag });
+      manifests.push({ manifest: compileDag(dag, dagDefaults), fileloc, dag });
     } catch (error) {
       if (!(error instanceof DagValidationError)) throw error;
       for (const issue of error.issues)
@@ -62,8 +65,10 @@ function registerDagsCommands(program: Command): Command {
     .description('List the DAGs in a file or folder, with their schedule, tasks and version')
     .argument('<path>', 'a DAG file or a folder of DAG files')
     .option('--json', 'print JSON')
-    .action(async (path: string, opts: { json?: boolean }) => {
-      const { manifests, problems } = compileAll(await loadPath(path));
+    .option(...DAG_DEFAULTS_FLAG)
+    .action(async (path: string, opts: { json?: boolean; dagDefaults?: string }) => {
+      const dagDefaults = await readDagDefaults(opts.dagDefaults);
+      const { manifests, problems } = compileAll(await loadPath(path), dagDefaults);
       if (opts.json) {
         const rows = manifests.map(({ manifest, fileloc }) => ({
           dagId: manifest.dagId,
@@ -101,8 +106,10 @@ function registerDagsCommands(program: Command): Command {
     .command('validate')
     .description('Check every DAG in a file or folder and print every problem')
     .argument('<path>', 'a DAG file or a folder of DAG files')
-    .action(async (path: string) => {
-      const { manifests, problems } = compileAll(await loadPath(path));
+    .option(...DAG_DEFAULTS_FLAG)
+    .action(async (path: string, opts: { dagDefaults?: string }) => {
+      const dagDefaults = await readDagDefaults(opts.dagDefaults);
+      const { manifests, problems } = compileAll(await loadPath(path), dagDefaults);
       if (problems.length > 0) {
         for (const line of problems) console.log(line);
         process.exitCode = EXIT.failed;
@@ -125,14 +132,23 @@ function registerDagsCommands(program: Command): Command {
       '--pool <name=slots...>',
       'pool sizes for the test (pools the DAG uses are created with 128 slots otherwise)',
     )
+    .option(...DAG_DEFAULTS_FLAG)
     .action(
       async (
         file: string,
-        opts: { dag?: string; date?: string; task?: string; conf: string; pool?: string[] },
+        opts: {
+          dag?: string;
+          date?: string;
+          task?: string;
+          conf: string;
+          pool?: string[];
+          dagDefaults?: string;
+        },
       ) => {
+        const dagDefaults = await readDagDefaults(opts.dagDefaults);
         const loaded = await loadPath(file);
         if (loaded.errors.length > 0) throw new CliError(loaded.errors[0]!.message, EXIT.failed);
-        const { manifests, problems } = compileAll(loaded);
+        const { manifests, problems } = compileAll(loaded, dagDefaults);
         if (problems.length > 0) {
           for (const line of problems) console.error(line);
           process.exitCode = EXIT.failed;

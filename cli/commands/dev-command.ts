@@ -1,6 +1,7 @@
 /** `updraft dev`: its flags; the local stack itself (dev.ts) is loaded only when it runs. */
 import type { Command } from 'commander';
 import { EXIT } from '../errors.ts';
+import { DAG_DEFAULTS_FLAG } from './dag-defaults-file.ts';
 import type { DevOptions } from './dev.ts';
 
 function registerDevCommand(program: Command): void {
@@ -20,6 +21,7 @@ function registerDevCommand(program: Command): void {
       'JSON of pools to create at start ({"name": slots}); ignored if absent',
       'examples/pools.json',
     )
+    .option(...DAG_DEFAULTS_FLAG)
     .option('--keep-paused', 'new DAGs start paused, as in AWS (default: unpaused)')
     .option('--verbose', 'print debug lines too')
     .action(async (opts: DevOptions) => {

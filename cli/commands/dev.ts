@@ -16,6 +16,7 @@ import { devLogger } from '../dev/dev-logger.ts';
 import { devRequestHandler, newApiToken } from '../dev/http.ts';
 import { type LocalStack, startLocalStack } from '../dev/stack.ts';
 import { CliError, EXIT, zodLine } from '../errors.ts';
+import { readDagDefaults } from './dag-defaults-file.ts';
 
 interface DevOptions {
   dags: string;
@@ -25,6 +26,7 @@ interface DevOptions {
   port: string;
   sweep: string;
   pools: string;
+  dagDefaults?: string;
   keepPaused?: boolean;
   verbose?: boolean;
 }
@@ -94,6 +96,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   if (!sweep.ok || sweep.ms < 1_000)
     throw new CliError(`--sweep must be a duration of at least 1s, got ${opts.sweep}`);
   const pools = await readPools(opts.pools);
+  const dagDefaults = await readDagDefaults(opts.dagDefaults);
   const logger = (service: string) => devLogger(service, { verbose: opts.verbose });
   // The API's bearer token: fresh each start unless UPDRAFT_API_TOKEN fixes it; the CLI reads the file.
   const token = process.env.UPDRAFT_API_TOKEN?.trim() || newApiToken();
@@ -125,6 +128,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     awsPort: port(opts.awsPort, '--aws-port'),
     sweepEveryMs: sweep.ms,
     pools,
+    settings: { dagDefaults },
     unpauseNew: !opts.keepPaused,
     logger,
     onTaskLog: (t, line) => taskLog.info(`${pc.dim(`[${t.dagId}.${t.taskId} #${t.tryNumber}]`)} ${line}`),

@@ -2,6 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { resolveDagDefaults } from '#core/dag-defaults.ts';
 import { Scenario } from '#simulator/scenario.ts';
 import { CliError, EXIT, zodLine } from '../errors.ts';
 import { formatSimulation } from '../format/simulate-text.ts';
@@ -34,7 +35,13 @@ function registerSimulateCommand(program: Command): void {
     .action(
       async (path: string, opts: { scenario: string; json?: boolean; out?: string; ganttRun?: string }) => {
         const scenario = await readScenario(opts.scenario);
-        const { manifests, problems } = compileAll(await loadPath(path));
+        const dagDefaults = resolveDagDefaults(scenario.settings?.dagDefaults, 'settings.dagDefaults');
+        if (!dagDefaults.ok)
+          throw new CliError(
+            `${opts.scenario}: ${dagDefaults.issues[0]!.field}: ${dagDefaults.issues[0]!.message}`,
+          );
+        // The DAGs compile over the scenario's DAG defaults, as the dag-processor's over the deployment's.
+        const { manifests, problems } = compileAll(await loadPath(path), dagDefaults.defaults);
         if (problems.length > 0) {
           for (const line of problems) console.error(line);
           process.exitCode = EXIT.failed;

@@ -19,6 +19,7 @@
  * | `AWS_ENDPOINT_URL`           | no       | an emulator's endpoint, for local runs only                  |
  */
 import { z } from 'zod';
+import { DagDefaultsSettings } from '#core/dag-defaults.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings } from '#core/model.ts';
 import type { AuthConfig } from './auth.ts';
 import type { DeploymentInfo } from './deps.ts';
@@ -46,6 +47,7 @@ const Settings = z
       lambda: z.number().int().positive().nullable(),
       fargate: z.number().int().positive().nullable(),
     }),
+    dagDefaults: DagDefaultsSettings,
   })
   .partial()
   .strict();
@@ -100,7 +102,13 @@ function settingsOf(raw: string | undefined): SchedulerSettings {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`UPDRAFT_SETTINGS: ${issue.path.join('.') || '(value)'}: ${issue.message}`);
   }
-  return { ...DEFAULT_SETTINGS, ...parsed.data } as SchedulerSettings;
+  const { dagDefaults, ...rest } = parsed.data;
+  // dagDefaults may name only some fields: the others keep their defaults.
+  return {
+    ...DEFAULT_SETTINGS,
+    ...rest,
+    dagDefaults: { ...DEFAULT_SETTINGS.dagDefaults, ...dagDefaults },
+  } as SchedulerSettings;
 }
 
 function loadConfig(env: Record<string, string | undefined>): ApiConfig {

@@ -3,6 +3,7 @@
  * with these helpers and parses them once per cold start. A missing or bad variable names itself.
  */
 import { z } from 'zod';
+import { DagDefaultsSettings } from '#core/dag-defaults.ts';
 import { UpdraftError } from '#core/errors.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings } from '#core/model.ts';
 import { ENV } from '../../shared/resources.ts';
@@ -48,6 +49,7 @@ const Settings = z
       lambda: z.number().int().positive().nullable(),
       fargate: z.number().int().positive().nullable(),
     }),
+    dagDefaults: DagDefaultsSettings,
   })
   .partial()
   .strict();
@@ -67,7 +69,13 @@ function settings(env: Env): SchedulerSettings {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(ENV.settings, `${issue.path.join('.') || '(value)'}: ${issue.message}`);
   }
-  return { ...DEFAULT_SETTINGS, ...parsed.data } as SchedulerSettings;
+  const { dagDefaults, ...rest } = parsed.data;
+  // dagDefaults may name only some fields: the others keep their defaults.
+  return {
+    ...DEFAULT_SETTINGS,
+    ...rest,
+    dagDefaults: { ...DEFAULT_SETTINGS.dagDefaults, ...dagDefaults },
+  } as SchedulerSettings;
 }
 
 /** `UPDRAFT_COUNTER_SHARDS`: items per hot counter of the DynamoDB store; absent means 1. */

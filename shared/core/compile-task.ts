@@ -11,6 +11,7 @@ import {
   parseFields,
   TaskOptionsSchema,
 } from './compile-schema.ts';
+import type { DagDefaults } from './dag-defaults.ts';
 import type { DagRuntime, TaskDefinition } from './definition.ts';
 import { parseDuration } from './duration.ts';
 import type { Operator, TaskManifest } from './manifest.ts';
@@ -20,10 +21,8 @@ import { DEFAULT_POOL } from './model.ts';
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,250}$/;
 const isValidId = (id: unknown): id is string => typeof id === 'string' && ID_PATTERN.test(id);
 
-/** Airflow's task defaults (SEMANTICS.md §1). */
+/** Airflow's task defaults (SEMANTICS.md §1); retries, retryDelay and executionTimeout are the deployment's. */
 const TASK_DEFAULTS = {
-  retries: 0,
-  retryDelayMs: 300_000,
   pool: DEFAULT_POOL,
   poolSlots: 1,
   priorityWeight: 1,
@@ -141,12 +140,14 @@ function mergeDefaults(defaults: Partial<TaskOptions>, own: Partial<TaskOptions>
 }
 
 /**
- * Compiles one task. `defaults` are the DAG's valid defaultArgs, `zone` reads dates without a zone.
+ * Compiles one task. `defaults` are the DAG's valid defaultArgs, over the deployment's
+ * `dagDefaults`; `zone` reads dates without a zone.
  * Returns null when the task has a problem; every problem is pushed onto `issues`.
  */
 function compileTask(
   task: TaskDefinition,
   defaults: Partial<TaskOptions>,
+  dagDefaults: DagDefaults,
   zone: string,
   runtime: DagRuntime,
   issues: FieldIssue[],
@@ -163,7 +164,7 @@ function compileTask(
   issues.push(...own.issues, ...config.issues, ...configIssues(task.kind, config.data, prefix));
 
   const o = mergeDefaults(defaults, own.data);
-  const retryDelayMs = o.retryDelay === undefined ? TASK_DEFAULTS.retryDelayMs : ms(o.retryDelay);
+  const retryDelayMs = o.retryDelay === undefined ? dagDefaults.retryDelayMs : ms(o.retryDelay);
   // Like Airflow, a zero maxRetryDelay is no cap at all.
   const maxRetryDelayMs = msOrNull(o.maxRetryDelay) || null;
   if (maxRetryDelayMs !== null && retryDelayMs > maxRetryDelayMs)
@@ -171,10 +172,11 @@ function compileTask(
       field: `${prefix}.retryDelay`,
       message:
         o.retryDelay === undefined
-          ? `the default retryDelay (300s) is above maxRetryDelay (${o.maxRetryDelay}): set a shorter retryDelay or raise maxRetryDelay`
+          ? `the default retryDelay (${retryDelayMs / 1000}s) is above maxRetryDelay (${o.maxRetryDelay}): set a shorter retryDelay or raise maxRetryDelay`
           : `must be ≤ maxRetryDelay (${o.maxRetryDelay}): shorten retryDelay or raise maxRetryDelay`,
     });
-  const executionTimeoutMs = msOrNull(o.executionTimeout);
+  const executionTimeoutMs =
+    o.executionTimeout === undefined ? dagDefaults.executionTimeoutMs : msOrNull(o.executionTimeout);
   if (executionTimeoutMs === 0)
     issues.push({ field: `${prefix}.executionTimeout`, message: 'must be longer than 0 (or null for none)' });
   const { startDate, endDate } = datesOf(o, zone, prefix, issues);
@@ -184,7 +186,7 @@ function compileTask(
     taskId: task.taskId,
     operator: operatorOf(task.kind, config.data),
     upstream: [],
-    retries: o.retries ?? TASK_DEFAULTS.retries,
+    retries: o.retries ?? dagDefaults.retries,
     retryDelayMs,
     retryExponentialBackoff: o.retryExponentialBackoff ?? false,
     maxRetryDelayMs,

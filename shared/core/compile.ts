@@ -10,6 +10,7 @@ import {
   parseFields,
 } from './compile-schema.ts';
 import { type CompiledTask, compileTask, datesOf, isValidId } from './compile-task.ts';
+import { type DagDefaults, DEFAULT_DAG_DEFAULTS } from './dag-defaults.ts';
 import type { DagDefinition } from './definition.ts';
 import { parseDuration } from './duration.ts';
 import { DagValidationError } from './errors.ts';
@@ -19,14 +20,14 @@ import { type DagManifest, MANIFEST_VERSION, type TaskManifest } from './manifes
 import { totalsOnGraph } from './priority.ts';
 import { isValidTimezone, normalizeSchedule } from './timetable.ts';
 
-/** Airflow's DAG defaults (SEMANTICS.md §1, with Updraft's choices: catchup off). */
+/**
+ * Airflow's DAG defaults (SEMANTICS.md §1, with Updraft's choices: catchup off); the limits and
+ * task retry defaults are the deployment's (`DagDefaults`, an argument of compileDag).
+ */
 const DAG_DEFAULTS = {
   timezone: 'UTC',
   scheduleStyle: 'interval',
   catchup: false,
-  maxActiveRuns: 16,
-  maxActiveTasks: 16,
-  maxConsecutiveFailedDagRuns: 0,
   pausedOnCreation: true,
 } as const;
 
@@ -108,9 +109,11 @@ const msOf = (value: unknown): number => {
  * Validates a DAG and compiles it into its manifest: defaultArgs merged under task options,
  * durations in ms, dates in epoch ms (a date without a zone is read in the DAG's timezone), tasks
  * in topological order with ties by id, priority weight totals, and the content hash.
+ * `dagDefaults` are the deployment's defaults: the DAG's options (and defaultArgs, and each task's
+ * own options) win over them.
  * @throws DagValidationError with every problem at once.
  */
-function compileDag(def: DagDefinition): DagManifest {
+function compileDag(def: DagDefinition, dagDefaults: DagDefaults = DEFAULT_DAG_DEFAULTS): DagManifest {
   const issues: FieldIssue[] = [...def.issues];
   if (!isValidId(def.dagId))
     issues.push({
@@ -122,7 +125,7 @@ function compileDag(def: DagDefinition): DagManifest {
   issues.push(...graphIssues(def, graph));
   const compiled: (CompiledTask | null)[] = [];
   for (const task of def.tasks.values())
-    compiled.push(compileTask(task, settings.defaults, settings.zone, def.runtime, issues));
+    compiled.push(compileTask(task, settings.defaults, dagDefaults, settings.zone, def.runtime, issues));
 
   const { schedule } = settings;
   if (issues.length > 0 || !schedule.ok) {
@@ -156,9 +159,9 @@ function compileDag(def: DagDefinition): DagManifest {
     startDate: settings.startDate,
     endDate: settings.endDate,
     catchup: o.catchup ?? DAG_DEFAULTS.catchup,
-    maxActiveRuns: o.maxActiveRuns ?? DAG_DEFAULTS.maxActiveRuns,
-    maxActiveTasks: o.maxActiveTasks ?? DAG_DEFAULTS.maxActiveTasks,
-    maxConsecutiveFailedDagRuns: o.maxConsecutiveFailedDagRuns ?? DAG_DEFAULTS.maxConsecutiveFailedDagRuns,
+    maxActiveRuns: o.maxActiveRuns ?? dagDefaults.maxActiveRuns,
+    maxActiveTasks: o.maxActiveTasks ?? dagDefaults.maxActiveTasks,
+    maxConsecutiveFailedDagRuns: o.maxConsecutiveFailedDagRuns ?? dagDefaults.maxConsecutiveFailedDagRuns,
     dagrunTimeoutMs: settings.dagrunTimeoutMs,
     isPausedUponCreation: o.pausedOnCreation ?? DAG_DEFAULTS.pausedOnCreation,
     tags: [...new Set(o.tags ?? [])].sort(),

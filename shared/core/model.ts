@@ -2,6 +2,7 @@
  * The records the scheduler reasons about. Instants are epoch milliseconds (UTC); `null` means "not yet".
  * These are plain data: stores persist them, services change them only through conditional writes.
  */
+import { type DagDefaults, DEFAULT_DAG_DEFAULTS } from './dag-defaults.ts';
 import type { DagManifest } from './manifest.ts';
 import type { RunState, RunType, TiState } from './states.ts';
 
@@ -232,6 +233,8 @@ export interface SchedulerSettings {
   maxTisPerQuery: number;
   /** Worker concurrency per executor (how many tries may be queued+running on it); null = unbounded. */
   executorCapacity: { lambda: number | null; fargate: number | null };
+  /** The deployment's DAG limits and task retry defaults, under every DAG's own options (the dag-processor compiles with them). */
+  dagDefaults: DagDefaults;
 }
 
 export const DEFAULT_SETTINGS: SchedulerSettings = {
@@ -241,6 +244,7 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   heartbeatTimeoutMs: 300_000,
   maxTisPerQuery: 100,
   executorCapacity: { lambda: null, fargate: null },
+  dagDefaults: DEFAULT_DAG_DEFAULTS,
 };
 
 /**

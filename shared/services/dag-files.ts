@@ -6,7 +6,9 @@
  * registered. Anything that fails becomes the file's import error (file, message, time) and
  * nothing else changes: the DAG keeps running the version it had. A DAG's version is the hash of
  * its manifest and of its bundle's code, so changing only a task's code is a new version too, and
- * runs keep the version (and code) they started with.
+ * runs keep the version (and code) they started with. DAGs compile over the deployment's DAG
+ * defaults (`settings.dagDefaults`), so changing those makes a new version of a file processed
+ * after the change; files not uploaded again keep the version they had.
  */
 import { createHash } from 'node:crypto';
 import { compileDag } from '#core/compile.ts';
@@ -84,7 +86,8 @@ async function compileAll(
     seen.add(def.dagId);
     let manifest: DagManifest;
     try {
-      manifest = compileDag(def);
+      // The deployment's DAG defaults sit under the DAG's own options.
+      manifest = compileDag(def, deps.settings.dagDefaults);
     } catch (error) {
       return { ok: false, message: describeCompileError(error) };
     }

@@ -5,6 +5,7 @@
  */
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
 import { compileDag } from '#core/compile.ts';
+import { type DagDefaults, resolveDagDefaults } from '#core/dag-defaults.ts';
 import type { DagDefinition } from '#core/definition.ts';
 import { durationMs } from '#core/duration.ts';
 import type { DagManifest } from '#core/manifest.ts';
@@ -38,6 +39,13 @@ type SimEvent =
   | { kind: 'backfill'; spec: NonNullable<Scenario['backfills']>[number] }
   | { kind: 'pool'; name: string; slots: number };
 
+/** The scenario's `settings.dagDefaults` over Airflow's (the schema already checked them). */
+function scenarioDagDefaults(scenario: Scenario): DagDefaults {
+  const resolved = resolveDagDefaults(scenario.settings?.dagDefaults, 'settings.dagDefaults');
+  if (!resolved.ok) throw new Error(resolved.issues.map((i) => `${i.field} ${i.message}`).join('; '));
+  return resolved.defaults;
+}
+
 function settingsOf(scenario: Scenario): SchedulerSettings {
   const s = scenario.settings ?? {};
   return {
@@ -56,6 +64,7 @@ function settingsOf(scenario: Scenario): SchedulerSettings {
       lambda: s.workerConcurrency?.lambda ?? null,
       fargate: s.workerConcurrency?.fargate ?? null,
     },
+    dagDefaults: scenarioDagDefaults(scenario),
   };
 }
 
@@ -145,7 +154,7 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   const wanted = scenario.dags ? new Set(scenario.dags) : null;
   const paused = new Set(scenario.paused ?? []);
   for (const def of input.dags) {
-    const manifest = 'manifestVersion' in def ? def : compileDag(def);
+    const manifest = 'manifestVersion' in def ? def : compileDag(def, deps.settings.dagDefaults);
     if (wanted && !wanted.has(manifest.dagId)) continue;
     const { dag } = await registerDag(deps, manifest, { now, fileloc: null });
     await store.updateDag(dag.dagId, dag.updatedAt, { paused: paused.has(dag.dagId) }, now);

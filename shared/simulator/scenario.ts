@@ -3,6 +3,7 @@
  * Times are ISO-8601 instants; durations use the Duration syntax (`90s`, `5m`, `2h`) or milliseconds.
  */
 import { z } from 'zod';
+import { DagDefaultsInput } from '#core/dag-defaults.ts';
 import { parseDuration } from '#core/duration.ts';
 
 const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), {
@@ -50,6 +51,8 @@ export const Scenario = z
           })
           .strict()
           .optional(),
+        /** The deployment's DAG defaults (as the Updraft construct's `dagDefaults`); DAG options win. */
+        dagDefaults: DagDefaultsInput.optional(),
       })
       .strict()
       .optional(),

@@ -713,6 +713,42 @@ describe('Updraft construct, synthesized offline', () => {
         /worker\.timeout/,
       );
     });
+
+    it.each([
+      {
+        case: 'no runs at once',
+        dagDefaults: { maxActiveRuns: 0 },
+        error: 'dagDefaults.maxActiveRuns must be a whole number ≥ 1',
+      },
+      {
+        case: 'a fraction of a task',
+        dagDefaults: { maxActiveTasks: 1.5 },
+        error: 'dagDefaults.maxActiveTasks must be a whole number',
+      },
+      {
+        case: 'negative retries',
+        dagDefaults: { retries: -1 },
+        error: 'dagDefaults.retries must be a whole number ≥ 0',
+      },
+      {
+        case: 'a zero execution timeout',
+        dagDefaults: { executionTimeout: Duration.seconds(0) },
+        error: 'dagDefaults.executionTimeout must be longer than 0',
+      },
+      {
+        case: 'a misspelt field',
+        dagDefaults: { maxActiveRun: 4 } as never,
+        error: 'dagDefaults.maxActiveRun unknown option (did you mean maxActiveRuns?)',
+      },
+    ])(
+      'refuses DAG defaults with $case at synth time, naming the field',
+      ({ case: name, dagDefaults, error }) => {
+        expect(() => new Updraft(s.stack as Stack, `Bad ${name}`, { dagDefaults })).toThrow(
+          UpdraftPropsError,
+        );
+        expect(() => new Updraft(s.stack as Stack, `Bad ${name} 2`, { dagDefaults })).toThrow(error);
+      },
+    );
   });
 });
 
@@ -728,6 +764,12 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
         counterShards: 4,
         pools: { warehouse: 8, default_pool: 64 },
         worker: { maxConcurrency: 20, memoryMiB: 2048 },
+        dagDefaults: {
+          maxActiveRuns: 4,
+          retries: 2,
+          retryDelay: Duration.minutes(1),
+          executionTimeout: Duration.hours(2),
+        },
       },
       (stack) => ({
         dagBucket: Bucket.fromBucketName(stack, 'Existing', 'my-dags'),
@@ -746,7 +788,7 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
     const env = environmentOf(worker[1] as CfnResource);
     expect(env[ENV.bucketName]).toBe('my-dags');
     expect(env[ENV.ecsCluster]).toBeUndefined();
-    expect(JSON.parse(env[ENV.settings]!)).toEqual({
+    expect(JSON.parse(env[ENV.settings]!)).toMatchObject({
       parallelism: 32,
       executorCapacity: { lambda: 20, fargate: null },
     });
@@ -831,6 +873,32 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
     const dir = v.assetDir((fn.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, ''));
     const module = (await import(path.join(dir, 'index.mjs'))) as { handler?: unknown };
     expect(typeof module.handler).toBe('function');
+  });
+
+  it('hands the DAG defaults to the dag-processor in its settings, which its config reads over Airflow’s', () => {
+    const [, fn] = Object.entries(resources(v.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('UpdraftDagProcessor'),
+    )!;
+    const env = environmentOf(fn);
+    expect(JSON.parse(env[ENV.settings]!).dagDefaults).toEqual({
+      maxActiveRuns: 4,
+      retries: 2,
+      retryDelayMs: 60_000,
+      executionTimeoutMs: 7_200_000,
+    });
+    expect(dagProcessorConfig({ ...env, AWS_REGION: 'eu-west-1' }).settings.dagDefaults).toEqual({
+      maxActiveRuns: 4,
+      maxActiveTasks: 16,
+      maxConsecutiveFailedDagRuns: 0,
+      retries: 2,
+      retryDelayMs: 60_000,
+      executionTimeoutMs: 7_200_000,
+    });
+    // The api reads the same settings (it reports the defaults to `updraft dags deploy`).
+    const [, api] = Object.entries(resources(v.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('UpdraftApi'),
+    )!;
+    expect(environmentOf(api)[ENV.settings]).toBe(env[ENV.settings]);
   });
 
   it('refuses a pool prop that is not a number of slots, naming it', () => {

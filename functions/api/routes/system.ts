@@ -29,6 +29,19 @@ const Version = z
       })
       .nullable()
       .openapi({ description: 'Where `updraft dags deploy` uploads DAG bundles; null when not known.' }),
+    dagDefaults: z
+      .object({
+        maxActiveRuns: z.number().int(),
+        maxActiveTasks: z.number().int(),
+        maxConsecutiveFailedDagRuns: z.number().int(),
+        retries: z.number().int(),
+        retryDelayMs: z.number().int(),
+        executionTimeoutMs: z.number().int().nullable(),
+      })
+      .openapi({
+        description:
+          'The deployment’s DAG defaults, under every DAG’s own options: `updraft dags deploy` compiles with them to know the versions to expect.',
+      }),
   })
   .openapi('Version');
 
@@ -66,7 +79,10 @@ function systemRoutes(deps: ApiDeps) {
       const bucket = dagBucket
         ? { name: dagBucket.name, prefix: 'dags/' as const, endpoint: dagBucket.endpoint }
         : null;
-      return c.json({ ...deployment, api: 'v1' as const, dagBucket: bucket }, 200);
+      return c.json(
+        { ...deployment, api: 'v1' as const, dagBucket: bucket, dagDefaults: deps.settings.dagDefaults },
+        200,
+      );
     });
 }
 

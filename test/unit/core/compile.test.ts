@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileDag } from '#core/compile.ts';
+import { DEFAULT_DAG_DEFAULTS } from '#core/dag-defaults.ts';
 import { DagManifest } from '#core/manifest.ts';
 import { dag } from '#sdk/index.ts';
 
@@ -50,6 +51,56 @@ describe('compileDag', () => {
       callbacks: [],
       doc: null,
     });
+  });
+
+  it('applies the deployment’s DAG defaults where the DAG, its defaultArgs and its tasks say nothing', () => {
+    const dagDefaults = {
+      maxActiveRuns: 2,
+      maxActiveTasks: 4,
+      maxConsecutiveFailedDagRuns: 3,
+      retries: 5,
+      retryDelayMs: 10_000,
+      executionTimeoutMs: 3_600_000,
+    };
+    const plain = compileDag(
+      dag('plain', {}, (d) => void d.task('t', noop)),
+      dagDefaults,
+    );
+    expect(plain).toMatchObject({ maxActiveRuns: 2, maxActiveTasks: 4, maxConsecutiveFailedDagRuns: 3 });
+    expect(plain.tasks[0]).toMatchObject({ retries: 5, retryDelayMs: 10_000, executionTimeoutMs: 3_600_000 });
+
+    const own = compileDag(
+      dag(
+        'own',
+        {
+          maxActiveRuns: 7,
+          maxActiveTasks: 8,
+          maxConsecutiveFailedDagRuns: 0,
+          defaultArgs: { retries: 1, executionTimeout: '5m' },
+        },
+        (d) => {
+          d.task('byDefaultArgs', noop);
+          d.task('byTask', { retries: 0, retryDelay: '1s', executionTimeout: null }, noop);
+        },
+      ),
+      dagDefaults,
+    );
+    expect(own).toMatchObject({ maxActiveRuns: 7, maxActiveTasks: 8, maxConsecutiveFailedDagRuns: 0 });
+    expect(own.tasks.map((t) => [t.taskId, t.retries, t.retryDelayMs, t.executionTimeoutMs])).toEqual([
+      ['byDefaultArgs', 1, 10_000, 300_000],
+      ['byTask', 0, 1_000, null],
+    ]);
+    // The defaults are part of what is compiled: other defaults, another version.
+    expect(plain.hash).not.toBe(compileDag(dag('plain', {}, (d) => void d.task('t', noop))).hash);
+  });
+
+  it('names a deployment default retryDelay above a task’s maxRetryDelay', () => {
+    expect(() =>
+      compileDag(
+        dag('capped', {}, (d) => void d.task('t', { maxRetryDelay: '1m' }, noop)),
+        { ...DEFAULT_DAG_DEFAULTS, retryDelayMs: 120_000 },
+      ),
+    ).toThrow('the default retryDelay (120s) is above maxRetryDelay (1m)');
   });
 
   it('merges defaultArgs under task options, a task option left undefined taking the default', () => {

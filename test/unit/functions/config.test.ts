@@ -34,6 +34,26 @@ describe('function configuration', () => {
     );
   });
 
+  it('reads DAG defaults from the settings, each field left out keeping Airflow’s', () => {
+    const settings = dagProcessorConfig({
+      ...BASE,
+      UPDRAFT_SETTINGS: '{"parallelism":8,"dagDefaults":{"maxActiveRuns":2,"retryDelayMs":1000}}',
+    }).settings;
+    expect(settings.parallelism).toBe(8);
+    expect(settings.dagDefaults).toEqual({
+      maxActiveRuns: 2,
+      maxActiveTasks: 16,
+      maxConsecutiveFailedDagRuns: 0,
+      retries: 0,
+      retryDelayMs: 1000,
+      executionTimeoutMs: null,
+    });
+    expect(dagProcessorConfig(BASE).settings.dagDefaults.maxActiveRuns).toBe(16);
+    expect(() =>
+      dagProcessorConfig({ ...BASE, UPDRAFT_SETTINGS: '{"dagDefaults":{"maxActiveTasks":0}}' }),
+    ).toThrow(/UPDRAFT_SETTINGS dagDefaults\.maxActiveTasks:/);
+  });
+
   it('needs the bucket for the worker and the dag-processor, and ECS only when a cluster is set', () => {
     expect(() => workerConfig({ ...BASE, BUCKET_NAME: '' })).toThrow('BUCKET_NAME is required');
     expect(() => dagProcessorConfig({ ...BASE, BUCKET_NAME: undefined })).toThrow('BUCKET_NAME is required');

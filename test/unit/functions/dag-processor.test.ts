@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EsbuildDagBundler } from '#adapters/bundle/bundle-runtimes.ts';
 import { MemoryBundleStore } from '#adapters/memory/index.ts';
+import { DEFAULT_SETTINGS } from '#core/model.ts';
 import { createHandler, type DagProcessorDeps } from '../../../functions/dag-processor/handler.ts';
+import type { WorkerFunctionDeps } from '../../../functions/worker/dispatch.ts';
 import { lambdaContext, makeTestDeps } from '../../support/function-deps.ts';
 
 const GOOD = (taskId: string) => `
@@ -22,8 +24,8 @@ function s3Event(...records: { key: string; removed?: boolean }[]) {
   } as unknown as import('aws-lambda').S3Event;
 }
 
-function setup() {
-  const t = makeTestDeps();
+function setup(settings?: WorkerFunctionDeps['settings']) {
+  const t = makeTestDeps(settings && { settings });
   const files = new Map<string, string>();
   const bundles = new MemoryBundleStore();
   const deps: DagProcessorDeps = {
@@ -36,6 +38,38 @@ function setup() {
 }
 
 describe('dag-processor handler', () => {
+  it('compiles an uploaded DAG over the deployment’s DAG defaults, the DAG’s own options winning', async () => {
+    // Prepare
+    const dagDefaults = {
+      maxActiveRuns: 3,
+      maxActiveTasks: 5,
+      maxConsecutiveFailedDagRuns: 2,
+      retries: 4,
+      retryDelayMs: 30_000,
+      executionTimeoutMs: 600_000,
+    };
+    const { t, files, handler } = setup({ ...DEFAULT_SETTINGS, dagDefaults });
+    files.set(
+      'dags/limited.ts',
+      `import { dag } from 'updraft/sdk';
+export default dag('limited', { maxActiveTasks: 9, defaultArgs: { retryDelay: '2m' } }, (d) => {
+  d.task('plain', async () => 1);
+  d.task('own', { retries: 0, executionTimeout: null }, async () => 2);
+});`,
+    );
+    // Act
+    const [result] = await handler(s3Event({ key: 'dags/limited.ts' }), lambdaContext());
+    // Assess
+    expect(result).toMatchObject({ kind: 'registered' });
+    const record = (await t.store.getDag('limited'))!;
+    const manifest = (await t.store.getDagVersion('limited', record.currentVersion))!;
+    expect(manifest).toMatchObject({ maxActiveRuns: 3, maxActiveTasks: 9, maxConsecutiveFailedDagRuns: 2 });
+    expect(manifest.tasks.map((x) => [x.taskId, x.retries, x.retryDelayMs, x.executionTimeoutMs])).toEqual([
+      ['own', 0, 120_000, null],
+      ['plain', 4, 120_000, 600_000],
+    ]);
+  });
+
   it('builds, registers and schedules an uploaded DAG file, storing its bundle', async () => {
     // Prepare
     const { t, files, bundles, handler } = setup();

@@ -5,6 +5,7 @@
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
+import { DEFAULT_DAG_DEFAULTS } from '#core/dag-defaults.ts';
 import { createApiApp } from '../../../../functions/api/app.ts';
 import { makeApiHarness, TOKEN } from '../../../support/api-harness.ts';
 
@@ -76,6 +77,7 @@ describe('API auth', () => {
       stage: 'test',
       api: 'v1',
       dagBucket: null,
+      dagDefaults: DEFAULT_DAG_DEFAULTS,
     });
     expect((await h.call('GET', '/api/v1/unknown')).body).toEqual({
       error: 'not_found',

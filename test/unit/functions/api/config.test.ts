@@ -15,7 +15,7 @@ describe('api config', () => {
       ...BASE,
       AWS_REGION: 'eu-west-1',
       UPDRAFT_VERSION: '1.2.3',
-      UPDRAFT_SETTINGS: '{"parallelism": 8}',
+      UPDRAFT_SETTINGS: '{"parallelism": 8, "dagDefaults": {"retries": 3}}',
     });
     expect(config).toMatchObject({
       aws: { region: 'eu-west-1' },
@@ -30,6 +30,8 @@ describe('api config', () => {
       },
     });
     expect(config.settings.parallelism).toBe(8);
+    // The DAG defaults it reports on /version, the others Airflow's.
+    expect(config.settings.dagDefaults).toMatchObject({ retries: 3, maxActiveRuns: 16 });
   });
 
   it.each([

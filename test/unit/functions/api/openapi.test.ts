@@ -1,6 +1,8 @@
 /** The OpenAPI document is generated from the request schemas, and the tests hold responses to it. */
+
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStore } from '#adapters/memory/memory-store.ts';
+import { DEFAULT_DAG_DEFAULTS } from '#core/dag-defaults.ts';
 import { makeApiHarness } from '../../../support/api-harness.ts';
 import { makeSchemaCheck } from '../../../support/api-schema-check.ts';
 
@@ -48,6 +50,7 @@ describe('OpenAPI document', () => {
         stage: 'x',
         api: 'v1',
         dagBucket: null,
+        dagDefaults: DEFAULT_DAG_DEFAULTS,
       }),
     ).not.toThrow();
     expect(() => check('GET', '/api/v1/version', 200, { version: 1 })).toThrow(
