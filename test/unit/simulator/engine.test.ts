@@ -31,6 +31,33 @@ const scenario: Scenario = {
 };
 
 describe('runSimulation', () => {
+  it('compiles DAGs over the scenario’s DAG defaults, their own options winning', async () => {
+    const wide = dag('wide', { schedule: '@daily', startDate: '2026-01-01' }, (d) => {
+      for (let i = 0; i < 6; i += 1) d.task(`t${i}`, noop);
+      d.task('flaky', { retryDelay: '1m' }, noop);
+    });
+    const report = await runSimulation({
+      dags: [wide],
+      scenario: {
+        start: '2026-01-05T00:00:00Z',
+        end: '2026-01-05T02:00:00Z',
+        settings: { dagDefaults: { maxActiveTasks: 2, retries: 1, retryDelay: '30m' } },
+        tasks: { '*': { duration: '5m' }, 'wide.flaky': { failTries: [1] } },
+      },
+    });
+    expect(report.violations).toEqual([]);
+    expect(report.peaks.dags.wide).toMatchObject({ peak: 2, limit: 2 });
+    // One retry from the defaults, after the task's own delay (1m), not the default's (30m).
+    const flaky = report.tries.filter((t) => t.taskId === 'flaky');
+    expect(flaky.map((t) => [t.tryNumber, t.state])).toEqual([
+      [1, 'up_for_retry'],
+      [2, 'success'],
+    ]);
+    const waited = Date.parse(flaky[1]!.startedAt!) - Date.parse(flaky[0]!.endedAt!);
+    expect(waited).toBeGreaterThanOrEqual(60_000);
+    expect(waited).toBeLessThan(30 * 60_000);
+  });
+
   it('gives the same report for the same scenario and seed', async () => {
     const a = await runSimulation({ dags: [etl], scenario });
     const b = await runSimulation({ dags: [etl], scenario });
