@@ -179,7 +179,7 @@ class Updraft extends Construct {
       for (const q of def.uses.queues) this.queues[q].queue.grantSendMessages(fn);
       if (def.uses.bucket !== 'none') grantBucket(fn, this.bucket, BUCKET_ACCESS[name]);
       if (def.uses.schedules) grantSchedules(fn, this.scheduleGroup, this.scheduleRole);
-      if (def.uses.notifications) this.notificationsTopic.grantPublish(fn);
+      if (def.uses.notifications) this.#grantPublishNotifications(fn, p);
     }
     for (const target of p.worker.invokableFunctions) target.grantInvoke(functions.worker);
 
@@ -289,6 +289,23 @@ class Updraft extends Construct {
         actions: ['execute-api:Invoke'],
         resources: [this.api.httpApi.arnForExecuteApi('*', '/api/*', '*')],
       }),
+    );
+  }
+
+  /**
+   * `sns:Publish` on the notifications topic. The topic Updraft creates is under the AWS managed
+   * key `alias/aws/sns`, whose key policy already lets this account's principals use it through
+   * SNS: no KMS permission is needed, and `grantPublish` would add one on every key of the account
+   * (`key/*`, conditioned on the alias; feature flag `applyImportedAliasPermissionsToPrincipal`).
+   * A topic of the props gets `grantPublish`, its own key's grant included.
+   */
+  #grantPublishNotifications(fn: NodejsFunction, p: ResolvedProps): void {
+    if (p.notificationsTopic) {
+      this.notificationsTopic.grantPublish(fn);
+      return;
+    }
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['sns:Publish'], resources: [this.notificationsTopic.topicArn] }),
     );
   }
 

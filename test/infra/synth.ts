@@ -1,6 +1,6 @@
 /**
  * Synthesizes an app holding the `Updraft` construct, offline (fixed account and region, no
- * credentials, no lookups), with cdk-nag's AwsSolutions checks. Bundling the functions is the slow
+ * credentials, no lookups), with cdk.json's context (its feature flags) and cdk-nag's AwsSolutions checks. Bundling the functions is the slow
  * part: CDK caches a bundle per process and output directory, so every app of a test file shares
  * one directory and the apps after the first reuse the bundles.
  */
@@ -37,13 +37,20 @@ interface ValidationReport {
 // which the project's own install filled, rather than the registry.
 process.env.npm_config_prefer_offline = 'true';
 
+/** The context `npx cdk synth` runs with: cdk.json's feature flags, so the tests see what deploys. */
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(path.join(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
 let outdir: string | undefined;
 let apps = 0;
 
 /** Synthesizes; a validation failure is returned as findings rather than thrown. */
 function synth(props: UpdraftProps = {}, customize?: (stack: Stack) => UpdraftProps): Synthesized {
   outdir ??= mkdtempSync(path.join(tmpdir(), 'updraft-infra-'));
-  const app = new App({ outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
+  const app = new App({ outdir, context: CDK_JSON_CONTEXT });
   apps += 1;
   const stack = new Stack(app, `Test${apps}`, { env: { account: '123456789012', region: 'eu-west-1' } });
   const updraft = new Updraft(stack, 'Updraft', { ...props, ...customize?.(stack) });

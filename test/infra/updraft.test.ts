@@ -314,8 +314,9 @@ describe('Updraft construct, synthesized offline', () => {
         expect(manage[0]!.Action.sort()).toEqual(
           ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'].sort(),
         );
+        // The region is known, so ARNs carry the partition as a literal (flag enablePartitionLiterals).
         expect(resourcesOf(manage)).toEqual([
-          `arn:<AWS::Partition>:scheduler:eu-west-1:123456789012:schedule/${s.updraft.scheduleGroup.scheduleGroupName}/*`,
+          `arn:aws:scheduler:eu-west-1:123456789012:schedule/${s.updraft.scheduleGroup.scheduleGroupName}/*`,
         ]);
         const pass = allows(name, 'iam:PassRole');
         expect(resourcesOf(pass)).toEqual([`<${logicalId(s.updraft.scheduleRole)}.Arn>`]);
@@ -385,8 +386,8 @@ describe('Updraft construct, synthesized offline', () => {
       const family = fargate.taskDefinition.family;
       expect(resourcesOf(run).sort()).toEqual(
         [
-          `arn:<AWS::Partition>:ecs:eu-west-1:123456789012:task-definition/${family}:*`,
-          `arn:<AWS::Partition>:ecs:eu-west-1:123456789012:task-definition/${family}-*:*`,
+          `arn:aws:ecs:eu-west-1:123456789012:task-definition/${family}:*`,
+          `arn:aws:ecs:eu-west-1:123456789012:task-definition/${family}-*:*`,
         ].sort(),
       );
       expect(
@@ -703,6 +704,42 @@ describe('Updraft construct, synthesized offline', () => {
     });
   });
 
+  describe('what cdk.json’s recommended feature flags change', () => {
+    it('synthesizes with every flag aws-cdk-lib recommends', () => {
+      const recommended = JSON.parse(
+        readFileSync(
+          path.join(import.meta.dirname, '../../node_modules/aws-cdk-lib/recommended-feature-flags.json'),
+          'utf8',
+        ),
+      ) as Record<string, unknown>;
+      for (const [flag, value] of Object.entries(recommended))
+        expect(s.app.node.tryGetContext(flag)).toEqual(value);
+    });
+
+    it('gives no function a KMS permission: the notifications topic is under the AWS managed key', () => {
+      for (const name of NAMES)
+        expect(
+          statements(name)
+            .flatMap((st) => st.Action)
+            .filter((a) => a.startsWith('kms:')),
+        ).toEqual([]);
+    });
+
+    it('lets S3 write server access logs through a bucket policy, not an ACL', () => {
+      const buckets = Object.values(resources(s.template, 'AWS::S3::Bucket'));
+      for (const b of buckets) expect(b.Properties.AccessControl).toBeUndefined();
+      const policies = Object.values(resources(s.template, 'AWS::S3::BucketPolicy')).flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Principal?: { Service?: string } }[] }).Statement,
+      );
+      expect(policies.some((st) => st.Principal?.Service === 'logging.s3.amazonaws.com')).toBe(true);
+    });
+
+    it('removes every rule of the created VPC’s default security group', () => {
+      s.template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+    });
+  });
+
   describe('props', () => {
     it('refuses a worker timeout beyond Lambda’s 15 minutes, naming the prop', () => {
       const stack = s.stack as Stack;
@@ -795,7 +832,7 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
     expect(worker[1].Properties.MemorySize).toBe(2048);
     const puts = roleStatements(v.template, worker[0]).filter((st) => st.Action.includes('s3:PutObject'));
     expect(resourcesOf(puts).sort()).toEqual(
-      ['arn:<AWS::Partition>:s3:::my-dags/logs/*', 'arn:<AWS::Partition>:s3:::my-dags/results/*'].sort(),
+      ['arn:aws:s3:::my-dags/logs/*', 'arn:aws:s3:::my-dags/results/*'].sort(),
     );
   });
 
