@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CfnElement, Duration, type Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { Cluster } from 'aws-cdk-lib/aws-ecs';
 import { AccountRootPrincipal, type Policy, Role } from 'aws-cdk-lib/aws-iam';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -940,5 +942,46 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
 
   it('refuses a pool prop that is not a number of slots, naming it', () => {
     expect(() => new Updraft(v.stack, 'BadPools', { pools: { warehouse: 2.5 } })).toThrow(/pools\.warehouse/);
+  });
+});
+
+describe('Updraft construct on an existing VPC and cluster, in private subnets', () => {
+  let f: Synthesized;
+  const clusterArn = 'arn:aws:ecs:eu-west-1:123456789012:cluster/shared';
+  beforeAll(() => {
+    f = synth({ console: false }, (stack) => {
+      const vpc = Vpc.fromVpcAttributes(stack, 'Existing', {
+        vpcId: 'vpc-0a1b2c3d4e5f60718',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        publicSubnetIds: ['subnet-0a1b2c3d4e5f60701', 'subnet-0a1b2c3d4e5f60702'],
+        privateSubnetIds: ['subnet-0a1b2c3d4e5f60703', 'subnet-0a1b2c3d4e5f60704'],
+        publicSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60701', 'rtb-0a1b2c3d4e5f60701'],
+        privateSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60702', 'rtb-0a1b2c3d4e5f60703'],
+      });
+      const cluster = Cluster.fromClusterAttributes(stack, 'Shared', {
+        clusterName: 'shared',
+        clusterArn,
+        vpc,
+      });
+      return { fargate: { cluster, subnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS } } };
+    });
+  }, SYNTH_TIMEOUT_MS);
+
+  it('creates neither VPC nor cluster, and runs tries in the private subnets without a public IP', () => {
+    f.template.resourceCountIs('AWS::EC2::VPC', 0);
+    f.template.resourceCountIs('AWS::ECS::Cluster', 0);
+    f.template.resourceCountIs('Custom::VpcRestrictDefaultSG', 0);
+    expect(f.findings).toEqual([]);
+    const [, worker] = Object.entries(resources(f.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.startsWith('UpdraftWorker'),
+    )!;
+    const env = environmentOf(worker);
+    expect(env[ENV.ecsCluster]).toBe(clusterArn);
+    expect(env[ENV.ecsSubnets]).toBe('subnet-0a1b2c3d4e5f60703,subnet-0a1b2c3d4e5f60704');
+    expect(env[ENV.ecsAssignPublicIp]).toBe('DISABLED');
+    f.template.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0a1b2c3d4e5f60718' });
+    f.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: Match.objectLike({ clusterArn: [clusterArn] }) }),
+    });
   });
 });
