@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_DAG_DEFAULTS } from '#core/dag-defaults.ts';
 import { devRequestHandler, newApiToken } from '../../../cli/dev/http.ts';
 import type { LocalStack } from '../../../cli/dev/stack.ts';
 import { startTestStack, waitFor } from '../support/local-stack.ts';
@@ -26,6 +27,7 @@ export default dag('cli_e2e', { schedule: '@daily', startDate: '2026-01-01', cat
 `;
 
 const token = newApiToken();
+const DAG_DEFAULTS = { ...DEFAULT_DAG_DEFAULTS, retries: 1, retryDelayMs: 1_000 };
 let stack: LocalStack;
 let url: string;
 
@@ -58,7 +60,12 @@ async function updraft(...args: string[]): Promise<Result> {
 const remote = (...args: string[]) => updraft(...args, '--url', url);
 
 beforeAll(async () => {
-  stack = await startTestStack({ http: { port: 0, handler: devRequestHandler({ token }) } });
+  // DAG defaults of the deployment: `dags deploy` must compile with them (from /version) to expect
+  // the versions the dag-processor registers.
+  stack = await startTestStack({
+    http: { port: 0, handler: devRequestHandler({ token }) },
+    settings: { dagDefaults: DAG_DEFAULTS },
+  });
   url = stack.endpoints.http!;
   await stack.putDagFile('cli_e2e.ts', SOURCE);
   await waitFor(
@@ -190,7 +197,7 @@ describe('updraft against the local stack', () => {
     expect((await stack.deps.store.getDag('cli_e2e'))?.paused).toBe(false);
   });
 
-  it('deploys a folder: registers what loads, reports the import errors, and exits 1', async () => {
+  it('deploys a folder: registers what loads (at the versions the deployment’s DAG defaults give), reports the import errors, and exits 1', async () => {
     // Prepare: a good DAG with a relative import (bundled here), one whose id another file owns (the
     // dag-processor refuses it), and one that does not build (never uploaded).
     const dir = await mkdtemp(join(tmpdir(), 'updraft-deploy-'));
@@ -213,5 +220,8 @@ describe('updraft against the local stack', () => {
     expect(result.stdout).toContain('1 of 3 files registered');
     const deployed = await stack.deps.store.getDag('cli_deployed');
     expect(deployed).toMatchObject({ fileloc: 'dags/good.bundle.mjs', active: true });
+    // Registered at the version the CLI expected, compiled over the deployment's DAG defaults.
+    const manifest = await stack.deps.store.getDagVersion('cli_deployed', deployed!.currentVersion);
+    expect(manifest?.tasks[0]).toMatchObject({ retries: 1, retryDelayMs: 1_000 });
   });
 });
