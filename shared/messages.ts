@@ -55,7 +55,19 @@ type DispatchMessage = z.infer<typeof DispatchMessage>;
 
 /** Something the scheduler should look at now rather than at the next sweep. */
 const SchedulerEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('task_finished'), dagId: name, runId: name }),
+  z.object({
+    type: z.literal('task_finished'),
+    dagId: name,
+    runId: name,
+    /**
+     * The task whose try ended, the try's number and the run's DAG version, so the scheduler looks
+     * at the task's downstream only. Absent (a worker from before they were sent): the scheduler
+     * evaluates the whole run, as it did then.
+     */
+    taskId: name.optional(),
+    tryNumber: z.number().int().min(0, { message: 'must be a whole number ≥ 0' }).optional(),
+    dagVersion: name.optional(),
+  }),
   z.object({ type: z.literal('run_triggered'), dagId: name, runId: name }),
   z.object({ type: z.literal('dag_registered'), dagId: name }),
   z.object({ type: z.literal('pool_changed'), pool: name }),

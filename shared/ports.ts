@@ -236,7 +236,15 @@ export interface Dispatcher {
 
 /** Events that make the scheduler look at something now instead of at the next sweep. */
 export type SchedulerEvent =
-  | { type: 'task_finished'; dagId: string; runId: string }
+  | {
+      type: 'task_finished';
+      dagId: string;
+      runId: string;
+      /** The task whose try ended, its try and DAG version; absent (older producers): the run is evaluated whole. */
+      taskId?: string;
+      tryNumber?: number;
+      dagVersion?: string;
+    }
   | { type: 'run_triggered'; dagId: string; runId: string }
   | { type: 'dag_registered'; dagId: string }
   | { type: 'pool_changed'; pool: string }

@@ -113,6 +113,65 @@ function timedOut(input: {
   return { transitions, waits: [], finish: { state: 'failed', note: 'dagrun_timeout' } };
 }
 
+/**
+ * What one look does to one instance, given the working states of its direct upstream: a
+ * transition (`set`), a wait reason, or nothing (an instance outside none / up_for_retry /
+ * up_for_reschedule is left alone).
+ */
+function stepOf(
+  task: TaskManifest,
+  ti: TaskInstance,
+  upstream: readonly number[],
+  states: readonly (TiState | undefined)[],
+  now: number,
+): { set?: TiTransition['set']; wait?: WaitReason } {
+  switch (ti.state) {
+    case 'none': {
+      const verdict = evaluateTriggerRule(task.triggerRule, countUpstream(upstream, states));
+      if (verdict.passes && task.operator.kind === 'empty') {
+        return {
+          set: {
+            state: 'success',
+            tryNumber: ti.tryNumber + 1,
+            startedAt: now,
+            endedAt: now,
+            waitReason: null,
+          },
+        };
+      }
+      if (verdict.passes) {
+        return {
+          set: { state: 'scheduled', tryNumber: ti.tryNumber + 1, scheduledAt: now, waitReason: null },
+        };
+      }
+      if (verdict.setState) return { set: { state: verdict.setState, endedAt: now, waitReason: null } };
+      return { wait: { kind: 'upstream_pending', pending: pendingUpstream(task, upstream, states) } };
+    }
+    case 'up_for_retry':
+      // Strictly after the retry time (Airflow's NotInRetryPeriodDep). A retry without a time
+      // (never written by Updraft) is due at once rather than stuck forever.
+      if (ti.nextRetryAt === null || ti.nextRetryAt < now) {
+        return {
+          set: {
+            state: 'scheduled',
+            tryNumber: ti.tryNumber + 1,
+            scheduledAt: now,
+            nextRetryAt: null,
+            waitReason: null,
+          },
+        };
+      }
+      return { wait: { kind: 'retry_at', at: ti.nextRetryAt } };
+    case 'up_for_reschedule':
+      if (ti.rescheduleAt === null || ti.rescheduleAt <= now) {
+        return { set: { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null } };
+      }
+      return { wait: { kind: 'reschedule_at', at: ti.rescheduleAt } };
+    default:
+      return {};
+  }
+}
+
 function evaluateRun(input: {
   dag: DagManifest;
   run: DagRun;
@@ -146,58 +205,9 @@ function evaluateRun(input: {
   for (let i = 0; i < dag.tasks.length; i += 1) {
     const ti = tiAt[i];
     if (!ti) continue;
-    switch (ti.state) {
-      case 'none': {
-        const task = dag.tasks[i]!;
-        const upstream = shape.upstream[i]!;
-        const verdict = evaluateTriggerRule(task.triggerRule, countUpstream(upstream, states));
-        if (verdict.passes && task.operator.kind === 'empty') {
-          move(i, ti, {
-            state: 'success',
-            tryNumber: ti.tryNumber + 1,
-            startedAt: now,
-            endedAt: now,
-            waitReason: null,
-          });
-        } else if (verdict.passes) {
-          move(i, ti, {
-            state: 'scheduled',
-            tryNumber: ti.tryNumber + 1,
-            scheduledAt: now,
-            waitReason: null,
-          });
-        } else if (verdict.setState) {
-          move(i, ti, { state: verdict.setState, endedAt: now, waitReason: null });
-        } else {
-          wait(ti, { kind: 'upstream_pending', pending: pendingUpstream(task, upstream, states) });
-        }
-        break;
-      }
-      case 'up_for_retry':
-        // Strictly after the retry time (Airflow's NotInRetryPeriodDep). A retry without a time
-        // (never written by Updraft) is due at once rather than stuck forever.
-        if (ti.nextRetryAt === null || ti.nextRetryAt < now) {
-          move(i, ti, {
-            state: 'scheduled',
-            tryNumber: ti.tryNumber + 1,
-            scheduledAt: now,
-            nextRetryAt: null,
-            waitReason: null,
-          });
-        } else {
-          wait(ti, { kind: 'retry_at', at: ti.nextRetryAt });
-        }
-        break;
-      case 'up_for_reschedule':
-        if (ti.rescheduleAt === null || ti.rescheduleAt <= now) {
-          move(i, ti, { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null });
-        } else {
-          wait(ti, { kind: 'reschedule_at', at: ti.rescheduleAt });
-        }
-        break;
-      default:
-        break;
-    }
+    const step = stepOf(dag.tasks[i]!, ti, shape.upstream[i]!, states, now);
+    if (step.set) move(i, ti, step.set);
+    else if (step.wait) wait(ti, step.wait);
   }
 
   const after = tis.map((ti) => {
@@ -213,4 +223,4 @@ function evaluateRun(input: {
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }
 
-export { evaluateRun };
+export { evaluateRun, keyOf, shapeOf, stepOf, timedOut };

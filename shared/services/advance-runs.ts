@@ -2,8 +2,9 @@
  * Steps 2 and 3 of a scheduler pass: start queued runs under maxActiveRuns (a backfill under its own
  * limit), then evaluate running runs: trigger rules, due retries and reschedules, run completion.
  */
-import { evaluateRun } from '#core/evaluate-run.ts';
-import type { DagRecord, DagRun, TaskInstance } from '#core/model.ts';
+import { evaluateDownstream, firstReads } from '#core/evaluate-downstream.ts';
+import { evaluateRun, type TiTransition } from '#core/evaluate-run.ts';
+import type { DagRecord, DagRun, TaskInstance, TiKey, WaitReason } from '#core/model.ts';
 import { planRunStarts } from '#core/runs.ts';
 import { isRunFinished } from '#core/states.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
@@ -20,11 +21,30 @@ export interface AdvanceReport {
   scheduled: TaskInstance[];
   /** The DAG records this step read, for the rest of the pass. */
   dags: Map<string, DagRecord>;
+  /**
+   * Runs a narrow look (from their ended tasks' downstream) left running but could not prove
+   * unfinished: whether they are finished takes a look at the whole run (`evaluateRuns`), unless
+   * the pass finds other proof first (it claims one of their instances).
+   */
+  undecided: DagRun[];
 }
 
-async function loadDags(deps: ServiceDeps, dagIds: Iterable<string>): Promise<Map<string, DagRecord>> {
+/** DAG records being read this pass, by id (each read once, some before it is known they are needed). */
+type DagReads = Map<string, Promise<DagRecord | null>>;
+
+async function loadDags(
+  deps: ServiceDeps,
+  dagIds: Iterable<string>,
+  reads: DagReads = new Map(),
+): Promise<Map<string, DagRecord>> {
   const ids = [...new Set(dagIds)];
-  const records = await Promise.all(ids.map((id) => deps.store.getDag(id)));
+  const records = await Promise.all(
+    ids.map((id) => {
+      const read = reads.get(id) ?? deps.store.getDag(id);
+      reads.set(id, read);
+      return read;
+    }),
+  );
   const out = new Map<string, DagRecord>();
   for (const record of records) if (record) out.set(record.dagId, record);
   return out;
@@ -79,40 +99,176 @@ async function startQueuedRuns(
   return started;
 }
 
-/** Evaluates one running run and applies what the core decided, each change conditionally. */
-async function evaluateOneRun(
+/** What one look at a run came to. */
+interface RunLook {
+  changed: number;
+  finished: DagRun | null;
+  lostRace: boolean;
+  /** A narrow look that left the run running without proof that it is unfinished. */
+  undecided: boolean;
+  /** Instances that became scheduled, as written, and the pools of every one meant to. */
+  scheduled: TaskInstance[];
+  pools: string[];
+}
+
+/** Applies a look's changes and wait reasons (independent writes, made at once). */
+async function applyLook(
   deps: ServiceDeps,
-  run: DagRun,
-  now: number,
-  report: Pick<AdvanceReport, 'poolsTouched' | 'scheduled'>,
-): Promise<{ changed: number; finished: DagRun | null; lostRace: boolean }> {
+  transitions: TiTransition[],
+  waits: { key: TiKey; reason: WaitReason }[],
+  byTask: Map<string, TaskInstance | null>,
+): Promise<Pick<RunLook, 'changed' | 'scheduled' | 'pools'> & { lost: number }> {
+  const [{ applied, lost }] = await Promise.all([
+    transitions.length > 0 ? deps.store.updateTis(transitions) : { applied: [], lost: [] },
+    waits.length > 0 ? deps.store.setWaitReasons(waits) : undefined,
+  ]);
+  const scheduled: TaskInstance[] = [];
+  const pools: string[] = [];
+  if (transitions.some((t) => t.set.state === 'scheduled')) {
+    const done = new Set(applied.map((key) => key.taskId));
+    for (const t of transitions) {
+      const ti = byTask.get(t.key.taskId);
+      if (t.set.state !== 'scheduled' || !ti) continue;
+      pools.push(ti.pool);
+      if (done.has(ti.taskId)) scheduled.push({ ...ti, ...t.set });
+    }
+  }
+  return { changed: applied.length, lost: lost.length, scheduled, pools };
+}
+
+/** Evaluates one running run and applies what the core decided, each change conditionally. */
+async function evaluateOneRun(deps: ServiceDeps, run: DagRun, now: number): Promise<RunLook> {
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
   const tis = await deps.store.listTis(run.dagId, run.runId);
   const evaluation = evaluateRun({ dag, run, tis, now });
   // Most looks at a run change nothing (a sweep looks at every run): no write is made for them.
-  const { applied, lost } =
-    evaluation.transitions.length > 0
-      ? await deps.store.updateTis(evaluation.transitions)
-      : { applied: [], lost: [] };
-  if (evaluation.transitions.some((t) => t.set.state === 'scheduled')) {
-    const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
-    const done = new Set(applied.map((key) => key.taskId));
-    for (const t of evaluation.transitions) {
-      const ti = byTask.get(t.key.taskId);
-      if (t.set.state !== 'scheduled' || !ti) continue;
-      report.poolsTouched.add(ti.pool);
-      if (done.has(ti.taskId)) report.scheduled.push({ ...ti, ...t.set });
-    }
-  }
-  if (evaluation.waits.length > 0) await deps.store.setWaitReasons(evaluation.waits);
-  if (lost.length > 0 || !evaluation.finish)
-    return { changed: applied.length, finished: null, lostRace: lost.length > 0 };
+  const byTask = new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
+  const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask);
+  const look = { ...applied, finished: null, lostRace: applied.lost > 0, undecided: false };
+  if (applied.lost > 0 || !evaluation.finish) return look;
   const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
   const ok = await deps.store.updateRun(run.dagId, run.runId, { state: 'running' }, patch);
-  return { changed: applied.length, finished: ok ? { ...run, ...patch } : null, lostRace: !ok };
+  return { ...look, finished: ok ? { ...run, ...patch } : null, lostRace: !ok };
 }
 
-type RunRef = { dagId: string; runId: string };
+/** Reads instances (mapIndex -1, the only index Updraft makes) by task id, at once. */
+async function readByTask(
+  deps: ServiceDeps,
+  run: Pick<DagRun, 'dagId' | 'runId'>,
+  taskIds: readonly string[],
+): Promise<[string, TaskInstance | null][]> {
+  const { dagId, runId } = run;
+  return Promise.all(
+    taskIds.map(
+      async (taskId) => [taskId, await deps.store.getTi({ dagId, runId, taskId, mapIndex: -1 })] as const,
+    ),
+  ) as Promise<[string, TaskInstance | null][]>;
+}
+
+/** Rounds of reads a narrow look may take (one per cascade level) before the whole run is evaluated. */
+const MAX_NARROW_ROUNDS = 4;
+
+/**
+ * A look at a run from the tasks whose tries ended (`evaluateDownstream`), reading only what their
+ * news can change; `first` are instances already being read for it. Null when the run takes a
+ * whole look instead.
+ */
+async function lookDownstream(
+  deps: ServiceDeps,
+  run: DagRun,
+  ended: string[],
+  first: Promise<[string, TaskInstance | null][] | null> | null,
+  now: number,
+): Promise<RunLook | null> {
+  const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+  const ids = first ? null : firstReads(dag, ended);
+  const reads = first ? await first : ids ? await readByTask(deps, run, ids) : null;
+  if (!reads) return null;
+  const known = new Map(reads);
+  for (let round = 0; round < MAX_NARROW_ROUNDS; round += 1) {
+    const look = evaluateDownstream({ dag, run, ended, known, now });
+    if (look.kind === 'full') return null;
+    if (look.kind === 'need') {
+      for (const [taskId, ti] of await readByTask(deps, run, look.taskIds)) known.set(taskId, ti);
+      continue;
+    }
+    const applied = await applyLook(deps, look.transitions, look.waits, known);
+    return {
+      ...applied,
+      finished: null,
+      lostRace: applied.lost > 0,
+      undecided: applied.lost === 0 && !look.running,
+    };
+  }
+  return null;
+}
+
+/**
+ * Whole looks at `runs` (as the sweep takes): for the runs a narrow look left undecided that the
+ * pass found no other proof for. Returns what `advanceRuns` reports for them.
+ */
+async function evaluateRuns(
+  deps: ServiceDeps,
+  runs: DagRun[],
+  dags: Map<string, DagRecord>,
+  now: number,
+): Promise<AdvanceReport> {
+  const report = emptyReport(dags);
+  const looks = await Promise.all(runs.map((run) => evaluateOneRun(deps, run, now)));
+  for (const look of looks) addLook(report, look);
+  return report;
+}
+
+function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
+  return {
+    runsStarted: 0,
+    runsFinished: [],
+    tisChanged: 0,
+    runsRetry: 0,
+    poolsTouched: new Set(),
+    scheduled: [],
+    dags,
+    undecided: [],
+  };
+}
+
+function addLook(report: AdvanceReport, look: RunLook, run?: DagRun): void {
+  report.tisChanged += look.changed;
+  if (look.finished) report.runsFinished.push(look.finished);
+  if (look.lostRace) report.runsRetry += 1;
+  if (look.undecided && run) report.undecided.push(run);
+  for (const pool of look.pools) report.poolsTouched.add(pool);
+  report.scheduled.push(...look.scheduled);
+}
+
+/**
+ * A run with news. `ended`: the tasks whose tries ended (task_finished events that name them), so
+ * the run is looked at from their downstream; absent, the whole run is evaluated. `dagVersion`
+ * (the ended tries' DAG version) lets those instances be read beside the run itself.
+ */
+export type RunRef = { dagId: string; runId: string; ended?: string[]; dagVersion?: string };
+
+const refKey = (r: { dagId: string; runId: string }) => `${r.dagId}/${r.runId}`;
+
+/** One ref per run: the ended tasks of its refs together, or none (a whole look) if any ref has none. */
+function mergeRefs(refs: RunRef[]): Map<string, RunRef> {
+  const out = new Map<string, RunRef>();
+  for (const ref of refs) {
+    const key = refKey(ref);
+    const seen = out.get(key);
+    if (!seen) out.set(key, { ...ref, ...(ref.ended ? { ended: [...ref.ended] } : {}) });
+    else if (!seen.ended || !ref.ended || seen.dagVersion !== ref.dagVersion)
+      out.set(key, { dagId: ref.dagId, runId: ref.runId });
+    else for (const taskId of ref.ended) if (!seen.ended.includes(taskId)) seen.ended.push(taskId);
+  }
+  return out;
+}
+
+/** Marks a read started early as handled: whoever awaits it still gets its error; nobody else does. */
+function early<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
 
 const byLogicalDate = (a: DagRun, b: DagRun) =>
   a.logicalDate - b.logicalDate || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
@@ -124,7 +280,7 @@ const byLogicalDate = (a: DagRun, b: DagRun) =>
  * finishing does, and the pass then advances its DAG in `dags`.)
  */
 async function unfinishedInScope(deps: ServiceDeps, scope: { runs: RunRef[]; dags?: string[] }) {
-  const refs = new Map(scope.runs.map((r) => [`${r.dagId}/${r.runId}`, r]));
+  const refs = new Map(scope.runs.map((r) => [refKey(r), r]));
   const read = await Promise.all([...refs.values()].map((r) => deps.store.getRun(r.dagId, r.runId)));
   const listedDags = new Set(scope.dags ?? []);
   for (const run of read) if (run?.state === 'queued') listedDags.add(run.dagId);
@@ -151,39 +307,58 @@ async function advanceRuns(
   now: number,
   scope?: { runs: RunRef[]; dags?: string[] },
 ): Promise<AdvanceReport> {
+  const refs = mergeRefs(scope?.runs ?? []);
+  // Beside the runs' own reads: their DAG records, and the instances a narrow look reads first
+  // (the events name the DAG version, whose manifest is cached).
+  const dagReads: DagReads = new Map();
+  const firstTis = new Map<string, Promise<[string, TaskInstance | null][] | null>>();
+  for (const [key, ref] of refs) {
+    if (!dagReads.has(ref.dagId)) dagReads.set(ref.dagId, early(deps.store.getDag(ref.dagId)));
+    const { ended, dagVersion } = ref;
+    if (!ended || !dagVersion) continue;
+    const reads = deps.manifests.get(ref.dagId, dagVersion).then((dag) => {
+      const ids = firstReads(dag, ended);
+      return ids ? readByTask(deps, ref, ids) : null;
+    });
+    firstTis.set(key, early(reads));
+  }
   const unfinished = scope
-    ? await unfinishedInScope(deps, scope)
+    ? await unfinishedInScope(deps, { runs: [...refs.values()], dags: scope.dags })
     : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
-  const wanted = scope ? new Set(scope.runs.map((r) => `${r.dagId}/${r.runId}`)) : null;
-  const isWanted = (r: DagRun) => !wanted || wanted.has(`${r.dagId}/${r.runId}`);
+  const isWanted = (r: DagRun) => !scope || refs.has(refKey(r));
   // Only the DAGs this pass acts on are read: those with queued runs and those of the runs it evaluates.
   const dags = await loadDags(
     deps,
     unfinished
       .filter((r) => r.state === 'queued' || (r.state === 'running' && isWanted(r)))
       .map((r) => r.dagId),
+    dagReads,
   );
   const started = await startQueuedRuns(deps, unfinished, dags, now);
   const running = [...unfinished.filter((r) => r.state === 'running' && isWanted(r)), ...started];
+  const startedKeys = new Set(started.map(refKey));
 
-  const report: AdvanceReport = {
-    runsStarted: started.length,
-    runsFinished: [],
-    tisChanged: 0,
-    runsRetry: 0,
-    poolsTouched: new Set(),
-    scheduled: [],
-    dags,
-  };
-  for (const run of running) {
-    // Task instances of a paused DAG's runs are neither scheduled nor queued (Airflow's `NOT dag.is_paused`).
-    if (dags.get(run.dagId)?.paused) continue;
-    const result = await evaluateOneRun(deps, run, now, report);
-    report.tisChanged += result.changed;
-    if (result.finished) report.runsFinished.push(result.finished);
-    if (result.lostRace) report.runsRetry += 1;
-  }
+  const report = emptyReport(dags);
+  report.runsStarted = started.length;
+  // Runs are looked at together: each look's writes are its own run's.
+  const looks = await Promise.all(
+    running.map(async (run) => {
+      // Task instances of a paused DAG's runs are neither scheduled nor queued (Airflow's `NOT dag.is_paused`).
+      if (dags.get(run.dagId)?.paused) return null;
+      const key = refKey(run);
+      const ref = refs.get(key);
+      if (ref?.ended && !startedKeys.has(key)) {
+        const first = ref.dagVersion === run.dagVersion ? (firstTis.get(key) ?? null) : null;
+        const look = await lookDownstream(deps, run, ref.ended, first, now);
+        if (look) return look;
+      }
+      return evaluateOneRun(deps, run, now);
+    }),
+  );
+  looks.forEach((look, i) => {
+    if (look) addLook(report, look, running[i]);
+  });
   return report;
 }
 
-export { advanceRuns, evaluateOneRun };
+export { advanceRuns, evaluateOneRun, evaluateRuns };

@@ -7,15 +7,21 @@
  */
 import type { DagRun } from '#core/model.ts';
 import type { SchedulerEvent } from '#ports';
+import type { RunRef } from './advance-runs.ts';
 import type { ServiceDeps } from './deps.ts';
 import { type PassOptions, type PassReport, schedulerPass } from './scheduler-pass.ts';
 
 export type SchedulerInput = SchedulerEvent | { type: 'wakeup'; dagId: string } | { type: 'sweep' };
 
-/** One pass's options for a batch of inputs (duplicates collapse). */
+/**
+ * One pass's options for a batch of inputs (duplicates collapse). A run whose only news is
+ * task_finished events that name their task is looked at from those tasks' downstream; any other
+ * news about it (a run_triggered, an event from an older worker without a task) asks for a whole look.
+ */
 function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
-  const runs = new Map<string, { dagId: string; runId: string }>();
+  const runs = new Map<string, RunRef>();
   const dagIds = new Set<string>();
+  const whole = (dagId: string, runId: string) => runs.set(`${dagId}/${runId}`, { dagId, runId });
   let full = false;
   let sweep = false;
   for (const input of inputs) {
@@ -23,11 +29,24 @@ function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
       case 'run_triggered':
         // A new run is queued: its DAG's queued runs may start.
         dagIds.add(input.dagId);
-        runs.set(`${input.dagId}/${input.runId}`, { dagId: input.dagId, runId: input.runId });
+        whole(input.dagId, input.runId);
         break;
-      case 'task_finished':
-        runs.set(`${input.dagId}/${input.runId}`, { dagId: input.dagId, runId: input.runId });
+      case 'task_finished': {
+        const key = `${input.dagId}/${input.runId}`;
+        const seen = runs.get(key);
+        if (input.taskId === undefined || input.dagVersion === undefined) whole(input.dagId, input.runId);
+        else if (!seen)
+          runs.set(key, {
+            dagId: input.dagId,
+            runId: input.runId,
+            ended: [input.taskId],
+            dagVersion: input.dagVersion,
+          });
+        else if (seen.ended && seen.dagVersion === input.dagVersion) {
+          if (!seen.ended.includes(input.taskId)) seen.ended.push(input.taskId);
+        } else whole(input.dagId, input.runId);
         break;
+      }
       case 'dag_registered':
       case 'wakeup':
         dagIds.add(input.dagId);
@@ -45,7 +64,9 @@ function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
         break;
     }
   }
-  if (full) return { now, sweep };
+  // A full pass lists the due DAGs (a capped page): the DAGs woken in this batch get their runs
+  // created beside it, not at the next sweep when more DAGs are due than the page holds.
+  if (full) return dagIds.size > 0 ? { now, sweep, wokenDagIds: [...dagIds] } : { now, sweep };
   return { now, runs: [...runs.values()], dagIds: [...dagIds], dags: [...dagIds] };
 }
 

@@ -3,7 +3,7 @@
  * claim slots and dispatch. Any number of passes may run at once; correctness never depends on
  * there being one, because every change is a conditional write.
  */
-import { type AdvanceReport, advanceRuns } from './advance-runs.ts';
+import { type AdvanceReport, advanceRuns, evaluateRuns, type RunRef } from './advance-runs.ts';
 import { completeBackfills } from './backfill.ts';
 import { rollAllBackfills } from './backfill-window.ts';
 import { type ClaimReport, claimAndDispatch } from './claim-pass.ts';
@@ -13,10 +13,18 @@ import { runSweep, type SweepReport } from './sweep.ts';
 
 export interface PassOptions {
   now: number;
-  /** Only these runs are evaluated (event-driven pass); all unfinished runs when absent. */
-  runs?: { dagId: string; runId: string }[];
+  /**
+   * Only these runs are evaluated (event-driven pass); all unfinished runs when absent. A run with
+   * `ended` tasks is looked at from their downstream (advance-runs.ts).
+   */
+  runs?: RunRef[];
   /** Only these DAGs get new scheduled runs; every due DAG when absent. */
   dagIds?: string[];
+  /**
+   * With `dagIds` absent (every due DAG, a capped listing): DAGs woken by their own schedule in the
+   * same batch, whose due runs are created whether or not the listing reached them.
+   */
+  wokenDagIds?: string[];
   /** DAGs with news that is not about one run (a backfill was created, a pool changed): their queued runs may start. */
   dags?: string[];
   /** Also sweep heartbeats, stuck dispatches and due retries first. */
@@ -30,6 +38,24 @@ export interface PassReport {
   sweep: SweepReport | null;
 }
 
+/**
+ * A finished run frees a maxActiveRuns slot: what was waiting for it is created and started now
+ * (added to `advance`); returns how many runs were created.
+ */
+async function afterRunsFinished(deps: ServiceDeps, now: number, advance: AdvanceReport): Promise<number> {
+  if (advance.runsFinished.length === 0) return 0;
+  await completeBackfills(deps, advance.runsFinished, now);
+  const finishedDags = [...new Set(advance.runsFinished.map((r) => r.dagId))];
+  const created = (await createDueRuns(deps, now, finishedDags)).created;
+  const again = await advanceRuns(deps, now, { runs: [], dags: finishedDags });
+  advance.runsStarted += again.runsStarted;
+  advance.tisChanged += again.tisChanged;
+  for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);
+  advance.scheduled.push(...again.scheduled);
+  for (const [dagId, record] of again.dags) advance.dags.set(dagId, record);
+  return created;
+}
+
 async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<PassReport> {
   const { now } = options;
   const sweep = options.sweep ? await runSweep(deps, now) : null;
@@ -37,22 +63,38 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
   if (sweep) await rollAllBackfills(deps, now);
   const creation = await createDueRuns(deps, now, options.dagIds);
   let runsCreated = creation.created;
+  if (!options.dagIds && options.wokenDagIds?.length) {
+    // Those the listing reached have moved on to their next run: they are read again and skipped.
+    const woken = await createDueRuns(deps, now, options.wokenDagIds);
+    runsCreated += woken.created;
+    creation.dagIds.push(...woken.dagIds.filter((id) => !creation.dagIds.includes(id)));
+  }
   const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;
   const dags = [...creation.dagIds, ...(options.dags ?? [])];
   const advance = await advanceRuns(deps, now, runs ? { runs, dags } : undefined);
-  if (advance.runsFinished.length > 0) {
-    await completeBackfills(deps, advance.runsFinished, now);
-    // A finished run frees a maxActiveRuns slot: create and start what was waiting for it now.
-    const finishedDags = [...new Set(advance.runsFinished.map((r) => r.dagId))];
-    runsCreated += (await createDueRuns(deps, now, finishedDags)).created;
-    const again = await advanceRuns(deps, now, { runs: [], dags: finishedDags });
-    advance.runsStarted += again.runsStarted;
-    advance.tisChanged += again.tisChanged;
-    for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);
-    advance.scheduled.push(...again.scheduled);
-    for (const [dagId, record] of again.dags) advance.dags.set(dagId, record);
-  }
+  runsCreated += await afterRunsFinished(deps, now, advance);
   const claim = await claimAndDispatch(deps, now, { scheduled: advance.scheduled, dags: advance.dags });
+  // A run a narrow look left undecided is unfinished if this pass queued one of its instances;
+  // the others are looked at whole (a run whose last try just ended finishes here).
+  const claimedRuns = new Set(claim.dispatched.map((m) => `${m.key.dagId}/${m.key.runId}`));
+  const undecided = advance.undecided.filter((r) => !claimedRuns.has(`${r.dagId}/${r.runId}`));
+  advance.undecided = [];
+  if (undecided.length > 0) {
+    const late = await evaluateRuns(deps, undecided, advance.dags, now);
+    runsCreated += await afterRunsFinished(deps, now, late);
+    advance.tisChanged += late.tisChanged;
+    advance.runsStarted += late.runsStarted;
+    advance.runsRetry += late.runsRetry;
+    advance.runsFinished.push(...late.runsFinished);
+    for (const pool of late.poolsTouched) advance.poolsTouched.add(pool);
+    advance.scheduled.push(...late.scheduled);
+    if (late.scheduled.length > 0) {
+      const more = await claimAndDispatch(deps, now, { scheduled: late.scheduled, dags: advance.dags });
+      claim.claimed += more.claimed;
+      claim.lost += more.lost;
+      claim.dispatched.push(...more.dispatched);
+    }
+  }
   return { runsCreated, advance, claim, sweep };
 }
 

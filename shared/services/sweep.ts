@@ -11,7 +11,7 @@ import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import { CONTAINER_WORKER, isContainerWorker } from './container-try.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
 import { reconcileCounters } from './reconcile.ts';
-import { afterTryElsewhere, notifyTaskFailed } from './worker.ts';
+import { afterTryElsewhere, notifyTaskFailed, taskFinished } from './worker.ts';
 
 export interface SweepReport {
   heartbeatTimeouts: number;
@@ -58,7 +58,7 @@ async function failTry(
   });
   if (ended) {
     deps.logger.warn(error, { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber });
-    await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+    await deps.events.publish([taskFinished(ti)]);
     if (!retry) await notifyTaskFailed(deps, ti, error, now);
     // onRetry or onFailure, as if the try had failed in the worker (Airflow runs them for zombies).
     const run =

@@ -6,7 +6,7 @@
 import { type DagManifest, type TaskManifest, taskOf } from '#core/manifest.ts';
 import type { DagRun, TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
-import type { DispatchMessage, TaskOutcome } from '#ports';
+import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 
 export interface StartedTry {
@@ -110,7 +110,7 @@ async function finishTry(
     set,
   });
   if (ended) {
-    await deps.events.publish([{ type: 'task_finished', dagId: ti.dagId, runId: ti.runId }]);
+    await deps.events.publish([taskFinished(ti)]);
     if (set.state === 'failed') await notifyTaskFailed(deps, ti, set.error ?? 'task failed', now);
   } else
     deps.logger.warn('try ended elsewhere (cleared or timed out); result discarded', { ...keyFields(ti) });
@@ -166,4 +166,19 @@ function keyFields(ti: TaskInstance) {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, tryNumber: ti.tryNumber };
 }
 
-export { afterTryElsewhere, beginTry, endOf, finishTry, keyFields, notifyTaskFailed };
+/**
+ * The scheduler event for a try that ended: it names the task, so the scheduler looks at the
+ * task's downstream instead of the whole run.
+ */
+function taskFinished(ti: TaskInstance): SchedulerEvent {
+  return {
+    type: 'task_finished',
+    dagId: ti.dagId,
+    runId: ti.runId,
+    taskId: ti.taskId,
+    tryNumber: ti.tryNumber,
+    dagVersion: ti.dagVersion,
+  };
+}
+
+export { afterTryElsewhere, beginTry, endOf, finishTry, keyFields, notifyTaskFailed, taskFinished };

@@ -25,7 +25,15 @@ describe('worker handler', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     const a = await t.store.getTi({ dagId: 'two_tasks', runId: run.runId, taskId: 'a', mapIndex: -1 });
     expect(a).toMatchObject({ state: 'success', result: { rows: 3 } });
-    expect(t.events).toContainEqual({ type: 'task_finished', dagId: 'two_tasks', runId: run.runId });
+    // The event names the task, its try and version: the scheduler looks at a's downstream only.
+    expect(t.events).toContainEqual({
+      type: 'task_finished',
+      dagId: 'two_tasks',
+      runId: run.runId,
+      taskId: 'a',
+      tryNumber: a!.tryNumber,
+      dagVersion: run.dagVersion,
+    });
     const log = await t.deps.logs!.read(a!, a!.tryNumber);
     expect(log.join('\n')).toMatch(/working on 2026-01-05/);
   });
