@@ -35,8 +35,11 @@ export type DownstreamEvaluation =
       running: boolean;
     };
 
-/** More instances than this and one listing of the run is cheaper than reading them by key. */
-const MAX_NARROW_READS = 64;
+/**
+ * More instances than this and one listing of the run is cheaper than reading them by key: fewer
+ * requests (a 50-task fan-in read by key made each pass 52 reads) for about the same read units.
+ */
+const MAX_NARROW_READS = 16;
 
 function positionsOf(dag: DagManifest, taskIds: Iterable<string>): number[] | null {
   const { position } = shapeOf(dag);

@@ -137,9 +137,14 @@ async function applyLook(
 }
 
 /** Evaluates one running run and applies what the core decided, each change conditionally. */
-async function evaluateOneRun(deps: ServiceDeps, run: DagRun, now: number): Promise<RunLook> {
+async function evaluateOneRun(
+  deps: ServiceDeps,
+  run: DagRun,
+  now: number,
+  listed?: TaskInstance[],
+): Promise<RunLook> {
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
-  const tis = await deps.store.listTis(run.dagId, run.runId);
+  const tis = listed ?? (await deps.store.listTis(run.dagId, run.runId));
   const evaluation = evaluateRun({ dag, run, tis, now });
   // Most looks at a run change nothing (a sweep looks at every run): no write is made for them.
   const byTask = new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
@@ -177,12 +182,12 @@ async function lookDownstream(
   deps: ServiceDeps,
   run: DagRun,
   ended: string[],
-  first: Promise<[string, TaskInstance | null][] | null> | null,
+  first: [string, TaskInstance | null][] | null,
   now: number,
 ): Promise<RunLook | null> {
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
   const ids = first ? null : firstReads(dag, ended);
-  const reads = first ? await first : ids ? await readByTask(deps, run, ids) : null;
+  const reads = first ?? (ids ? await readByTask(deps, run, ids) : null);
   if (!reads) return null;
   const known = new Map(reads);
   for (let round = 0; round < MAX_NARROW_ROUNDS; round += 1) {
@@ -264,6 +269,9 @@ function mergeRefs(refs: RunRef[]): Map<string, RunRef> {
   return out;
 }
 
+/** What a pass reads for a narrow look before it has read the run: instances by key, or the whole run. */
+type EarlyReads = { byTask: [string, TaskInstance | null][] } | { all: TaskInstance[] };
+
 /** Marks a read started early as handled: whoever awaits it still gets its error; nobody else does. */
 function early<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
@@ -311,14 +319,17 @@ async function advanceRuns(
   // Beside the runs' own reads: their DAG records, and the instances a narrow look reads first
   // (the events name the DAG version, whose manifest is cached).
   const dagReads: DagReads = new Map();
-  const firstTis = new Map<string, Promise<[string, TaskInstance | null][] | null>>();
+  const firstTis = new Map<string, Promise<EarlyReads>>();
   for (const [key, ref] of refs) {
     if (!dagReads.has(ref.dagId)) dagReads.set(ref.dagId, early(deps.store.getDag(ref.dagId)));
     const { ended, dagVersion } = ref;
     if (!ended || !dagVersion) continue;
-    const reads = deps.manifests.get(ref.dagId, dagVersion).then((dag) => {
+    const reads = deps.manifests.get(ref.dagId, dagVersion).then(async (dag): Promise<EarlyReads> => {
       const ids = firstReads(dag, ended);
-      return ids ? readByTask(deps, ref, ids) : null;
+      // Too much to read by key (a wide fan-in): the run is listed, as a whole look does.
+      return ids
+        ? { byTask: await readByTask(deps, ref, ids) }
+        : { all: await deps.store.listTis(ref.dagId, ref.runId) };
     });
     firstTis.set(key, early(reads));
   }
@@ -348,8 +359,9 @@ async function advanceRuns(
       const key = refKey(run);
       const ref = refs.get(key);
       if (ref?.ended && !startedKeys.has(key)) {
-        const first = ref.dagVersion === run.dagVersion ? (firstTis.get(key) ?? null) : null;
-        const look = await lookDownstream(deps, run, ref.ended, first, now);
+        const first = ref.dagVersion === run.dagVersion ? await firstTis.get(key) : undefined;
+        if (first && 'all' in first) return evaluateOneRun(deps, run, now, first.all);
+        const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now);
         if (look) return look;
       }
       return evaluateOneRun(deps, run, now);

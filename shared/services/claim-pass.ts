@@ -197,17 +197,34 @@ function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
   return null;
 }
 
+/** The counters every pass reads: parallelism, executors, and the pools'. */
+function passCounters(pools: Iterable<string>): CounterKey[] {
+  return [
+    { kind: 'global' },
+    ...[...pools].map((pool): CounterKey => ({ kind: 'pool', pool })),
+    { kind: 'executor', executor: 'lambda' },
+    { kind: 'executor', executor: 'fargate' },
+  ];
+}
+
+/** The counters `claimState` reads for `candidates`: their pools', DAGs' and limited tasks'. */
+function scheduledCounters(candidates: ClaimCandidate[]): CounterKey[] {
+  const keys: CounterKey[] = [];
+  for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
+    keys.push({ kind: 'pool', pool: ti.pool }, { kind: 'dag', dagId: ti.dagId });
+    if (maxActiveTisPerDag !== null) keys.push({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
+    if (maxActiveTisPerDagrun !== null)
+      keys.push({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
+  }
+  return keys;
+}
+
 /** Free slots per pool (unlimited = infinity) and free parallelism, from the counters. */
 async function freeSlots(
   ctx: PassContext,
   pools: Map<string, number>,
 ): Promise<{ poolFree: Map<string, number>; parallelismFree: number }> {
-  await readCounters(ctx, [
-    { kind: 'global' },
-    ...[...pools.keys()].map((pool): CounterKey => ({ kind: 'pool', pool })),
-    { kind: 'executor', executor: 'lambda' },
-    { kind: 'executor', executor: 'fargate' },
-  ]);
+  await readCounters(ctx, passCounters(pools.keys()));
   const poolFree = new Map<string, number>();
   for (const [pool, slots] of pools)
     poolFree.set(
@@ -294,15 +311,23 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     counters: new Map(),
     exclude: { dagIds: new Set(), tasks: new Map() },
   };
-  const pools = new Map((await deps.store.listPools()).map((p) => [p.name, p.slots]));
-  const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
-  const { poolFree, parallelismFree } = await freeSlots(ctx, pools);
-  const maxClaims = Math.max(0, parallelismFree);
+  // What just became scheduled is known without reading (its DAG record came with the news).
   const scheduled: ClaimCandidate[] = [];
   for (const ti of news.scheduled ?? []) {
     const candidate = await toCandidate(ctx, ti);
     if (candidate) scheduled.push(candidate);
   }
+  // The pools and the counters the pass will need are read together: those of the pass as a whole
+  // and of what just became scheduled (its pools, DAGs and limited tasks); only the counters of
+  // pools not named by it are read after the pool list.
+  const [poolList] = await Promise.all([
+    deps.store.listPools(),
+    readCounters(ctx, [...passCounters([]), ...scheduledCounters(scheduled)]),
+  ]);
+  const pools = new Map(poolList.map((p) => [p.name, p.slots]));
+  const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
+  const { poolFree, parallelismFree } = await freeSlots(ctx, pools);
+  const maxClaims = Math.max(0, parallelismFree);
 
   if (maxClaims === 0) {
     // Nothing can be claimed: only what just became scheduled is told why (parallelism), unread.
@@ -330,8 +355,13 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
       selection = selectClaims({ candidates, state, maxClaims: claimable });
     }
     const current = new Map([...scheduled, ...candidates].map((c) => [tiKeyString(c.ti), c.ti]));
-    await writeWaits(ctx, selection, current);
-    countClaims(ctx, selection.claims, await applyClaims(deps, selection.claims, now, report));
+    // Wait reasons go to instances this round does not claim: written beside the claim, not before it.
+    // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
+    const [outcome] = await Promise.all([
+      applyClaims(deps, selection.claims, now, report),
+      writeWaits(ctx, selection, current),
+    ]);
+    countClaims(ctx, selection.claims, outcome);
     await setAsideBlocked(ctx, selection, current);
     if (claimable === 0 || selection.claims.length >= claimable) break;
     // Later rounds look past blocked work, in pools that still have room after these claims.

@@ -32,7 +32,7 @@ async function playEvents(
   opts: { oneTryPerRound?: boolean } = {},
 ) {
   const order: string[] = [];
-  for (let round = 0; round < 200; round += 1) {
+  for (let round = 0; round < 400; round += 1) {
     const events = h.events.splice(0);
     if (events.length > 0) await runScheduler(h.deps, events, h.clock.now());
     // One try per round: each pass then sees one ended task (as a worker's event each).
@@ -216,6 +216,26 @@ describe('narrow scheduler passes (task_finished with its task)', () => {
     // One whole look when the run starts; the passes that claim more of it need none; the passes of
     // the last two tries (nothing left to claim) look at the whole run.
     expect(counts.listTis).toBeLessThanOrEqual(3);
+  });
+
+  it('fans out from an empty task into a small pool and joins again (the fanout_weighted shape)', async () => {
+    const h = makeHarness();
+    await h.store.putPool({ name: 'warehouse', slots: 8, description: '', includeDeferred: false });
+    await h.register(
+      dag('fanout', { schedule: null, maxActiveTasks: 16, defaultArgs: { pool: 'warehouse' } }, (d) => {
+        const partitions = Array.from({ length: 50 }, (_, i) =>
+          d.task(`p${String(i).padStart(2, '0')}`, { poolSlots: i % 5 === 0 ? 2 : 1 }, noop),
+        );
+        d.chain(d.empty('plan'), partitions, d.task('aggregate', noop));
+      }),
+    );
+    const run = await triggerRun(h.deps, { dagId: 'fanout', now: h.clock.now() });
+
+    const order = await playEvents(h, undefined, { oneTryPerRound: true });
+
+    expect(order).toHaveLength(51);
+    expect(order.at(-1)).toBe('aggregate');
+    expect((await h.store.getRun('fanout', run.runId))?.state).toBe('success');
   });
 
   it('evaluates the whole run for a task_finished event without its task (an older worker)', async () => {
