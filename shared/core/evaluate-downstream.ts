@@ -72,6 +72,28 @@ function firstReads(dag: DagManifest, ended: readonly string[]): string[] | null
   return out.size > MAX_NARROW_READS ? null : [...out];
 }
 
+/**
+ * When an ended task is a leaf, nothing downstream of it can show the run unfinished: a narrow look
+ * also reads up to two other instances likely to be unfinished — the task after the last ended one
+ * in manifest order and the manifest's last task (claim order follows manifest order within a
+ * priority, so in a wide run these are still to run). Read by key beside the first reads, they
+ * spare a listing of the whole run whenever one of them is still scheduled, queued or running.
+ */
+function probeReads(dag: DagManifest, ended: readonly string[]): string[] {
+  const at = positionsOf(dag, ended);
+  if (!at || at.length === 0 || !at.some((i) => dag.tasks[i]!.downstream.length === 0)) return [];
+  const taken = new Set(ended);
+  const out: string[] = [];
+  const next = dag.tasks[(Math.max(...at) + 1) % dag.tasks.length]!.taskId;
+  const last = dag.tasks[dag.tasks.length - 1]!.taskId;
+  for (const id of [next, last]) {
+    if (taken.has(id)) continue;
+    taken.add(id);
+    out.push(id);
+  }
+  return out;
+}
+
 function evaluateDownstream(input: {
   dag: DagManifest;
   run: DagRun;
@@ -154,4 +176,4 @@ function evaluateDownstream(input: {
   return { kind: 'evaluated', transitions, waits, running };
 }
 
-export { evaluateDownstream, firstReads, MAX_NARROW_READS };
+export { evaluateDownstream, firstReads, MAX_NARROW_READS, probeReads };

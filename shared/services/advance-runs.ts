@@ -2,8 +2,9 @@
  * Steps 2 and 3 of a scheduler pass: start queued runs under maxActiveRuns (a backfill under its own
  * limit), then evaluate running runs: trigger rules, due retries and reschedules, run completion.
  */
-import { evaluateDownstream, firstReads } from '#core/evaluate-downstream.ts';
+import { evaluateDownstream, firstReads, probeReads } from '#core/evaluate-downstream.ts';
 import { evaluateRun, type TiTransition } from '#core/evaluate-run.ts';
+import type { DagManifest } from '#core/manifest.ts';
 import type { DagRecord, DagRun, TaskInstance, TiKey, WaitReason } from '#core/model.ts';
 import { planRunStarts } from '#core/runs.ts';
 import { isRunFinished } from '#core/states.ts';
@@ -170,6 +171,14 @@ async function readByTask(
   ) as Promise<[string, TaskInstance | null][]>;
 }
 
+/** What a narrow look reads first: the instances it evaluates and two probes (null: list the run). */
+function narrowReads(dag: DagManifest, ended: string[]): string[] | null {
+  const ids = firstReads(dag, ended);
+  if (!ids) return null;
+  const taken = new Set(ids);
+  return [...ids, ...probeReads(dag, ended).filter((id) => !taken.has(id))];
+}
+
 /** Rounds of reads a narrow look may take (one per cascade level) before the whole run is evaluated. */
 const MAX_NARROW_ROUNDS = 4;
 
@@ -186,7 +195,7 @@ async function lookDownstream(
   now: number,
 ): Promise<RunLook | null> {
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
-  const ids = first ? null : firstReads(dag, ended);
+  const ids = first ? null : narrowReads(dag, ended);
   const reads = first ?? (ids ? await readByTask(deps, run, ids) : null);
   if (!reads) return null;
   const known = new Map(reads);
@@ -325,7 +334,7 @@ async function advanceRuns(
     const { ended, dagVersion } = ref;
     if (!ended || !dagVersion) continue;
     const reads = deps.manifests.get(ref.dagId, dagVersion).then(async (dag): Promise<EarlyReads> => {
-      const ids = firstReads(dag, ended);
+      const ids = narrowReads(dag, ended);
       // Too much to read by key (a wide fan-in): the run is listed, as a whole look does.
       return ids
         ? { byTask: await readByTask(deps, ref, ids) }

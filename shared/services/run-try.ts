@@ -22,6 +22,8 @@ import { afterTryElsewhere, beginTry, finishTry, keyFields, type StartedTry } fr
 const INLINE_RESULT_BYTES = 16 * 1024;
 /** How a result kept in the result store is referenced from the item. */
 const RESULT_REF = '$updraftResult';
+/** Upstream instances read by key for a task's context up to this many; more, and the run is listed. */
+const UPSTREAM_BY_KEY = 16;
 /** How often buffered log lines are written. */
 const LOG_FLUSH_MS = 1_000;
 
@@ -53,9 +55,19 @@ function resultRef(value: unknown): string | null {
 
 /** Results of direct upstream tasks for the task context, large ones read back from the result store. */
 async function upstreamResults(deps: WorkerDeps, started: StartedTry): Promise<Record<string, unknown>> {
-  if (started.task.upstream.length === 0) return {};
-  const tis = await deps.store.listTis(started.ti.dagId, started.ti.runId);
-  const wanted = new Set(started.task.upstream);
+  const { upstream } = started.task;
+  if (upstream.length === 0) return {};
+  const { dagId, runId } = started.ti;
+  // A few upstream instances are read by key; a wide fan-in lists the run (one request).
+  const tis =
+    upstream.length <= UPSTREAM_BY_KEY
+      ? (
+          await Promise.all(
+            upstream.map((taskId) => deps.store.getTi({ dagId, runId, taskId, mapIndex: -1 })),
+          )
+        ).filter((ti): ti is TaskInstance => ti !== null)
+      : await deps.store.listTis(dagId, runId);
+  const wanted = new Set(upstream);
   const out: Record<string, unknown> = {};
   for (const t of tis) {
     if (!wanted.has(t.taskId) || t.state !== 'success') continue;

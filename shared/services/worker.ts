@@ -30,9 +30,12 @@ async function beginTry(
   opts: { now: number; workerId: string },
 ): Promise<BeginResult> {
   const { store } = deps;
-  const ti = await store.getTi(message.key);
+  // The instance and its run are read at once (the message names both).
+  const [ti, run] = await Promise.all([
+    store.getTi(message.key),
+    store.getRun(message.key.dagId, message.key.runId),
+  ]);
   if (ti?.state !== 'queued' || ti.tryNumber !== message.tryNumber) return { kind: 'duplicate' };
-  const run = await store.getRun(ti.dagId, ti.runId);
   if (!run || run.state === 'success' || run.state === 'failed') {
     const handedBack = await store.endTry({
       key: message.key,

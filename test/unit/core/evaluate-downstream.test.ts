@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileDag } from '#core/compile.ts';
-import { type DownstreamEvaluation, evaluateDownstream, firstReads } from '#core/evaluate-downstream.ts';
+import {
+  type DownstreamEvaluation,
+  evaluateDownstream,
+  firstReads,
+  probeReads,
+} from '#core/evaluate-downstream.ts';
 import { evaluateRun } from '#core/evaluate-run.ts';
 import { type DagManifest, TRIGGER_RULES, type TriggerRule } from '#core/manifest.ts';
 import type { TaskInstance } from '#core/model.ts';
@@ -10,13 +15,20 @@ import { dag } from '#sdk/index.ts';
 import { diamond, NOW, noop, runOf, world } from './run-fixtures.ts';
 
 /** The narrow look at `ended`, reading by task id from `tis` until it needs nothing more. */
-function lookFrom(manifest: DagManifest, tis: TaskInstance[], ended: string[], run = runOf(manifest)) {
+function lookFrom(
+  manifest: DagManifest,
+  tis: TaskInstance[],
+  ended: string[],
+  run = runOf(manifest),
+  opts: { probes?: boolean } = {},
+) {
   const byTask = new Map(tis.map((ti) => [ti.taskId, ti]));
   const known = new Map<string, TaskInstance | null>();
   const read = (ids: string[]) => {
     for (const id of ids) known.set(id, byTask.get(id) ?? null);
   };
   read(firstReads(manifest, ended) ?? []);
+  if (opts.probes) read(probeReads(manifest, ended));
   let rounds = 0;
   for (;;) {
     const look: DownstreamEvaluation = evaluateDownstream({ dag: manifest, run, ended, known, now: NOW });
@@ -113,6 +125,20 @@ describe('evaluateDownstream', () => {
     });
     const { look } = lookFrom(manifest, tis, ['after']);
     expect(look).toEqual({ kind: 'evaluated', transitions: [], waits: [], running: false });
+  });
+
+  it('probes two other instances when a leaf ends, and takes a running one as proof', () => {
+    const flat = compileDag(
+      dag('flat', {}, (d) => {
+        for (const id of ['t0', 't1', 't2', 't3']) d.task(id, noop);
+      }),
+    );
+    expect(probeReads(flat, ['t1'])).toEqual(['t2', 't3']);
+    expect(probeReads(flat, ['t3'])).toEqual(['t0']);
+    expect(probeReads(diamond, ['left'])).toEqual([]);
+    const { tis } = world(flat, { t0: 'success', t1: 'success', t2: 'running', t3: 'scheduled' });
+    expect(lookFrom(flat, tis, ['t1']).look).toMatchObject({ running: false });
+    expect(lookFrom(flat, tis, ['t1'], runOf(flat), { probes: true }).look).toMatchObject({ running: true });
   });
 
   it('says a retry wait for the ended task itself, and the run keeps running', () => {
@@ -218,7 +244,8 @@ describe('evaluateDownstream against evaluateRun', () => {
           maxLength: 12,
         }),
         fc.array(fc.tuple(fc.nat(), fc.constantFrom('removed', 'absent')), { maxLength: 2 }),
-        (shape, history, gone) => {
+        fc.boolean(),
+        (shape, history, gone, probe) => {
           const manifest = manifestOf(shape);
           // Some tasks removed (a newer version dropped them) or without an instance in this run:
           // the first can deadlock the run, the second neither blocks nor counts.
@@ -249,7 +276,7 @@ describe('evaluateDownstream against evaluateRun', () => {
                   }
                 : ti,
             );
-            const { look } = lookFrom(manifest, tis, [...ending]);
+            const { look } = lookFrom(manifest, tis, [...ending], runOf(manifest), { probes: probe });
             const whole = evaluateRun({ dag: manifest, run: runOf(manifest), tis, now: NOW });
             if (look.kind === 'full') throw new Error('a narrow look gave up on a plain history');
             if (look.kind !== 'evaluated') throw new Error('unreachable');
