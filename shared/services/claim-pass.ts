@@ -16,6 +16,7 @@ import {
   type CounterKey,
   counterKeyString,
   type DagRecord,
+  type Pool,
   type TaskInstance,
   type TiKey,
   tiKeyString,
@@ -37,6 +38,14 @@ export interface ClaimNews {
   scheduled?: TaskInstance[];
   /** DAG records this pass read (a DAG's `paused` flag is read once per pass). */
   dags?: Map<string, DagRecord | null>;
+  /** The pools and counters, read while the pass evaluated its runs (`readClaimInputs`). */
+  inputs?: Promise<ClaimInputs>;
+}
+
+/** What every claim step reads first: the pools, and counters by `counterKeyString`. */
+export interface ClaimInputs {
+  pools: Pool[];
+  counters: Map<string, number>;
 }
 
 interface PassContext {
@@ -304,11 +313,26 @@ async function writeWaits(
   await ctx.deps.store.setWaitReasons(changed);
 }
 
+/**
+ * The claim step's first reads, made early (an event-driven pass starts them beside its run
+ * evaluation, which changes no counter): the pools, then the counters of the pass as a whole and
+ * of the DAGs it looks at. Counters only guide the selection (the claim's own conditions hold the
+ * limits), so reading them a few milliseconds early costs nothing but a possibly lost claim.
+ */
+async function readClaimInputs(deps: ServiceDeps, dagIds: Iterable<string>): Promise<ClaimInputs> {
+  const ctx = { deps, counters: new Map<string, number>() } as PassContext;
+  const pools = await deps.store.listPools();
+  const dags = [...new Set(dagIds)].map((dagId): CounterKey => ({ kind: 'dag', dagId }));
+  await readCounters(ctx, [...passCounters(pools.map((p) => p.name)), ...dags]);
+  return { pools, counters: ctx.counters };
+}
+
 async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews = {}): Promise<ClaimReport> {
+  const inputs = news.inputs ? await news.inputs : null;
   const ctx: PassContext = {
     deps,
     dags: new Map([...(news.dags ?? [])].map(([dagId, record]) => [dagId, Promise.resolve(record)])),
-    counters: new Map(),
+    counters: new Map(inputs?.counters),
     exclude: { dagIds: new Set(), tasks: new Map() },
   };
   // What just became scheduled is known without reading (its DAG record came with the news).
@@ -321,7 +345,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   // and of what just became scheduled (its pools, DAGs and limited tasks); only the counters of
   // pools not named by it are read after the pool list.
   const [poolList] = await Promise.all([
-    deps.store.listPools(),
+    inputs?.pools ?? deps.store.listPools(),
     readCounters(ctx, [...passCounters([]), ...scheduledCounters(scheduled)]),
   ]);
   const pools = new Map(poolList.map((p) => [p.name, p.slots]));
@@ -514,4 +538,4 @@ function keyOf(ti: TiKey): TiKey {
   return { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
 }
 
-export { claimAndDispatch };
+export { claimAndDispatch, readClaimInputs };

@@ -6,7 +6,7 @@
 import { type AdvanceReport, advanceRuns, evaluateRuns, type RunRef } from './advance-runs.ts';
 import { completeBackfills } from './backfill.ts';
 import { rollAllBackfills } from './backfill-window.ts';
-import { type ClaimReport, claimAndDispatch } from './claim-pass.ts';
+import { type ClaimReport, claimAndDispatch, readClaimInputs } from './claim-pass.ts';
 import { createDueRuns } from './create-runs.ts';
 import type { ServiceDeps } from './deps.ts';
 import { runSweep, type SweepReport } from './sweep.ts';
@@ -61,6 +61,13 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
   const sweep = options.sweep ? await runSweep(deps, now) : null;
   // The sweep also rolls every unfinished backfill's window, in case a roll was lost.
   if (sweep) await rollAllBackfills(deps, now);
+  // An event-driven pass about runs reads the claim step's pools and counters beside its look at
+  // the runs, so they are not one more step in series before the claim.
+  const inputs =
+    options.runs && options.runs.length > 0 && !sweep
+      ? readClaimInputs(deps, [...options.runs.map((r) => r.dagId), ...(options.dagIds ?? [])])
+      : undefined;
+  inputs?.catch(() => undefined);
   const creation = await createDueRuns(deps, now, options.dagIds);
   let runsCreated = creation.created;
   if (!options.dagIds && options.wokenDagIds?.length) {
@@ -73,7 +80,11 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
   const dags = [...creation.dagIds, ...(options.dags ?? [])];
   const advance = await advanceRuns(deps, now, runs ? { runs, dags } : undefined);
   runsCreated += await afterRunsFinished(deps, now, advance);
-  const claim = await claimAndDispatch(deps, now, { scheduled: advance.scheduled, dags: advance.dags });
+  const claim = await claimAndDispatch(deps, now, {
+    scheduled: advance.scheduled,
+    dags: advance.dags,
+    inputs,
+  });
   // A run a narrow look left undecided is unfinished if this pass queued one of its instances;
   // the others are looked at whole (a run whose last try just ended finishes here).
   const claimedRuns = new Set(claim.dispatched.map((m) => `${m.key.dagId}/${m.key.runId}`));
