@@ -57,6 +57,7 @@ import {
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
+import { isBlock, pendingOfRun, tisOfBlock } from './pending.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
@@ -226,17 +227,26 @@ class DynamoDbStateStore implements StateStore {
 
   // ---- task instances
 
+  /** The run's instance items and blocks in one query (`TI` covers TI#… and TIS#…), merged: items win. */
   async listTis(dagId: string, runId: string) {
-    const items = await this.#items.queryAll(
+    const read = await this.#items.queryAll(
       { KeyConditionExpression: 'pk = :run AND begins_with(sk, :ti)', ConsistentRead: true },
-      { ':run': S(keys.run(dagId, runId).pk), ':ti': S('TI#') },
+      { ':run': S(keys.run(dagId, runId).pk), ':ti': S('TI') },
     );
-    return items.map(tiOf);
+    const written = new Map<string, TaskInstance>();
+    const pending = new Map<string, TaskInstance>();
+    for (const item of read) {
+      if (isBlock(item)) for (const ti of tisOfBlock(item)) pending.set(keys.ti(ti).sk, ti);
+      else written.set(item.sk!.S!, tiOf(item));
+    }
+    for (const [sk, ti] of pending) if (!written.has(sk)) written.set(sk, ti);
+    return [...written.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ti]) => ti);
   }
 
   async getTi(key: TiKey) {
     const item = await this.#items.get(keys.ti(key));
-    return item ? tiOf(item) : null;
+    if (item) return tiOf(item);
+    return (await pendingOfRun(this.#items, key.dagId, key.runId)).get(keys.ti(key).sk) ?? null;
   }
 
   updateTis(changes: TiChange[]) {

@@ -22,6 +22,11 @@ const keys = {
   }),
   run: (dagId: string, runId: string) => ({ pk: `RUN#${dagId}#${runId}`, sk: 'RUN' }),
   ti: (key: TiKey) => ({ pk: `RUN#${key.dagId}#${key.runId}`, sk: `TI#${key.taskId}#${key.mapIndex}` }),
+  /** Block `n` of a run's instances not written yet (state none, packed: pending.ts). */
+  tiBlock: (dagId: string, runId: string, n: number) => ({
+    pk: `RUN#${dagId}#${runId}`,
+    sk: `TIS#${pad(n, 4)}`,
+  }),
   counter: (key: CounterKey) => ({ pk: `CTR#${counterKeyString(key)}`, sk: 'CTR' }),
   /** Shard `i` of a counter (shards.ts): shard 0 is the counter's own item, so one shard is the plain layout. */
   counterShard: (key: CounterKey, shard: number) => ({

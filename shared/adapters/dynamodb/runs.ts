@@ -1,5 +1,7 @@
 /**
- * Creating a run with its task instances, idempotently and never visibly half-done:
+ * Creating a run with its task instances, idempotently and never visibly half-done. Instances in
+ * state none are packed into block items (pending.ts), so "instances" below are the blocks plus any
+ * instance created in another state (one item each):
  *
  *   run + instances ≤ 100 items  → one transaction, every put `if absent`;
  *   larger                       → the run `if absent`, marked incomplete (`tisComplete = 0`, not in
@@ -15,7 +17,8 @@ import { both, itemAbsent, runIncomplete, runStillAsRead } from './conditions.ts
 import { isIncompleteRun, runItem, runOf, tiItem } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
-import { checkItem, N, S } from './marshal.ts';
+import { checkItem, type Item, N, S } from './marshal.ts';
+import { blockItems, isBlock, isPending, tisOfBlock } from './pending.ts';
 import { backoff, MAX_ACTIONS, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 /** Puts written at once while filling a large run. */
@@ -25,22 +28,36 @@ async function inParallel<T>(list: T[], limit: number, body: (item: T) => Promis
   for (let i = 0; i < list.length; i += limit) await Promise.all(list.slice(i, i + limit).map(body));
 }
 
-/** Writes the instances the run does not have yet (each `if absent`, so racing writers agree). */
+/** The items of a run's instances: blocks of the pending ones, one item for each other one. */
+function instanceItems(run: DagRun, tis: TaskInstance[]): Item[] {
+  return [...blockItems(run, tis.filter(isPending)), ...tis.filter((ti) => !isPending(ti)).map(tiItem)];
+}
+
+/**
+ * Writes the instances the run does not have yet, neither as items nor in a block (each put `if
+ * absent`, so racing writers agree): the pending ones in new blocks after the last one.
+ */
 async function writeMissingTis(items: Items, run: DagRun, tis: TaskInstance[]): Promise<void> {
-  const present = new Set(
-    (
-      await items.queryAll(
-        {
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ti)',
-          ProjectionExpression: 'sk',
-          ConsistentRead: true,
-        },
-        { ':pk': S(keys.run(run.dagId, run.runId).pk), ':ti': S('TI#') },
-      )
-    ).map((item) => item.sk?.S),
+  // `TI` covers both the instances' items (TI#…) and the blocks (TIS#…).
+  const read = await items.queryAll(
+    { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ti)', ConsistentRead: true },
+    { ':pk': S(keys.run(run.dagId, run.runId).pk), ':ti': S('TI') },
   );
+  const present = new Set<string>();
+  let blocks = 0;
+  for (const item of read) {
+    if (!isBlock(item)) present.add(item.sk!.S!);
+    else {
+      blocks = Math.max(blocks, Number(item.sk!.S!.slice('TIS#'.length)) + 1);
+      for (const ti of tisOfBlock(item)) present.add(keys.ti(ti).sk);
+    }
+  }
   const missing = tis.filter((ti) => !present.has(keys.ti(ti).sk));
-  await inParallel(missing, CONCURRENCY, (ti) => items.put(tiItem(ti), { condition: itemAbsent }));
+  const writes = [
+    ...blockItems(run, missing.filter(isPending), blocks),
+    ...missing.filter((ti) => !isPending(ti)).map(tiItem),
+  ];
+  await inParallel(writes, CONCURRENCY, (item) => items.put(item, { condition: itemAbsent }));
 }
 
 /** Lists an incomplete run (puts it whole again, unmarked) unless someone else did first. */
@@ -63,7 +80,7 @@ async function repeat(items: Items, run: DagRun, tis: TaskInstance[]): Promise<{
 }
 
 async function createSmallRun(items: Items, run: DagRun, tis: TaskInstance[]): Promise<{ created: boolean }> {
-  const actions = [runItem(run), ...tis.map(tiItem)].map((item) =>
+  const actions = [runItem(run), ...instanceItems(run, tis)].map((item) =>
     withOldItems({ Put: { TableName: items.table, Item: item, ConditionExpression: itemAbsent } }),
   );
   const token = newToken();
@@ -89,7 +106,9 @@ async function createLargeRun(items: Items, run: DagRun, tis: TaskInstance[]): P
 }
 
 async function createRun(items: Items, run: DagRun, tis: TaskInstance[]): Promise<{ created: boolean }> {
-  return tis.length + 1 <= MAX_ACTIONS ? createSmallRun(items, run, tis) : createLargeRun(items, run, tis);
+  return instanceItems(run, tis).length + 1 <= MAX_ACTIONS
+    ? createSmallRun(items, run, tis)
+    : createLargeRun(items, run, tis);
 }
 
 export { completeRun, createRun };

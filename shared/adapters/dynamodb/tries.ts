@@ -27,6 +27,7 @@ import {
   both,
   counterCanLower,
   expression,
+  itemAbsent,
   itemPresent,
   knownVersion,
   tiStillAsRead,
@@ -37,6 +38,7 @@ import type { Items } from './items.ts';
 import { keys, parkPartition } from './keys.ts';
 import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
 import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
+import { pendingOf } from './pending.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -196,6 +198,18 @@ async function updateTis(
       item,
     ]),
   );
+  // Keys without an item may still be pending in their run's blocks (pending.ts): first written now, `if absent`.
+  const missing = changes.filter((c) => {
+    const key = keys.ti(c.key);
+    return !read.has(`${key.pk}/${key.sk}`);
+  });
+  const pending =
+    missing.length > 0
+      ? await pendingOf(
+          items,
+          missing.map((c) => c.key),
+        )
+      : new Map();
   const fullDag = (dagId: string) => {
     const key = keys.counter(dagCounter(dagId));
     const item = read.get(`${key.pk}/${key.sk}`);
@@ -204,8 +218,8 @@ async function updateTis(
   const writes = changes.map((change) => {
     const key = keys.ti(change.key);
     const item = read.get(`${key.pk}/${key.sk}`);
-    if (!item) return null;
-    const ti = tiOf(item);
+    const ti = item ? tiOf(item) : pending.get(`${key.pk}/${key.sk}`);
+    if (!ti) return null;
     if (ti.state !== change.expect.state || ti.tryNumber !== change.expect.tryNumber) return null;
     const next = { ...ti, ...change.set };
     if (next.state !== ti.state) assertTransition(ti.state, next.state, tiKeyString(ti));
@@ -214,10 +228,10 @@ async function updateTis(
     }
     // The shards a holding instance's claim recorded stay with it until its try ends; its tries always.
     const written = tiItem(next);
-    if (item.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
-    if (item.tries) written.tries = item.tries;
+    if (item?.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
+    if (item?.tries) written.tries = item.tries;
     const parkOn = next.state === 'scheduled' && fullDag(next.dagId) ? dagCounter(next.dagId) : null;
-    return { change, written, parkOn, pool: next.pool };
+    return { change, written, parkOn, pool: next.pool, first: !item };
   });
   const groups = new Map<string, { counter: CounterKey; pool: string }>();
   for (const w of writes)
@@ -228,7 +242,10 @@ async function updateTis(
         if (!w) return false;
         const lot = w.parkOn && parkPartition(w.pool, w.parkOn);
         if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
-        return items.put(w.written, asRead(w.change.expect.state, w.change.expect.tryNumber));
+        const condition = w.first
+          ? { condition: itemAbsent }
+          : asRead(w.change.expect.state, w.change.expect.tryNumber);
+        return items.put(w.written, condition);
       }),
     ),
   );
@@ -238,18 +255,41 @@ async function updateTis(
   };
 }
 
-/** Advisory, last writer wins: one UpdateItem each, skipping instances that no longer exist. */
+/**
+ * Advisory, last writer wins: one UpdateItem each, skipping instances that no longer exist. An
+ * instance still pending in its run's blocks (pending.ts) is first written with its reason, `if
+ * absent`; if another writer put it first, the update is made again on what it wrote.
+ */
 async function setWaitReasons(items: Items, reasons: { key: TiKey; reason: WaitReason | null }[]) {
+  const write = ({ key, reason }: { key: TiKey; reason: WaitReason | null }) =>
+    reason === null
+      ? items.update(keys.ti(key), 'REMOVE #waitReason', { condition: itemPresent })
+      : items.update(keys.ti(key), 'SET #waitReason = :reason', {
+          condition: itemPresent,
+          values: { ':reason': S(JSON.stringify(reason)) },
+        });
+  const absent: { key: TiKey; reason: WaitReason | null }[] = [];
   for (let i = 0; i < reasons.length; i += 25) {
+    const chunk = reasons.slice(i, i + 25);
+    const done = await Promise.all(chunk.map(write));
+    chunk.forEach((r, j) => {
+      if (!done[j] && r.reason !== null) absent.push(r);
+    });
+  }
+  if (absent.length === 0) return;
+  const pending = await pendingOf(
+    items,
+    absent.map((r) => r.key),
+  );
+  for (let i = 0; i < absent.length; i += 25) {
     await Promise.all(
-      reasons.slice(i, i + 25).map(({ key, reason }) =>
-        reason === null
-          ? items.update(keys.ti(key), 'REMOVE #waitReason', { condition: itemPresent })
-          : items.update(keys.ti(key), 'SET #waitReason = :reason', {
-              condition: itemPresent,
-              values: { ':reason': S(JSON.stringify(reason)) },
-            }),
-      ),
+      absent.slice(i, i + 25).map(async ({ key, reason }) => {
+        const k = keys.ti(key);
+        const ti = pending.get(`${k.pk}/${k.sk}`);
+        if (!ti) return;
+        const put = await items.put(tiItem({ ...ti, waitReason: reason }), { condition: itemAbsent });
+        if (!put) await write({ key, reason });
+      }),
     );
   }
 }

@@ -32,6 +32,9 @@ const tisOf = (runId: string, n: number) =>
   Array.from({ length: n }, (_, i) =>
     ti({ runId, taskId: `t${String(i).padStart(3, '0')}`, state: 'none', tryNumber: 0 }),
   );
+/** Instances created in another state than none are written one item each (not packed). */
+const writtenTisOf = (runId: string, n: number) =>
+  tisOf(runId, n).map((t) => ({ ...t, state: 'scheduled' as const, tryNumber: 1 }));
 
 describe('DynamoDB store runs', () => {
   test('create a run and 99 instances in one transaction', async ({ table }) => {
@@ -50,7 +53,7 @@ describe('DynamoDB store runs', () => {
     store,
   }) => {
     const r = run();
-    const tis = tisOf(r.runId, 150);
+    const tis = writtenTisOf(r.runId, 150);
     const dying = new DyingClient(60);
     await expect(new DynamoDbStateStore(dying, table).createRun(r, tis)).rejects.toThrow('process died');
     dying.destroy();
@@ -69,9 +72,71 @@ describe('DynamoDB store runs', () => {
 
   test('create a large run whole in one call', async ({ store }) => {
     const r = run({ logicalDate: T0 + 1 });
-    expect(await store.createRun(r, tisOf(r.runId, 120))).toEqual({ created: true });
+    expect(await store.createRun(r, writtenTisOf(r.runId, 120))).toEqual({ created: true });
     expect(await store.listTis('etl', r.runId)).toHaveLength(120);
     expect((await store.listUnfinishedRuns()).items).toHaveLength(1);
+  });
+
+  test('pack instances in state none into blocks, written with the run in one transaction', async ({
+    table,
+  }) => {
+    const client = new CountingClient();
+    const store = new DynamoDbStateStore(client, table);
+    const r = run();
+    const tis = [
+      ...tisOf(r.runId, 1200),
+      ...writtenTisOf(r.runId, 3).map((t) => ({ ...t, taskId: `s${t.taskId}` })),
+    ];
+    expect(await store.createRun(r, tis)).toEqual({ created: true });
+    expect(client.count('TransactWriteItems')).toBe(1);
+    expect(client.count('PutItem')).toBe(0);
+    const listed = await store.listTis('etl', r.runId);
+    expect(listed).toHaveLength(1203);
+    expect(listed.map((t) => t.taskId)).toEqual(tis.map((t) => t.taskId).sort());
+    expect(listed.find((t) => t.taskId === 't007')).toEqual(tis[7]);
+    expect(await store.getTi(tis[1100]!)).toEqual(tis[1100]);
+    expect(await store.getTi({ ...tis[0]!, taskId: 'nope' })).toBeNull();
+    // A repeat writes nothing new.
+    expect(await store.createRun(r, tis)).toEqual({ created: false });
+    expect(await store.listTis('etl', r.runId)).toHaveLength(1203);
+    client.destroy();
+  });
+
+  test('write a packed instance at its first change, once, if nobody wrote it first', async ({
+    ddb,
+    table,
+  }) => {
+    const r = run();
+    const tis = tisOf(r.runId, 3);
+    const one = new DynamoDbStateStore(ddb, table);
+    const two = new DynamoDbStateStore(ddb, table);
+    await one.createRun(r, tis);
+    const change = {
+      key: tis[0]!,
+      expect: { state: 'none' as const, tryNumber: 0 },
+      set: { state: 'scheduled' as const, tryNumber: 1 },
+    };
+    // Two schedulers both read it from the block: exactly one writes it.
+    const [a, b] = await Promise.all([one.updateTis([change]), two.updateTis([change])]);
+    expect([a.applied.length, b.applied.length].sort()).toEqual([0, 1]);
+    expect(await one.getTi(tis[0]!)).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+    expect((await one.listClaimCandidates({ pool: 'default_pool', limit: 10 })).items).toHaveLength(1);
+    // Its wait reason, then a skip: the item is written at the first, changed by the second.
+    await one.setWaitReasons([{ key: tis[1]!, reason: { kind: 'upstream_pending', pending: ['t000'] } }]);
+    expect((await one.getTi(tis[1]!))?.waitReason).toEqual({ kind: 'upstream_pending', pending: ['t000'] });
+    expect(
+      (
+        await one.updateTis([
+          { key: tis[1]!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'skipped' } },
+        ])
+      ).applied,
+    ).toHaveLength(1);
+    const listed = await one.listTis('etl', r.runId);
+    expect(listed.map((t) => t.state)).toEqual(['scheduled', 'skipped', 'none']);
+    expect(listed[1]?.waitReason).toEqual({ kind: 'upstream_pending', pending: ['t000'] });
+    // A null reason for a packed instance writes nothing (it has none).
+    await one.setWaitReasons([{ key: tis[2]!, reason: null }]);
+    expect(await one.getTi(tis[2]!)).toEqual(tis[2]);
   });
 
   test.for([
