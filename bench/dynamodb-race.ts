@@ -4,7 +4,8 @@
  * duplicate deliveries and retries; the observer's verdict and the race's figures are printed.
  * `RACE_INSTANCES` sets the size (default 5,000; the issue's large run is 100,000 claims),
  * `RACE_FAULTS=1` injects conflicts, throttling, time-outs after commit and dead workers,
- * `RACE_SHARDS` sets counterShards.
+ * `RACE_SHARDS` sets counterShards; `RACE_WINDOW_MS` (default 25) and `RACE_IDLE_MS` (default
+ * 3000) pace the schedulers (RaceConfig.pacing; `RACE_WINDOW_MS=0` paces them as `npm test` does).
  */
 
 import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
@@ -14,6 +15,8 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
   const instances = Number(process.env.RACE_INSTANCES ?? 5_000);
   const faults = process.env.RACE_FAULTS === '1';
   const shards = Number(process.env.RACE_SHARDS ?? 1);
+  const windowMs = Number(process.env.RACE_WINDOW_MS ?? 25);
+  const idleMs = Number(process.env.RACE_IDLE_MS ?? 3000);
   const ddb = await startDynamoDbLocal({ inMemory: true });
   try {
     const report = await runRace({
@@ -24,6 +27,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       seed: 42,
       deadlineMs: 6 * 3600_000,
       store: { counterShards: shards },
+      ...(windowMs > 0 && { pacing: { windowMs, idleMs } }),
       ...(faults && { faults: { conflict: 0.1, throttle: 0.01, timeoutAfterCommit: 0.05 }, crash: 0.01 }),
     });
     return {
@@ -34,6 +38,9 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       'duplicate deliveries dropped': report.duplicateDeliveries,
       'dead workers': report.crashes,
       'counter shards': shards,
+      pacing: windowMs > 0 ? `window ${windowMs} ms, idle ${idleMs} ms` : 'as in npm test',
+      'requests (all racers)': report.requests,
+      'requests per try': (report.requests / Math.max(1, report.tries)).toFixed(1),
       seconds: report.seconds.toFixed(0),
       'claims per second': (report.claims / report.seconds).toFixed(1),
       'limit violations seen by the observer': report.violations.length,

@@ -94,6 +94,15 @@ export interface RaceConfig {
   deadlineMs: number;
   /** Probability that a started try's worker dies without ending it (the sweep fails it). */
   crash?: number;
+  /**
+   * How schedulers are woken (the bench's large race; the tests keep the default). By default every
+   * try end wakes one waiting scheduler at once, a scheduler that claimed something passes again at
+   * once, and an idle one passes every 1–1.5 s. With `windowMs`, the try ends within that window
+   * wake one scheduler together (as an SQS event source's batching window hands one invocation a
+   * batch of `task_finished` events), every scheduler waits for a ring after each pass, and an idle
+   * one passes every `idleMs` to 1.5 × `idleMs`: fewer passes, each claiming what several ends freed.
+   */
+  pacing?: { windowMs: number; idleMs: number };
 }
 
 export interface RaceReport {
@@ -116,6 +125,8 @@ export interface RaceReport {
   injected: { conflict: number; throttle: number; timeoutAfterCommit: number };
   sweeps: number;
   unconfirmedEnds: number;
+  /** Requests the schedulers' and workers' clients sent (not the setup's or the observer's). */
+  requests: number;
 }
 
 interface Interval {
@@ -295,8 +306,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 class Doorbell {
   #waiters: (() => void)[] = [];
+  #pending: ReturnType<typeof setTimeout> | null = null;
+  constructor(private readonly windowMs = 0) {}
   ring() {
-    this.#waiters.shift()?.();
+    if (this.windowMs <= 0) {
+      this.#waiters.shift()?.();
+      return;
+    }
+    // Rings within the window are one wake-up.
+    if (this.#pending) return;
+    this.#pending = setTimeout(() => {
+      this.#pending = null;
+      this.#waiters.shift()?.();
+    }, this.windowMs);
   }
   wait(ms: number) {
     return new Promise<void>((resolve) => {
@@ -315,6 +337,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
   const setupClient = new DynamoDBClient(clientConfig(config.endpoint));
   await setupClient.send(new CreateTableCommand(createTableInput(table)));
   const clients: DynamoDBClient[] = [];
+  let requests = 0;
   const faulty: FaultyDynamoDbClient[] = [];
   const clientFor = (seed: number): DynamoDBClient => {
     const base = clientConfig(config.endpoint);
@@ -325,6 +348,12 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         : new DynamoDBClient(base);
     if (made instanceof FaultyDynamoDbClient) faulty.push(made);
     clients.push(made);
+    const counted = made.send.bind(made);
+    // biome-ignore lint/suspicious/noExplicitAny: counts every request, whatever its overload.
+    (made as any).send = (...args: any[]) => {
+      requests += 1;
+      return (counted as (...a: unknown[]) => unknown)(...args);
+    };
     if (process.env.RACE_COUNT) {
       const send = made.send.bind(made);
       // biome-ignore lint/suspicious/noExplicitAny: counting wrapper for a trial.
@@ -346,7 +375,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     return made;
   };
   const queue: DispatchMessage[] = [];
-  const doorbell = new Doorbell();
+  const doorbell = new Doorbell(config.pacing?.windowMs);
   const settings = {
     ...DEFAULT_SETTINGS,
     parallelism: LIMITS.parallelism,
@@ -458,7 +487,8 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         } catch {
           // next pass
         }
-        if (claimed === 0) await doorbell.wait(1_000 + random() * 500);
+        const idle = config.pacing?.idleMs ?? 1_000;
+        if (claimed === 0 || config.pacing) await doorbell.wait(idle + random() * idle * 0.5);
       }
     });
 
@@ -561,6 +591,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
       ),
       sweeps,
       unconfirmedEnds: observer.unconfirmed,
+      requests,
     };
   } finally {
     await setupClient.send(new DeleteTableCommand({ TableName: table })).catch(() => {});
