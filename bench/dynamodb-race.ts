@@ -4,7 +4,7 @@
  * duplicate deliveries and retries; the observer's verdict and the race's figures are printed.
  * `RACE_INSTANCES` sets the size (default 5,000; the issue's large run is 100,000 claims),
  * `RACE_FAULTS=1` injects conflicts, throttling, time-outs after commit and dead workers,
- * `RACE_SHARDS` sets counterShards; `RACE_WINDOW_MS` (default 25) and `RACE_IDLE_MS` (default
+ * `RACE_SHARDS` sets counterShards, `RACE_WORKERS` the simulated workers (default 8); `RACE_WINDOW_MS` (default 25) and `RACE_IDLE_MS` (default
  * 3000) pace the schedulers (RaceConfig.pacing; `RACE_WINDOW_MS=0` paces them as `npm test` does).
  */
 
@@ -23,7 +23,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       endpoint: ddb.endpoint,
       instances,
       schedulers: 8,
-      workers: 8,
+      workers: Number(process.env.RACE_WORKERS ?? 8),
       seed: 42,
       deadlineMs: 6 * 3600_000,
       store: { counterShards: shards },
@@ -38,6 +38,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       'duplicate deliveries dropped': report.duplicateDeliveries,
       'dead workers': report.crashes,
       'counter shards': shards,
+      workers: Number(process.env.RACE_WORKERS ?? 8),
       pacing: windowMs > 0 ? `window ${windowMs} ms, idle ${idleMs} ms` : 'as in npm test',
       'requests (all racers)': report.requests,
       'requests per try': (report.requests / Math.max(1, report.tries)).toFixed(1),
