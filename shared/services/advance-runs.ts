@@ -228,9 +228,20 @@ async function evaluateRuns(
   now: number,
 ): Promise<AdvanceReport> {
   const report = emptyReport(dags);
-  const looks = await Promise.all(runs.map((run) => evaluateOneRun(deps, run, now)));
+  const looks = await inGroups(runs, RUNS_AT_ONCE, (run) => evaluateOneRun(deps, run, now));
   for (const look of looks) addLook(report, look);
   return report;
+}
+
+/** Runs a pass looks at at once. */
+const RUNS_AT_ONCE = 16;
+
+/** `fn` over `items`, `size` at a time, results in order. */
+async function inGroups<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size)
+    out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
 }
 
 function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
@@ -360,22 +371,21 @@ async function advanceRuns(
 
   const report = emptyReport(dags);
   report.runsStarted = started.length;
-  // Runs are looked at together: each look's writes are its own run's.
-  const looks = await Promise.all(
-    running.map(async (run) => {
-      // Task instances of a paused DAG's runs are neither scheduled nor queued (Airflow's `NOT dag.is_paused`).
-      if (dags.get(run.dagId)?.paused) return null;
-      const key = refKey(run);
-      const ref = refs.get(key);
-      if (ref?.ended && !startedKeys.has(key)) {
-        const first = ref.dagVersion === run.dagVersion ? await firstTis.get(key) : undefined;
-        if (first && 'all' in first) return evaluateOneRun(deps, run, now, first.all);
-        const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now);
-        if (look) return look;
-      }
-      return evaluateOneRun(deps, run, now);
-    }),
-  );
+  // Runs are looked at together, a few at a time (a sweep may hold thousands): each look's writes
+  // are its own run's.
+  const looks = await inGroups(running, RUNS_AT_ONCE, async (run) => {
+    // Task instances of a paused DAG's runs are neither scheduled nor queued (Airflow's `NOT dag.is_paused`).
+    if (dags.get(run.dagId)?.paused) return null;
+    const key = refKey(run);
+    const ref = refs.get(key);
+    if (ref?.ended && !startedKeys.has(key)) {
+      const first = ref.dagVersion === run.dagVersion ? await firstTis.get(key) : undefined;
+      if (first && 'all' in first) return evaluateOneRun(deps, run, now, first.all);
+      const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now);
+      if (look) return look;
+    }
+    return evaluateOneRun(deps, run, now);
+  });
   looks.forEach((look, i) => {
     if (look) addLook(report, look, running[i]);
   });
