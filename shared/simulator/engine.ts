@@ -166,10 +166,25 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     queue.push(Date.parse(p.at), { kind: 'pool', name: p.name, slots: p.slots });
   for (let t = start; t <= end; t += sweepMs) queue.push(t, { kind: 'pass', sweep: true });
 
+  /** Each task's behaviour and base duration, worked out at its first try. */
+  const behaviors = new Map<string, Map<string, { behavior: TaskBehavior; base: number }>>();
+  const behaviorFor = (dagId: string, taskId: string) => {
+    let ofDag = behaviors.get(dagId);
+    if (!ofDag) {
+      ofDag = new Map();
+      behaviors.set(dagId, ofDag);
+    }
+    let known = ofDag.get(taskId);
+    if (!known) {
+      const behavior = behaviorOf(scenario, dagId, taskId);
+      known = { behavior, base: durationMs((behavior.duration ?? '1m') as never) };
+      ofDag.set(taskId, known);
+    }
+    return known;
+  };
   const outcomeOf = (started: StartedTry): { durationMs: number; outcome: TaskOutcome } => {
     const { ti, task } = started;
-    const behavior = behaviorOf(scenario, ti.dagId, ti.taskId);
-    const base = durationMs((behavior.duration ?? '1m') as never);
+    const { behavior, base } = behaviorFor(ti.dagId, ti.taskId);
     const jitter = behavior.jitter ?? 0;
     const duration = Math.max(1, Math.round(base * (1 + jitter * (2 * random() - 1))));
     if (task.operator.kind === 'sensor') {

@@ -23,6 +23,21 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
  */
 function iso(t: number | null): string | null {
   if (t === null) return null;
+  const known = isoMemo.get(t);
+  if (known !== undefined) return known;
+  const text = formatIso(t);
+  isoMemo.set(t, text);
+  return text;
+}
+
+/**
+ * Instants formatted so far: most instants of a report recur (a pass's claims, starts and wait
+ * reasons share its instant; a try's end is its end state's instant too), so each is formatted
+ * once and its string shared. Emptied per report.
+ */
+const isoMemo = new Map<number, string>();
+
+function formatIso(t: number): string {
   if (!Number.isSafeInteger(t)) return new Date(t).toISOString();
   const day = Math.floor(t / DAY_MS);
   if (day !== isoDay) {
@@ -122,6 +137,7 @@ async function buildReport(input: {
   passes: number;
 }): Promise<SimReport> {
   const { store, recorder, scenario, settings } = input;
+  isoMemo.clear();
   const end = Date.parse(scenario.end);
   const dags = await allPages((cursor) => store.listDags({ cursor }));
   const manifests = new Map<string, DagManifest>();
@@ -221,7 +237,7 @@ async function buildReport(input: {
   const runStates: Record<RunState, number> = { queued: 0, running: 0, success: 0, failed: 0 };
   for (const run of runs) runStates[run.state] += 1;
 
-  return {
+  const report: SimReport = {
     reportVersion: 1,
     seed: input.seed,
     window: { start: scenario.start, end: scenario.end },
@@ -238,6 +254,8 @@ async function buildReport(input: {
     },
     violations,
   };
+  isoMemo.clear();
+  return report;
 }
 
 function toSimRun(run: DagRun): SimRun {

@@ -82,12 +82,12 @@ class CandidateIndex {
     if (sorted[at]?.slot === slot) sorted.splice(at, 1);
   }
 
-  /** Slots of the next `limit` members after `cursor` that pass `keep`, in claim order. */
+  /** Slots of the next `limit` members after `cursor` that pass `keep` (null: all do), in claim order. */
   page(
     pool: string,
     limit: number,
     cursor: string | null,
-    keep: (ti: TaskInstance) => boolean,
+    keep: ((ti: TaskInstance) => boolean) | null,
   ): { slots: Slot[]; next: string | null } {
     const sorted = this.#pools.get(pool);
     if (!sorted || sorted.length === 0) return { slots: [], next: null };
@@ -96,12 +96,12 @@ class CandidateIndex {
     let last: TaskInstance | null = null;
     for (; i < sorted.length && slots.length < limit; i += 1) {
       const entry = sorted[i]!;
-      if (!keep(entry.ti)) continue;
+      if (keep && !keep(entry.ti)) continue;
       slots.push(entry.slot);
       last = entry.ti;
     }
     let more = false;
-    for (; i < sorted.length && !more; i += 1) more = keep(sorted[i]!.ti);
+    for (; i < sorted.length && !more; i += 1) more = !keep || keep(sorted[i]!.ti);
     return { slots, next: more && last ? encodeCursor(last) : null };
   }
 }

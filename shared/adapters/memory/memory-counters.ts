@@ -20,6 +20,7 @@ function totals(
   return sums;
 }
 
+/** The counter ids of `holds`, in order: a claim's are kept with its instance, so the release builds none again. */
 const idsOf = (holds: readonly Hold[]) => holds.map((h) => counterKeyString(h.counter));
 
 class MemoryCounters {
@@ -33,8 +34,7 @@ class MemoryCounters {
    * Raises every counter by its holds if each has room (`used + amount <= limit`, -1 = unlimited,
    * a counter named twice counting twice); otherwise changes nothing and returns the first full one.
    */
-  claim(holds: ClaimRequest['holds']): CounterKey | null {
-    const ids = idsOf(holds);
+  claim(holds: ClaimRequest['holds'], ids: readonly string[] = idsOf(holds)): CounterKey | null {
     const sums = totals(holds, ids);
     for (let i = 0; i < holds.length; i += 1) {
       const { counter, limit } = holds[i]!;
@@ -49,9 +49,12 @@ class MemoryCounters {
     return null;
   }
 
-  /** Lowers each counter by the holds of `owner`; checks them all first, so a double release changes nothing. */
-  release(holds: readonly Hold[], owner: TiKey): void {
-    const sums = totals(holds, idsOf(holds));
+  /**
+   * Lowers each counter by the holds of `owner` (`ids`: their counter ids, as `idsOf` gives them);
+   * checks them all first, so a double release changes nothing.
+   */
+  release(holds: readonly Hold[], owner: TiKey, ids: readonly string[] = idsOf(holds)): void {
+    const sums = totals(holds, ids);
     for (const [id, { amount }] of sums) {
       const left = (this.#counters.get(id)?.used ?? 0) - amount;
       if (left < 0) {
@@ -81,4 +84,4 @@ class MemoryCounters {
   }
 }
 
-export { MemoryCounters };
+export { idsOf, MemoryCounters };

@@ -47,7 +47,7 @@ import type {
 import { CandidateIndex } from './candidate-index.ts';
 import { deepFreeze, own, ownPatch, ownValue, ownValues } from './frozen.ts';
 import { MemoryBackfills } from './memory-backfills.ts';
-import { MemoryCounters } from './memory-counters.ts';
+import { idsOf, MemoryCounters } from './memory-counters.ts';
 import { MemoryDags } from './memory-dags.ts';
 import { MemoryPools } from './memory-pools.ts';
 import { type Slot, TiTable, view } from './memory-tis.ts';
@@ -298,10 +298,18 @@ class MemoryStateStore implements StateStore {
     exclude?: { dagIds?: string[]; tasks?: { dagId: string; taskId: string }[] };
   }) {
     const excludedDags = new Set(query.exclude?.dagIds ?? []);
-    const excludedTasks = new Set((query.exclude?.tasks ?? []).map((t) => `${t.dagId}/${t.taskId}`));
-    const { slots, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, (ti) => {
-      return !excludedDags.has(ti.dagId) && !excludedTasks.has(`${ti.dagId}/${ti.taskId}`);
-    });
+    // Excluded tasks by DAG, so a member is judged without building a key string.
+    const excludedTasks = new Map<string, Set<string>>();
+    for (const { dagId, taskId } of query.exclude?.tasks ?? []) {
+      const tasks = excludedTasks.get(dagId) ?? new Set<string>();
+      tasks.add(taskId);
+      excludedTasks.set(dagId, tasks);
+    }
+    const keep =
+      excludedDags.size === 0 && excludedTasks.size === 0
+        ? null
+        : (ti: TaskInstance) => !excludedDags.has(ti.dagId) && !excludedTasks.get(ti.dagId)?.has(ti.taskId);
+    const { slots, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, keep);
     return { items: slots.map(view), next };
   }
 
@@ -319,7 +327,8 @@ class MemoryStateStore implements StateStore {
         continue;
       }
       // Checked against what earlier requests of this call raised; nothing changes for a loser.
-      const full = this.#counters.claim(request.holds);
+      const ids = idsOf(request.holds);
+      const full = this.#counters.claim(request.holds, ids);
       if (full) {
         result.lost.push({ key: request.key, reason: 'limit_reached', counter: { ...full } });
         continue;
@@ -330,6 +339,7 @@ class MemoryStateStore implements StateStore {
         waitReason: null,
         holds: deepFreeze(request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount }))),
       });
+      slot.holdIds = ids;
       result.claimed.push(request.key);
     }
     return result;
@@ -372,7 +382,8 @@ class MemoryStateStore implements StateStore {
       );
     }
     if (!canTransition(ti.state, end.set.state)) assertTransition(ti.state, end.set.state, tiKeyString(ti));
-    this.#counters.release(ti.holds, ti);
+    this.#counters.release(ti.holds, ti, slot.holdIds ?? idsOf(ti.holds));
+    slot.holdIds = null;
     const before = {
       state: ti.state,
       tryNumber: ti.tryNumber,

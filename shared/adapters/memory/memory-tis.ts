@@ -21,6 +21,8 @@ export interface Slot {
   snap: TaskInstance | null;
   /** `live` has exactly the model's fields, so `copyOf` copies it whole. */
   modelShape: boolean;
+  /** The counter ids of `live.holds` while it holds slots (see memory-counters.ts `idsOf`). */
+  holdIds: readonly string[] | null;
 }
 
 /**
@@ -122,7 +124,7 @@ class TiTable {
       runs.set(ti.runId, run);
     }
     const live = liveRecord(ti);
-    const slot: Slot = { live, snap: null, modelShape: hasModelFields(live) };
+    const slot: Slot = { live, snap: null, modelShape: hasModelFields(live), holdIds: null };
     run.slots.push(slot);
     run.byTask.set(taskKey(ti), slot);
     return slot;
