@@ -69,6 +69,16 @@ class MemoryCounters {
     }
   }
 
+  /**
+   * Whether any counter differs from `held` (amounts by counter id) — the condition under which
+   * `findDrift` reports drift — judged without copying a counter or building an id.
+   */
+  differsFrom(held: ReadonlyMap<string, number>): boolean {
+    for (const [id, counter] of this.#counters) if ((held.get(id) ?? 0) !== counter.used) return true;
+    for (const [id, amount] of held) if (amount !== 0 && !this.#counters.has(id)) return true;
+    return false;
+  }
+
   /** The reconciler's repair: sets a counter to what its holders add up to. */
   correct(key: CounterKey, held: number): void {
     this.#counters.set(counterKeyString(key), { key: { ...key }, used: held });

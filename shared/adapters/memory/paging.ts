@@ -11,8 +11,10 @@ import type { Page, PageRequest } from '#ports';
 type SortKey = readonly (string | number)[];
 
 function compareKeys(a: SortKey, b: SortKey): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i += 1) {
-    const [x, y] = [a[i]!, b[i]!];
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i += 1) {
+    const x = a[i]!;
+    const y = b[i]!;
     if (x !== y) return x < y ? -1 : 1;
   }
   return a.length - b.length;

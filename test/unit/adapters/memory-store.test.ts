@@ -18,6 +18,36 @@ async function queuedTi(store: MemoryStateStore) {
 }
 
 describe('MemoryStateStore', () => {
+  it('reconciles drift between its counters and what its holders hold, and repairs it', async () => {
+    // Prepare: a real claim (2 slots), and a bug's instance written as queued with holds no claim raised.
+    const store = new MemoryStateStore();
+    await queuedTi(store);
+    const r = run({ runId: 'other' });
+    const holds = [
+      { counter: POOL, amount: 1 },
+      { counter: GHOST, amount: 1 },
+    ];
+    await store.createRun(r, [ti({ runId: r.runId, state: 'queued', holds })]);
+    // Act
+    const found = await store.reconcileCounters({ repair: false });
+    const repaired = await store.reconcileCounters({ repair: true });
+    const after = await store.reconcileCounters({ repair: true });
+    // Assess
+    const drift = [
+      { counter: GHOST, used: 0, held: 1 },
+      { counter: POOL, used: 2, held: 3 },
+    ];
+    expect(found).toEqual({ drift, repaired: [], unsettled: 0 });
+    expect(repaired).toEqual({ drift, repaired: drift, unsettled: 0 });
+    expect(after).toEqual({ drift: [], repaired: [], unsettled: 0 });
+    expect(store.counterSnapshot()).toEqual(
+      new Map([
+        ['pool/default_pool', 3],
+        ['dag/ghost', 1],
+      ]),
+    );
+  });
+
   it('refuses a try end that would take a counter below zero, naming it and changing nothing', async () => {
     // Prepare: a bug wrote an instance as queued with a hold no claim raised, beside a real claim.
     const store = new MemoryStateStore();
