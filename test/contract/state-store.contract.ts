@@ -341,6 +341,35 @@ function describeStateStore(name: string, makeStore: MakeStore): void {
           expect(await store.getTi(b)).toMatchObject({ state: 'upstream_failed', endedAt: T0 });
         }));
 
+      it('gives one of two writers racing to change a new instance the change, and lists a large run whole', () =>
+        withStore(async (store) => {
+          const r = run();
+          const tis = Array.from({ length: 1200 }, (_, i) =>
+            ti({ runId: r.runId, taskId: `t${String(i).padStart(4, '0')}`, state: 'none', tryNumber: 0 }),
+          );
+          await store.createRun(r, tis);
+          const listed = await store.listTis('etl', r.runId);
+          expect(listed.map((t) => t.taskId)).toEqual(tis.map((t) => t.taskId));
+          expect(listed[1100]).toEqual(tis[1100]);
+          expect(await store.getTi(tis[999]!)).toEqual(tis[999]);
+          const [a, b] = await Promise.all([
+            store.updateTis([
+              {
+                key: tis[0]!,
+                expect: { state: 'none', tryNumber: 0 },
+                set: { state: 'scheduled', tryNumber: 1 },
+              },
+            ]),
+            store.updateTis([
+              { key: tis[0]!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'skipped' } },
+            ]),
+          ]);
+          expect(a.applied.length + b.applied.length).toBe(1);
+          const after = (await store.getTi(tis[0]!))!;
+          expect(after.state).toBe(a.applied.length === 1 ? 'scheduled' : 'skipped');
+          expect((await store.listTis('etl', r.runId)).filter((t) => t.state !== 'none')).toEqual([after]);
+        }));
+
       it('records and clears wait reasons without conditions', () =>
         withStore(async (store) => {
           const r = run();
