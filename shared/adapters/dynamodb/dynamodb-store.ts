@@ -61,6 +61,7 @@ import { isBlock, pendingOfRun, tisOfBlock } from './pending.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
+import { TryEndGroups } from './try-ends.ts';
 
 export interface DynamoDbStoreOptions {
   /** Wall clock for parking and counter bookkeeping; tests may pass their own. @default Date.now */
@@ -79,6 +80,12 @@ export interface DynamoDbStoreOptions {
    * @default 1
    */
   counterShards?: number;
+  /**
+   * Most try ends one transaction commits together (try-ends.ts): ends that coincide (a worker's
+   * batch) lower each counter once per group instead of once per end. 1 turns grouping off.
+   * @default 25
+   */
+  tryEndGroup?: number;
 }
 
 const DEFAULT: Pool = {
@@ -93,12 +100,15 @@ class DynamoDbStateStore implements StateStore {
   readonly #now: () => number;
   readonly #settleMs: number;
   readonly #shards: number;
+  readonly #ends: TryEndGroups | null;
 
   constructor(client: DynamoDBClient, table: string, options: DynamoDbStoreOptions = {}) {
     this.#items = new Items(client, table);
     this.#now = options.now ?? Date.now;
     this.#settleMs = options.reconcileSettleMs ?? SETTLE_MS;
     this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
+    const group = Math.floor(options.tryEndGroup ?? 25);
+    this.#ends = group >= 2 ? new TryEndGroups(this.#items, this.#now, group) : null;
   }
 
   // ---- DAGs
@@ -291,6 +301,7 @@ class DynamoDbStateStore implements StateStore {
   }
 
   endTry(end: TryEnd) {
+    if (this.#ends) return this.#ends.end(end);
     return tries.endTry(this.#items, end, this.#now());
   }
 

@@ -119,30 +119,49 @@ function partsHeld(item: Item, holds: readonly Hold[]): Map<string, HoldPart> {
   return out;
 }
 
-/** Ends a try and lowers exactly its holds (summed per counter shard), atomically; false if the try already ended. */
-async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> {
+/** A try end read and checked, ready to commit: the instance's put and what it held, per counter shard. */
+export interface PreparedEnd {
+  ti: TaskInstance;
+  put: TransactWriteItem;
+  counters: HoldPart[];
+}
+
+/** Reads the instance and builds its end; null if the try already ended (or never was). */
+async function prepareEnd(items: Items, end: TryEnd): Promise<PreparedEnd | null> {
   const item = await items.get(keys.ti(end.key));
-  if (!item) return false;
+  if (!item) return null;
   const ti = tiOf(item);
-  if (ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return false;
+  if (ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return null;
   assertTransition(ti.state, end.set.state, tiKeyString(ti));
   const counters = [...partsHeld(item, ti.holds).values()];
   const expect = asRead(end.expect.state, end.expect.tryNumber);
   const after: TaskInstance = { ...ti, ...end.set, holds: [] };
-  const actions = [
-    {
-      Put: {
-        TableName: items.table,
-        // The ended try joins the instance's bounded history in the same write.
-        Item: { ...tiItem(after), ...triesAttribute(recordTry(triesOf(item), ti, after)) },
-        ...expression(
-          { condition: both(knownVersion, expect.condition) },
-          { ':v': N(ITEM_VERSION), ...expect.values },
-        ),
-      },
+  const put = withOldItems({
+    Put: {
+      TableName: items.table,
+      // The ended try joins the instance's bounded history in the same write.
+      Item: { ...tiItem(after), ...triesAttribute(recordTry(triesOf(item), ti, after)) },
+      ...expression(
+        { condition: both(knownVersion, expect.condition) },
+        { ':v': N(ITEM_VERSION), ...expect.values },
+      ),
     },
-    ...counters.map((c) => lowerAction(items.table, c.counter, c.shard ?? 0, c.amount, now)),
-  ].map(withOldItems);
+  });
+  return { ti, put, counters };
+}
+
+/**
+ * Ends a try and lowers exactly its holds (summed per counter shard), atomically; false if the try
+ * already ended. Alone: the group commit of try ends (try-ends.ts) coalesces ends that coincide.
+ */
+async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> {
+  const prepared = await prepareEnd(items, end);
+  if (!prepared) return false;
+  const { ti, put, counters } = prepared;
+  const actions = [
+    put,
+    ...counters.map((c) => withOldItems(lowerAction(items.table, c.counter, c.shard ?? 0, c.amount, now))),
+  ];
   const token = newToken();
   for (let attempt = 1; ; attempt += 1) {
     const outcome = await transact(items.client, actions, token);
@@ -154,14 +173,18 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
     if (outcome.kind === 'cancelled') {
       if (outcome.reasons[0]?.code === 'ConditionalCheckFailed') return false;
       const broken = counters.find((_, i) => outcome.reasons[i + 1]?.code === 'ConditionalCheckFailed');
-      throw new Error(
-        `counter ${broken ? counterKeyString(broken.counter) : '?'} would go below zero ending ` +
-          `${tiKeyString(ti)} (or it was written by another version): a slot was released twice`,
-      );
+      throw doubleRelease(broken?.counter, ti);
     }
     if (attempt >= MAX_ATTEMPTS) throw new Error(`ending the try of ${tiKeyString(ti)}: ${outcome.why}`);
     await backoff(attempt);
   }
+}
+
+function doubleRelease(counter: CounterKey | undefined, ti: TaskInstance): Error {
+  return new Error(
+    `counter ${counter ? counterKeyString(counter) : '?'} would go below zero ending ` +
+      `${tiKeyString(ti)} (or it was written by another version): a slot was released twice`,
+  );
 }
 
 /** Whether a change leaves its instance scheduled (it expects the state it read). */
@@ -294,4 +317,16 @@ async function setWaitReasons(items: Items, reasons: { key: TiKey; reason: WaitR
   }
 }
 
-export { endTry, heartbeat, lowerCondition, lowerUpdate, partsHeld, setWaitReasons, startTry, updateTis };
+export {
+  doubleRelease,
+  endTry,
+  heartbeat,
+  lowerAction,
+  lowerCondition,
+  lowerUpdate,
+  partsHeld,
+  prepareEnd,
+  setWaitReasons,
+  startTry,
+  updateTis,
+};
