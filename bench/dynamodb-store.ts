@@ -27,6 +27,7 @@ import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
 import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
+import { QUEUES } from '../shared/resources.ts';
 import { ti } from '../test/support/factories.ts';
 
 type Attr = { S?: string; N?: string; SS?: string[]; B?: Uint8Array };
@@ -264,8 +265,14 @@ async function benchDynamoDbStore(
     for (const message of queue)
       begun.push(await beginTry(deps, message, { now: Date.now(), workerId: 'w' }));
     client.phase = 'end';
-    for (const b of begun)
-      if (b.kind === 'started') await finishTry(deps, b.started, { state: 'success' }, Date.now());
+    // As a worker ends the tries of one SQS batch (functions/worker/handler.ts): together, so the
+    // store's group commit of try ends (try-ends.ts) can coalesce them. 1: one end at a time.
+    const endBatch = Math.max(1, Number(process.env.DYNAMODB_BENCH_END_BATCH ?? QUEUES.dispatch.batchSize));
+    const ending = begun.flatMap((b) => (b.kind === 'started' ? [b.started] : []));
+    for (let i = 0; i < ending.length; i += endBatch)
+      await Promise.allSettled(
+        ending.slice(i, i + endBatch).map((s) => finishTry(deps, s, { state: 'success' }, Date.now())),
+      );
 
     // Claims per second without the meter (it reads back every written item): a second run, plain client.
     const plain = new DynamoDBClient(config);

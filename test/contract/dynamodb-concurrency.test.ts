@@ -8,6 +8,9 @@
  * (which also ran with repair in every sweep) never found drift. The same race with the counters'
  * room conditions stripped must show violations, so these tests can fail.
  *
+ * In the race with injected faults, the workers share two stores, so their try ends are also
+ * committed in groups (the store's group commit of try ends).
+ *
  * The sizes keep `npm test` near two minutes on a loaded 2-core machine; `npm run bench --
  * dynamodb-race` runs the same race with 5,000 and with 100,000 claims (bench/README.md).
  */
@@ -83,8 +86,12 @@ describe('concurrent schedulers and workers on DynamoDB Local', () => {
         crash: 0.01,
         // Hot counters in 3 shards: pools of 3, 5, 8 slots split 1+1+1, 2+2+1, 3+3+2; 2-slot tasks spread.
         store: { counterShards: 3 },
+        // Two stores of four workers each, as one Lambda runs an SQS batch: their try ends coincide
+        // and are committed in groups (try-ends.ts), under the same faults.
+        workersPerStore: 4,
       });
       expectSound(report);
+      expect(report.workerEnds.ends).toBeGreaterThan(report.workerEnds.transactions);
       const { conflict, throttle, timeoutAfterCommit } = report.injected;
       // How many depends on the interleaving (how many requests the race needed): each kind happened.
       expect(conflict).toBeGreaterThan(0);

@@ -103,6 +103,11 @@ export interface RaceConfig {
    * one passes every `idleMs` to 1.5 × `idleMs`: fewer passes, each claiming what several ends freed.
    */
   pacing?: { windowMs: number; idleMs: number };
+  /**
+   * Workers sharing one store and client, as the tries of one Lambda's SQS batch do: their try ends
+   * can then coincide and be committed together (the store's group commit, try-ends.ts). @default 1
+   */
+  workersPerStore?: number;
 }
 
 export interface RaceReport {
@@ -127,6 +132,8 @@ export interface RaceReport {
   unconfirmedEnds: number;
   /** Requests the schedulers' and workers' clients sent (not the setup's or the observer's). */
   requests: number;
+  /** The workers' try-end transactions and the ends they committed (more ends than transactions: grouped). */
+  workerEnds: { transactions: number; ends: number };
 }
 
 interface Interval {
@@ -492,8 +499,13 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
       }
     });
 
+    const perStore = Math.max(1, config.workersPerStore ?? 1);
+    const workerStores = Array.from(
+      { length: Math.ceil(config.workers / perStore) },
+      (_, i) => new ObservedStore(clientFor(100 + i), table, observer, config.store ?? {}),
+    );
     const workers = Array.from({ length: config.workers }, async (_, w) => {
-      const deps = depsFor(new ObservedStore(clientFor(100 + w), table, observer, config.store ?? {}));
+      const deps = depsFor(workerStores[Math.floor(w / perStore)]!);
       const random = mulberry32(config.seed * 104_729 + w);
       while (!done()) {
         const message = queue.shift();
@@ -592,6 +604,13 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
       sweeps,
       unconfirmedEnds: observer.unconfirmed,
       requests,
+      workerEnds: workerStores.reduce(
+        (sum, store) => {
+          const stats = store.tryEndGroupStats() ?? { transactions: 0, ends: 0 };
+          return { transactions: sum.transactions + stats.transactions, ends: sum.ends + stats.ends };
+        },
+        { transactions: 0, ends: 0 },
+      ),
     };
   } finally {
     await setupClient.send(new DeleteTableCommand({ TableName: table })).catch(() => {});

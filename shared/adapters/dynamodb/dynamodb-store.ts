@@ -61,7 +61,7 @@ import { isBlock, pendingOfRun, tisOfBlock } from './pending.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
-import { TryEndGroups } from './try-ends.ts';
+import { type TryEndGroupStats, TryEndGroups } from './try-ends.ts';
 
 export interface DynamoDbStoreOptions {
   /** Wall clock for parking and counter bookkeeping; tests may pass their own. @default Date.now */
@@ -298,6 +298,11 @@ class DynamoDbStateStore implements StateStore {
 
   heartbeat(key: TiKey, tryNumber: number, now: number) {
     return tries.heartbeat(this.#items, key, tryNumber, now);
+  }
+
+  /** Try-end transactions committed and the ends in them, since this store was made (null: grouping is off). */
+  tryEndGroupStats(): TryEndGroupStats | null {
+    return this.#ends ? { ...this.#ends.stats } : null;
   }
 
   endTry(end: TryEnd) {

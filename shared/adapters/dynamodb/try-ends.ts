@@ -57,7 +57,14 @@ function merged(members: Member[]): HoldPart[] {
   return [...out.values()];
 }
 
+/** What the groups committed: transactions, and the ends in them (ends − transactions = counter lowerings saved, ×counters). */
+export interface TryEndGroupStats {
+  transactions: number;
+  ends: number;
+}
+
 class TryEndGroups {
+  readonly stats: TryEndGroupStats = { transactions: 0, ends: 0 };
   readonly #queue: Member[] = [];
   #draining = false;
 
@@ -149,7 +156,11 @@ class TryEndGroups {
           for (const m of members) m.reject(error);
           return { committed: [], now };
         }
-        if (outcome.kind === 'committed') return { committed: members, now };
+        if (outcome.kind === 'committed') {
+          this.stats.transactions += 1;
+          this.stats.ends += members.length;
+          return { committed: members, now };
+        }
         if (outcome.kind === 'cancelled') {
           const { reasons } = outcome;
           const lost = new Set(members.filter((_, i) => reasons[i]?.code === 'ConditionalCheckFailed'));
