@@ -97,9 +97,15 @@ class TryEndGroups {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const { committed, now } = await this.#commit(this.#take());
-        // Letting parked work back does not hold up the next group.
-        if (committed.length > 0) void this.#letBack(committed, now);
+        const group = this.#take();
+        try {
+          const { committed, now } = await this.#commit(group);
+          // Letting parked work back does not hold up the next group.
+          if (committed.length > 0) void this.#letBack(committed, now);
+        } catch (error) {
+          // Not a request's outcome (those settle inside #commit): no caller is left waiting for ever.
+          for (const m of group) m.reject(error);
+        }
       }
     } finally {
       this.#draining = false;
