@@ -57,7 +57,7 @@ import {
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
-import { isBlock, pendingOfRun, tisOfBlock } from './pending.ts';
+import { isBlock, pendingOf, tisOfBlock } from './pending.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
 import * as tries from './tries.ts';
@@ -256,7 +256,8 @@ class DynamoDbStateStore implements StateStore {
   async getTi(key: TiKey) {
     const item = await this.#items.get(keys.ti(key));
     if (item) return tiOf(item);
-    return (await pendingOfRun(this.#items, key.dagId, key.runId)).get(keys.ti(key).sk) ?? null;
+    const { pk, sk } = keys.ti(key);
+    return (await pendingOf(this.#items, [key])).get(`${pk}/${sk}`) ?? null;
   }
 
   updateTis(changes: TiChange[]) {

@@ -9,7 +9,7 @@
  *
  *   createRun   run + blocks (+ the instances not in state none, as items), as before
  *   listTis     one query of the partition's `TI` prefix: items and blocks, merged (items win)
- *   getTi       the item; if there is none, the run's blocks (one query)
+ *   getTi       the item; if there is none, the run's blocks (one query, or none when cached)
  *   updateTis   the items; for a key without one, its record from the blocks, put `if absent`
  *   wait reason an update of the item; for a key without one, its record from the blocks with the
  *               reason, put `if absent` (lost to a writer that put it first: the update again)
@@ -65,15 +65,71 @@ async function pendingOfRun(items: Items, dagId: string, runId: string): Promise
   return out;
 }
 
-/** Pending records of the given keys that have no item, read from their runs' blocks. */
+/**
+ * Blocks read lately, decoded, per store (its Items): a block never changes once written, so a
+ * record found in one is still what the block says. It is consulted only for a key whose item a
+ * strongly consistent read just found absent, so the record is then the instance's state; a key
+ * not found in the cached blocks (a block added by a repeated createRun) reads the blocks again.
+ * Bounded by records held; the least recently used run goes first.
+ */
+const MAX_CACHED = 20_000;
+const caches = new WeakMap<Items, { runs: Map<string, Map<string, TaskInstance>>; size: number }>();
+
+function cacheOf(items: Items) {
+  let cache = caches.get(items);
+  if (!cache) {
+    cache = { runs: new Map(), size: 0 };
+    caches.set(items, cache);
+  }
+  return cache;
+}
+
+async function blocksOf(items: Items, key: TiKey, wanted: string[]): Promise<Map<string, TaskInstance>> {
+  const cache = cacheOf(items);
+  const runPk = keys.run(key.dagId, key.runId).pk;
+  const cached = cache.runs.get(runPk);
+  if (cached && wanted.every((sk) => cached.has(sk))) {
+    cache.runs.delete(runPk);
+    cache.runs.set(runPk, cached);
+    return cached;
+  }
+  const read = await pendingOfRun(items, key.dagId, key.runId);
+  if (cached) {
+    cache.runs.delete(runPk);
+    cache.size -= cached.size;
+  }
+  if (read.size > 0 && read.size <= MAX_CACHED) {
+    cache.runs.set(runPk, read);
+    cache.size += read.size;
+    for (const [pk, run] of cache.runs) {
+      if (cache.size <= MAX_CACHED) break;
+      cache.runs.delete(pk);
+      cache.size -= run.size;
+    }
+  }
+  return read;
+}
+
+/**
+ * Pending records of the given keys, whose items a strongly consistent read found absent, from
+ * their runs' blocks (cached: see above), as copies.
+ */
 async function pendingOf(items: Items, missing: TiKey[]): Promise<Map<string, TaskInstance>> {
-  const runs = new Map<string, TiKey>();
-  for (const key of missing) runs.set(keys.run(key.dagId, key.runId).pk, key);
+  const runs = new Map<string, { key: TiKey; sks: string[] }>();
+  for (const key of missing) {
+    const { pk, sk } = keys.ti(key);
+    const entry = runs.get(pk) ?? { key, sks: [] };
+    entry.sks.push(sk);
+    runs.set(pk, entry);
+  }
   const out = new Map<string, TaskInstance>();
   await Promise.all(
-    [...runs.values()].map(async (key) => {
-      for (const [sk, ti] of await pendingOfRun(items, key.dagId, key.runId))
-        out.set(`${keys.run(key.dagId, key.runId).pk}/${sk}`, ti);
+    [...runs.entries()].map(async ([pk, { key, sks }]) => {
+      const blocks = await blocksOf(items, key, sks);
+      for (const sk of sks) {
+        const ti = blocks.get(sk);
+        if (ti) out.set(`${pk}/${sk}`, structuredClone(ti));
+      }
     }),
   );
   return out;

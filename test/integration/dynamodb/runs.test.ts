@@ -102,6 +102,30 @@ describe('DynamoDB store runs', () => {
     client.destroy();
   });
 
+  test('read a packed instance from cached blocks after the first look, its item always first', async ({
+    table,
+  }) => {
+    const client = new CountingClient();
+    const store = new DynamoDbStateStore(client, table);
+    const r = run();
+    const tis = tisOf(r.runId, 5);
+    await store.createRun(r, tis);
+    expect(await store.getTi(tis[0]!)).toEqual(tis[0]);
+    const queries = client.count('Query');
+    expect(await store.getTi(tis[1]!)).toEqual(tis[1]);
+    expect(client.count('Query')).toBe(queries);
+    // Once the instance has an item, the item is read, never the cached block.
+    await store.updateTis([
+      { key: tis[1]!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
+    ]);
+    expect(await store.getTi(tis[1]!)).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+    // A record handed out is a copy: changing it changes nothing cached.
+    const copy = (await store.getTi(tis[2]!))!;
+    copy.holds.push({ counter: { kind: 'global' }, amount: 1 });
+    expect((await store.getTi(tis[2]!))?.holds).toEqual([]);
+    client.destroy();
+  });
+
   test('write a packed instance at its first change, once, if nobody wrote it first', async ({
     ddb,
     table,
