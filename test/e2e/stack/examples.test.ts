@@ -15,6 +15,10 @@ beforeAll(async () => {
     unpauseNew: false,
     pools: { warehouse: 8 },
     concurrency: { worker: 8, scheduler: 2 },
+    // These tests are about final states, not failure detection (delivery.test.ts has that): on a
+    // loaded machine an event-loop stall past the 2 s test timeouts failed a healthy try by
+    // "heartbeat timeout", and its retry a minute later ran past the test's wait.
+    settings: { heartbeatTimeoutMs: 15_000, taskQueuedTimeoutMs: 15_000 },
   });
 });
 
