@@ -53,7 +53,10 @@ import { MemoryPools } from './memory-pools.ts';
 import { type Slot, TiTable, view } from './memory-tis.ts';
 import { keysetPage } from './paging.ts';
 
-const runKey = (dagId: string, runId: string) => `${dagId}/${runId}`;
+/** Where one run's current (frozen) record lives: looked up by its ids, with no key string built. */
+interface RunSlot {
+  run: DagRun;
+}
 
 const tiSortKey = (ti: TiKey) => [ti.dagId, ti.runId, ti.taskId, ti.mapIndex];
 
@@ -65,11 +68,11 @@ const holdsKey = (holds: readonly Hold[]) =>
 
 class MemoryStateStore implements StateStore {
   readonly #dags = new MemoryDags();
-  readonly #runs = new Map<string, DagRun>();
-  readonly #runsByDag = new Map<string, Set<string>>();
-  readonly #unfinishedRuns = new Set<string>();
-  readonly #unfinishedByDag = new Map<string, Set<string>>();
-  readonly #runByLogicalDate = new Map<string, string>();
+  /** Runs by DAG, then run id (in creation order), each in a slot its frozen record is replaced in. */
+  readonly #runs = new Map<string, Map<string, RunSlot>>();
+  readonly #unfinishedRuns = new Set<RunSlot>();
+  readonly #unfinishedByDag = new Map<string, Set<RunSlot>>();
+  readonly #runByLogicalDate = new Map<string, RunSlot>();
   readonly #tis = new TiTable();
   /** Each instance's bounded try history (core/try-history.ts), by its slot. */
   readonly #tries = new WeakMap<Slot, TryRecord[]>();
@@ -133,17 +136,19 @@ class MemoryStateStore implements StateStore {
   // ---- runs
 
   async createRun(run: DagRun, tis: TaskInstance[]) {
-    const key = runKey(run.dagId, run.runId);
-    const created = !this.#runs.has(key);
+    let ofDag = this.#runs.get(run.dagId);
+    if (!ofDag) {
+      ofDag = new Map();
+      this.#runs.set(run.dagId, ofDag);
+    }
+    const created = !ofDag.has(run.runId);
     if (created) {
-      this.#putRun(own({ ...run }));
+      const slot: RunSlot = { run };
+      ofDag.set(run.runId, slot);
+      this.#putRun(slot, own({ ...run }));
       const dateKey = `${run.dagId}/${run.logicalDate}`;
       const previous = this.#runByLogicalDate.get(dateKey);
-      if (!previous || this.#runs.get(previous)!.createdAt <= run.createdAt)
-        this.#runByLogicalDate.set(dateKey, key);
-      const set = this.#runsByDag.get(run.dagId) ?? new Set<string>();
-      set.add(key);
-      this.#runsByDag.set(run.dagId, set);
+      if (!previous || previous.run.createdAt <= run.createdAt) this.#runByLogicalDate.set(dateKey, slot);
     }
     // A repeat call completes instances an interrupted first call did not write.
     for (const ti of tis) {
@@ -153,30 +158,32 @@ class MemoryStateStore implements StateStore {
     return { created };
   }
 
-  /** Stores an owned (frozen) run and keeps the unfinished-runs index in step with its state. */
-  #putRun(run: DagRun): void {
-    const key = runKey(run.dagId, run.runId);
-    this.#runs.set(key, deepFreeze(run));
-    const ofDag = this.#unfinishedByDag.get(run.dagId) ?? new Set<string>();
+  /** Stores an owned (frozen) run in its slot and keeps the unfinished-runs index in step with its state. */
+  #putRun(slot: RunSlot, run: DagRun): void {
+    slot.run = deepFreeze(run);
+    const ofDag = this.#unfinishedByDag.get(run.dagId) ?? new Set<RunSlot>();
     this.#unfinishedByDag.set(run.dagId, ofDag);
     if (isRunFinished(run.state)) {
-      this.#unfinishedRuns.delete(key);
-      ofDag.delete(key);
+      this.#unfinishedRuns.delete(slot);
+      ofDag.delete(slot);
     } else {
-      this.#unfinishedRuns.add(key);
-      ofDag.add(key);
+      this.#unfinishedRuns.add(slot);
+      ofDag.add(slot);
     }
   }
 
+  #runSlot(dagId: string, runId: string): RunSlot | undefined {
+    return this.#runs.get(dagId)?.get(runId);
+  }
+
   async getRun(dagId: string, runId: string) {
-    const run = this.#runs.get(runKey(dagId, runId));
-    return run ?? null;
+    return this.#runSlot(dagId, runId)?.run ?? null;
   }
 
   async listRuns(dagId: string, opts: PageRequest & { states?: RunState[] } = {}) {
-    const runs = [...(this.#runsByDag.get(dagId) ?? [])]
-      .map((k) => this.#runs.get(k)!)
-      .filter((r) => !opts.states || opts.states.includes(r.state));
+    const runs = Array.from(this.#runs.get(dagId)?.values() ?? [], (slot) => slot.run).filter(
+      (r) => !opts.states || opts.states.includes(r.state),
+    );
     return keysetPage(runs, opts, {
       keyOf: (r) => [r.logicalDate, r.runId],
       descending: true,
@@ -185,17 +192,16 @@ class MemoryStateStore implements StateStore {
   }
 
   async listUnfinishedRuns(opts: PageRequest & { dagId?: string } = {}) {
-    const keys = opts.dagId ? (this.#unfinishedByDag.get(opts.dagId) ?? []) : this.#unfinishedRuns;
+    const slots = opts.dagId ? (this.#unfinishedByDag.get(opts.dagId) ?? []) : this.#unfinishedRuns;
     return keysetPage(
-      Array.from(keys, (k) => this.#runs.get(k)!),
+      Array.from(slots, (slot) => slot.run),
       opts,
       { keyOf: (r) => [r.logicalDate, r.dagId, r.runId], defaultLimit: 1000 },
     );
   }
 
   async findRunByLogicalDate(dagId: string, logicalDate: number) {
-    const key = this.#runByLogicalDate.get(`${dagId}/${logicalDate}`);
-    return key ? this.#runs.get(key)! : null;
+    return this.#runByLogicalDate.get(`${dagId}/${logicalDate}`)?.run ?? null;
   }
 
   async updateRun(
@@ -204,9 +210,9 @@ class MemoryStateStore implements StateStore {
     expect: { state: RunState },
     patch: Partial<Omit<DagRun, 'dagId' | 'runId'>>,
   ) {
-    const run = this.#runs.get(runKey(dagId, runId));
-    if (!run || run.state !== expect.state) return false;
-    this.#putRun(ownPatch(run, patch));
+    const slot = this.#runSlot(dagId, runId);
+    if (!slot || slot.run.state !== expect.state) return false;
+    this.#putRun(slot, ownPatch(slot.run, patch));
     return true;
   }
 
@@ -423,20 +429,24 @@ class MemoryStateStore implements StateStore {
     return { drift, repaired: opts.repair ? drift : [], unsettled: 0 };
   }
 
+  // Both lists choose from the records themselves and snapshot only what they hand out.
+
   async listHoldingTis(request?: PageRequest) {
-    return keysetPage(Array.from(this.#holding, view), request ?? {}, {
-      keyOf: tiSortKey,
+    const page = keysetPage(this.#holding, request ?? {}, {
+      keyOf: (slot) => tiSortKey(slot.live),
       defaultLimit: 1000,
     });
+    return { items: page.items.map(view), next: page.next };
   }
 
   async listDueWaits(now: number, limit: number) {
     const dueAt = (ti: TaskInstance) =>
       (ti.state === 'up_for_retry' ? ti.nextRetryAt : ti.rescheduleAt) ?? Number.MAX_SAFE_INTEGER;
-    return Array.from(this.#waits, view)
-      .filter((ti) => (ti.state === 'up_for_retry' ? dueAt(ti) < now : dueAt(ti) <= now))
-      .sort((a, b) => dueAt(a) - dueAt(b))
-      .slice(0, limit);
+    return Array.from(this.#waits)
+      .filter(({ live: ti }) => (ti.state === 'up_for_retry' ? dueAt(ti) < now : dueAt(ti) <= now))
+      .sort((a, b) => dueAt(a.live) - dueAt(b.live))
+      .slice(0, limit)
+      .map(view);
   }
 
   // ---- pools
