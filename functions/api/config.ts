@@ -19,8 +19,8 @@
  * | `AWS_ENDPOINT_URL`           | no       | an emulator's endpoint, for local runs only                  |
  */
 import { z } from 'zod';
-import { DagDefaultsSettings } from '#core/dag-defaults.ts';
-import { DEFAULT_SETTINGS, type SchedulerSettings } from '#core/model.ts';
+import type { SchedulerSettings } from '#core/model.ts';
+import { parseSettings } from '../common/env.ts';
 import type { AuthConfig } from './auth.ts';
 import type { DeploymentInfo } from './deps.ts';
 
@@ -35,22 +35,6 @@ export interface ApiConfig {
   /** Items per hot counter of the DynamoDB store: the same number every function uses. */
   counterShards: number;
 }
-
-const Settings = z
-  .object({
-    parallelism: z.number().int().min(1),
-    taskQueuedTimeoutMs: z.number().int().positive(),
-    numStuckInQueuedRetries: z.number().int().nonnegative(),
-    heartbeatTimeoutMs: z.number().int().positive(),
-    maxTisPerQuery: z.number().int().positive(),
-    executorCapacity: z.object({
-      lambda: z.number().int().positive().nullable(),
-      fargate: z.number().int().positive().nullable(),
-    }),
-    dagDefaults: DagDefaultsSettings,
-  })
-  .partial()
-  .strict();
 
 const required = (hint = '') => z.string({ error: `is required${hint}` });
 
@@ -90,25 +74,7 @@ class ConfigError extends Error {
 }
 
 function settingsOf(raw: string | undefined): SchedulerSettings {
-  if (!raw) return DEFAULT_SETTINGS;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('UPDRAFT_SETTINGS is not JSON');
-  }
-  const parsed = Settings.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`UPDRAFT_SETTINGS: ${issue.path.join('.') || '(value)'}: ${issue.message}`);
-  }
-  const { dagDefaults, ...rest } = parsed.data;
-  // dagDefaults may name only some fields: the others keep their defaults.
-  return {
-    ...DEFAULT_SETTINGS,
-    ...rest,
-    dagDefaults: { ...DEFAULT_SETTINGS.dagDefaults, ...dagDefaults },
-  } as SchedulerSettings;
+  return parseSettings(raw, (message) => new ConfigError(`UPDRAFT_SETTINGS ${message}`));
 }
 
 function loadConfig(env: Record<string, string | undefined>): ApiConfig {

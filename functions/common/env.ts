@@ -54,20 +54,22 @@ const Settings = z
   .partial()
   .strict();
 
-/** `UPDRAFT_SETTINGS`: JSON overrides of the scheduler settings; absent means the defaults. */
-function settings(env: Env): SchedulerSettings {
-  const raw = optional(env, ENV.settings);
+/**
+ * `UPDRAFT_SETTINGS` (JSON overrides of the scheduler settings; absent means the defaults), parsed
+ * once for every function and the API: `fail` turns a message into the caller's own error.
+ */
+function parseSettings(raw: string | undefined, fail: (message: string) => Error): SchedulerSettings {
   if (!raw) return DEFAULT_SETTINGS;
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new ConfigError(ENV.settings, 'is not JSON');
+    throw fail('is not JSON');
   }
   const parsed = Settings.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(ENV.settings, `${issue.path.join('.') || '(value)'}: ${issue.message}`);
+    throw fail(`${issue.path.join('.') || '(value)'}: ${issue.message}`);
   }
   const { dagDefaults, ...rest } = parsed.data;
   // dagDefaults may name only some fields: the others keep their defaults.
@@ -76,6 +78,11 @@ function settings(env: Env): SchedulerSettings {
     ...rest,
     dagDefaults: { ...DEFAULT_SETTINGS.dagDefaults, ...dagDefaults },
   } as SchedulerSettings;
+}
+
+/** `UPDRAFT_SETTINGS` of a function's environment. */
+function settings(env: Env): SchedulerSettings {
+  return parseSettings(optional(env, ENV.settings), (message) => new ConfigError(ENV.settings, message));
 }
 
 /** `UPDRAFT_COUNTER_SHARDS`: items per hot counter of the DynamoDB store; absent means 1. */
@@ -119,6 +126,7 @@ export {
   type Env,
   list,
   optional,
+  parseSettings,
   required,
   type SchedulingConfig,
   scheduling,

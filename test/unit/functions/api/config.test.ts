@@ -69,7 +69,7 @@ describe('api config', () => {
     {
       case: 'a bad setting',
       env: { ...BASE, UPDRAFT_SETTINGS: '{"parallelism": 0}' },
-      message: /^UPDRAFT_SETTINGS: parallelism: /,
+      message: /^UPDRAFT_SETTINGS parallelism: /,
     },
   ])('refuses $case, naming the variable', ({ env, message }) => {
     expect(() => loadConfig(env)).toThrow(message);
