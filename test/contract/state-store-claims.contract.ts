@@ -273,6 +273,53 @@ function describeClaims(withStore: WithStore): void {
         expect(await used(store, DAG)).toBe(0);
       }));
 
+    it('still finds the holders of a run marked finished while its tries hold slots, until they end', () =>
+      withStore(async (store) => {
+        // Prepare: a run marked failed (an operator's mark) while one try runs and one is queued
+        const r = run();
+        const tis = await scheduled(store, 2, () => ({}), r.runId);
+        const holds = [
+          { counter: GLOBAL, amount: 1, limit: 32 },
+          { counter: POOL, amount: 1, limit: 128 },
+        ];
+        await store.claim(tis.map((t) => claimOf(t, holds)));
+        await store.startTry(tis[0]!, 1, { now: T0 + 2, workerId: 'w' });
+        expect(await store.updateRun(r.dagId, r.runId, { state: 'running' }, { state: 'failed' })).toBe(true);
+        // Act, assess: the run is finished, yet its holders are still listed and counted
+        expect((await store.listUnfinishedRuns()).items.map((u) => u.runId)).not.toContain(r.runId);
+        const held = (await store.listHoldingTis()).items.map((t) => [t.taskId, t.state]);
+        expect(held.sort()).toEqual([
+          ['t000', 'running'],
+          ['t001', 'queued'],
+        ]);
+        expect(await store.reconcileCounters({ repair: true })).toEqual({
+          drift: [],
+          repaired: [],
+          unsettled: 0,
+        });
+        expect(await used(store, POOL)).toBe(2);
+        // … and once their tries end nothing is held, nothing drifted, and the run stays finished
+        await store.endTry({
+          key: tis[0]!,
+          expect: { state: 'running', tryNumber: 1 },
+          set: { state: 'failed' },
+        });
+        await store.endTry({
+          key: tis[1]!,
+          expect: { state: 'queued', tryNumber: 1 },
+          set: { state: 'failed' },
+        });
+        expect(await store.reconcileCounters({ repair: true })).toEqual({
+          drift: [],
+          repaired: [],
+          unsettled: 0,
+        });
+        expect((await store.listHoldingTis()).items).toEqual([]);
+        expect(await used(store, POOL)).toBe(0);
+        expect((await store.listUnfinishedRuns()).items.map((u) => u.runId)).not.toContain(r.runId);
+        expect((await store.getRun(r.dagId, r.runId))?.state).toBe('failed');
+      }));
+
     it('lists every counter it raised, with its value', () =>
       withStore(async (store) => {
         const [a, b] = await scheduled(store, 2);

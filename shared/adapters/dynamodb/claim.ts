@@ -2,7 +2,7 @@
  * Claims: each task instance and every counter it raises in ONE transaction per batch.
  *
  *   batch of k requests (in claim order: the last is the lowest priority)
- *     TI 1     scheduled(try n) → queued, holds recorded, claim key → holding key      ┐
+ *     TI 1     scheduled(try n) → queued, holds recorded, claim key removed             ┐
  *     …                                                                               │ TransactWriteItems:
  *     TI k                                                                            │ all or nothing
  *     counter A (shard i)  ADD Σ  if used ≤ share − Σ   (one update per counter shard)  │
@@ -37,7 +37,7 @@ import {
   updateExpression,
 } from './conditions.ts';
 import type { Items } from './items.ts';
-import { holdingKeys, keys } from './keys.ts';
+import { keys } from './keys.ts';
 import { checkItem, ITEM_VERSION, keyOf, N, num, S } from './marshal.ts';
 import { type Part, partId, partsOf, shardCount } from './shards.ts';
 import { backoff, MAX_ACTIONS, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
@@ -94,9 +94,12 @@ function totalsOf(pending: Pending[]): Map<string, Total> {
   return totals;
 }
 
-/** The claim of one instance: scheduled → queued, holds recorded, claim-index key → holding-index key. */
+/**
+ * The claim of one instance: scheduled → queued, holds recorded, out of the claim index (a holder
+ * has no index entry: it is found through its run, holders.ts).
+ */
 function claimUpdate(withHolds: boolean, withParts = false): string {
-  const set = ['#state = :queued', '#queuedAt = :queuedAt', '#holdPk = :holdPk', '#holdSk = :holdSk'];
+  const set = ['#state = :queued', '#queuedAt = :queuedAt'];
   if (withHolds) set.push('#holds = :holds');
   if (withParts) set.push('#holdParts = :parts');
   // A claimed instance waits for nothing: its wait reason goes in the same write.
@@ -121,7 +124,6 @@ function recordedParts(parts: Part[]): { c: CounterKey; s: number; a: number }[]
 function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): TransactWriteItem {
   const holds = request.holds.map(({ counter, amount }) => ({ counter, amount }));
   const recorded = recordedParts(parts);
-  const hold = holdingKeys(request.key);
   return {
     Update: {
       TableName: table,
@@ -129,8 +131,6 @@ function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): 
       ...updateExpression(claimUpdate(holds.length > 0, recorded.length > 0), claimCondition, {
         ':queued': S('queued'),
         ':queuedAt': N(request.queuedAt),
-        ':holdPk': S(hold.holdPk),
-        ':holdSk': S(hold.holdSk),
         ':holds': S(JSON.stringify(holds)),
         ':parts': S(JSON.stringify(recorded)),
         ':v': N(ITEM_VERSION),

@@ -21,7 +21,7 @@ import {
   type TiKey,
   type WaitReason,
 } from '#core/model.ts';
-import { holdsSlot, type RunState } from '#core/states.ts';
+import { isRunFinished, type RunState } from '#core/states.ts';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -54,6 +54,7 @@ import {
   tiOf,
   triesOf,
 } from './entities.ts';
+import { listHolders, liveTis } from './holders.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
@@ -68,7 +69,8 @@ export interface DynamoDbStoreOptions {
   now?: () => number;
   /**
    * How long a counter must have been still before the reconciler judges it: longer than the
-   * `holding` index can lag its items (reconcile.ts). DynamoDB Local's indexes do not lag.
+   * `active` index (the unfinished runs, through which holders are found) can lag its items
+   * (reconcile.ts). DynamoDB Local's indexes do not lag.
    * @default 10_000
    */
   reconcileSettleMs?: number;
@@ -202,7 +204,8 @@ class DynamoDbStateStore implements StateStore {
       { ':runs': S('RUNS'), ...(opts.dagId && { ':dag': S(`${opts.dagId}#`) }) },
       opts.cursor,
     );
-    return { items: page.items.map(runOf), next: page.next };
+    // A run that finished while an instance was live stays listed until the sweep delists it (holders.ts).
+    return { items: page.items.map(runOf).filter((run) => !isRunFinished(run.state)), next: page.next };
   }
 
   async findRunByLogicalDate(dagId: string, logicalDate: number) {
@@ -228,8 +231,15 @@ class DynamoDbStateStore implements StateStore {
     if (!item) return false;
     const run = runOf(item);
     if (run.state !== expect.state) return false;
+    const next = { ...run, ...patch, dagId, runId };
+    // A listed run that finishes with an instance still live stays listed, so the sweep and the
+    // reconciler still find its holders (holders.ts); the reconciler delists it once nothing is live.
+    const keepListed =
+      isRunFinished(next.state) &&
+      item.activePk?.S === 'RUNS' &&
+      (await liveTis(this.#items, keys.run(dagId, runId).pk)).length > 0;
     // A run still being filled stays out of the unfinished-runs index until createRun completes it.
-    return this.#items.put(runItem({ ...run, ...patch, dagId, runId }, isIncompleteRun(item)), {
+    return this.#items.put(runItem(next, isIncompleteRun(item), keepListed), {
       condition: runStillAsRead,
       values: { ':expectedState': S(expect.state) },
     });
@@ -321,25 +331,11 @@ class DynamoDbStateStore implements StateStore {
   }
 
   /**
-   * One page of the KEYS_ONLY `holding` index, each instance read by key (strongly consistent), in
-   * index order; one the index still lists after its try ended is left out.
+   * One page of the holders of the listed runs (holders.ts): each listed run's instance items read
+   * with a strongly consistent query, in run then key order.
    */
-  async listHoldingTis(request: PageRequest = {}) {
-    const page = await this.#items.query(
-      { IndexName: 'holding', KeyConditionExpression: 'holdPk = :holding', Limit: request.limit ?? 1000 },
-      { ':holding': S('HOLD') },
-      request.cursor,
-    );
-    const read = new Map(
-      (await this.#items.getMany(page.items.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })))).map((item) => [
-        `${item.pk!.S}\u0000${item.sk!.S}`,
-        tiOf(item),
-      ]),
-    );
-    const items = page.items
-      .map((i) => read.get(`${i.pk!.S}\u0000${i.sk!.S}`))
-      .filter((ti): ti is TaskInstance => ti !== undefined && holdsSlot(ti.state));
-    return { items, next: page.next };
+  listHoldingTis(request: PageRequest = {}) {
+    return listHolders(this.#items, request);
   }
 
   /** Due waits from the KEYS_ONLY `waits` index, each re-read whole (the index may lag the item). */

@@ -39,8 +39,8 @@ function dagItem(dag: DagRecord): Item {
  * A run item. While a large run's instances are being written it is `incomplete`: marked
  * `tisComplete = 0` and left out of the unfinished-runs index, so no scheduler acts on half a run.
  */
-function runItem(run: DagRun, incomplete = false): Item {
-  const open = !isRunFinished(run.state) && !incomplete;
+function runItem(run: DagRun, incomplete = false, keepListed = false): Item {
+  const open = (!isRunFinished(run.state) || keepListed) && !incomplete;
   return itemOf(keys.run(run.dagId, run.runId), 'run', run, {
     state: run.state,
     tisComplete: incomplete ? 0 : null,

@@ -64,25 +64,20 @@ function tiId(key: TiKey): string {
   return `${key.dagId}#${key.runId}#${key.taskId}#${key.mapIndex}`;
 }
 
-/** The `holding` index key of a queued or running instance. */
-function holdingKeys(key: TiKey) {
-  return { holdPk: 'HOLD', holdSk: tiId(key) };
-}
-
 /** The index attributes a task instance has in its state (null ones are absent: sparse indexes). */
 function tiIndexes(ti: TaskInstance): Record<string, string | null> {
   const scheduled = ti.state === 'scheduled';
-  const holding = ti.state === 'queued' || ti.state === 'running';
   const due =
     ti.state === 'up_for_retry' ? ti.nextRetryAt : ti.state === 'up_for_reschedule' ? ti.rescheduleAt : null;
   return {
     claimPk: scheduled ? claimPartition(ti.pool) : null,
     claimSk: scheduled ? claimSortKey(ti) : null,
-    holdPk: holding ? 'HOLD' : null,
-    holdSk: holding ? tiId(ti) : null,
+    // Holders are not indexed (holders.ts): null REMOVEs the entry an item written before still has.
+    holdPk: null,
+    holdSk: null,
     waitPk: due !== null ? 'WAIT' : null,
     waitSk: due !== null ? `${pad(due)}#${tiId(ti)}` : null,
   };
 }
 
-export { claimPartition, claimSortKey, holdingKeys, keys, pad, parkPartition, tiId, tiIndexes };
+export { claimPartition, claimSortKey, keys, pad, parkPartition, tiId, tiIndexes };

@@ -3,13 +3,15 @@
  * (their recorded holds), compare every counter with them (`findPartDrift`, shared/core), report
  * every drift, and with `repair` correct it.
  *
- * Counters and holders cannot be read in one snapshot, and the `holding` index may lag the items,
- * so a counter is judged only when nothing can be in flight for it:
+ * Counters and holders cannot be read in one snapshot, and the holders are found through the
+ * unfinished-runs list of the `active` index, which may lag its items (holders.ts), so a counter is
+ * judged only when nothing can be in flight for it:
  *
- *   list counter ids (CTRS) ─▶ read #1 (strong) ─▶ holders: index, then re-read each (strong) ─▶ read #2 (strong)
+ *   list counter ids (CTRS) ─▶ read #1 (strong) ─▶ holders: listed runs, each one's instances (strong query) ─▶ read #2 (strong)
  *
  *   judged    ver #1 = ver #2 (no claim or try end touched it while the holders were read) and it last
- *             changed ≥ settleMs before read #1 (every claim of it is visible in the index by then);
+ *             changed ≥ settleMs before read #1 (the run of every claim of it, listed before the
+ *             claim, is visible in the index by then);
  *   unsettled otherwise: counted, not judged (a busy counter is judged when it is quiet).
  *
  * A repair sets `used` to what is held only under `ver = ver #1`: a counter that moved since is left
@@ -28,24 +30,23 @@ import {
   rereadCounters,
 } from './counters.ts';
 import { tiOf } from './entities.ts';
+import { allHolderItems } from './holders.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
-import { S } from './marshal.ts';
 import { unparkFlagged } from './parking.ts';
 import { partsHeld } from './tries.ts';
 
-/** How long a counter must have been still before it is judged: longer than the `holding` index can lag. */
+/** How long a counter must have been still before it is judged: longer than the `active` index can lag. */
 const SETTLE_MS = 10_000;
 /** How long a counter must have sat at zero before it leaves the list (a busy one would only churn). */
 const IDLE_MS = 10 * 60_000;
 
-/** The parts of the holds of every instance that holds slots now (strongly consistent re-reads). */
+/**
+ * The parts of the holds of every instance that holds slots now: the listed runs' instance items,
+ * read strongly (holders.ts), which also delists the finished runs with nothing live left.
+ */
 async function holderParts(items: Items): Promise<HoldPart[]> {
-  const listed = await items.queryAll(
-    { IndexName: 'holding', KeyConditionExpression: 'holdPk = :holding' },
-    { ':holding': S('HOLD') },
-  );
-  const read = await items.getMany(listed.map((i) => ({ pk: i.pk!.S!, sk: i.sk!.S! })));
+  const read = await allHolderItems(items);
   return read.flatMap((item) => {
     const ti = tiOf(item);
     return holdsSlot(ti.state) ? [...partsHeld(item, ti.holds).values()] : [];

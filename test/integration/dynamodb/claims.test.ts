@@ -13,7 +13,7 @@ import { FaultyDynamoDbClient } from '../../support/faulty-dynamodb.ts';
 import { CountingClient, claimOf, GLOBAL, pool, scheduledTis, usedOf } from './helpers.ts';
 
 describe('DynamoDB store claims', () => {
-  test('move an instance to queued with its holds, out of the claim index into the holding index', async ({
+  test('move an instance to queued with its holds, out of the claim index and into no other', async ({
     ddb,
     table,
     store,
@@ -34,7 +34,8 @@ describe('DynamoDB store claims', () => {
     ).Item!;
     expect(item.claimPk).toBeUndefined();
     expect(item.claimSk).toBeUndefined();
-    expect(item.holdPk).toEqual({ S: 'HOLD' });
+    expect(item.holdPk).toBeUndefined();
+    expect(await store.listHoldingTis()).toMatchObject({ items: [{ taskId: a!.taskId, state: 'queued' }] });
     expect(await store.getTi(a!)).toMatchObject({
       state: 'queued',
       queuedAt: a!.scheduledAt! + 1,

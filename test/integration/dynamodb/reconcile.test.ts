@@ -3,7 +3,7 @@
  * drift reported, a repair that only writes a counter not changed since it was read, counters that
  * move while they are recounted left unjudged, and idle counters taken out of the list.
  */
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect } from 'vitest';
 import { correctCounter } from '#adapters/dynamodb/counters.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
@@ -117,6 +117,95 @@ describe('DynamoDB reconciler', () => {
       drift: [],
       repaired: [],
       unsettled: 0,
+    });
+  });
+
+  describe('holders found through their runs (holders.ts)', () => {
+    const listedAs = async (ddb: DynamoDBClient, table: string, runId = 'manual__r1') =>
+      (
+        await ddb.send(
+          new GetItemCommand({ TableName: table, Key: { pk: { S: `RUN#etl#${runId}` }, sk: { S: 'RUN' } } }),
+        )
+      ).Item?.activePk?.S ?? null;
+
+    test('a run that finishes with nothing live leaves the list at once', async ({ ddb, table }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1);
+      await store.claim([claimOf(a!)]);
+      await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'success' } });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'success' });
+      expect(await listedAs(ddb, table)).toBeNull();
+    });
+
+    test('a run marked finished while it holds slots stays listed until the reconciler sees nothing live', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1);
+      await store.claim([claimOf(a!)]);
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'failed' });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      // Listed, but not unfinished: the passes never see it.
+      expect((await store.listUnfinishedRuns()).items).toEqual([]);
+      // Without the listing the reconciler would find no holder and "repair" the held slot away.
+      expect(await store.reconcileCounters({ repair: true })).toEqual({
+        drift: [],
+        repaired: [],
+        unsettled: 0,
+      });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+      expect(await store.reconcileCounters({ repair: true })).toEqual({
+        drift: [],
+        repaired: [],
+        unsettled: 0,
+      });
+      expect(await listedAs(ddb, table)).toBeNull();
+      expect(await usedOf(store, GLOBAL)).toBe(0);
+    });
+
+    test('the delisting leaves a run that was requeued since it was read (a clear) listed', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      await scheduledTis(store, 1, () => ({ state: 'success' }));
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'failed' });
+      expect(await listedAs(ddb, table)).toBeNull();
+      await store.updateRun('etl', 'manual__r1', { state: 'failed' }, { state: 'queued' });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      await store.reconcileCounters({ repair: true });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      expect((await store.listUnfinishedRuns()).items.map((r) => r.state)).toEqual(['queued']);
+    });
+
+    test('an instance claimed by the code before (listed in `holding`) is found, and its end takes it out', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1);
+      await store.claim([claimOf(a!)]);
+      const key = { pk: { S: 'RUN#etl#manual__r1' }, sk: { S: 'TI#t000#-1' } };
+      await ddb.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: key,
+          UpdateExpression: 'SET holdPk = :h, holdSk = :s',
+          ExpressionAttributeValues: { ':h': { S: 'HOLD' }, ':s': { S: 'etl#manual__r1#t000#-1' } },
+        }),
+      );
+      expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['t000']);
+      await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+      const item = (await ddb.send(new GetItemCommand({ TableName: table, Key: key }))).Item!;
+      expect(item.holdPk).toBeUndefined();
+      expect(await store.reconcileCounters({ repair: true })).toEqual({
+        drift: [],
+        repaired: [],
+        unsettled: 0,
+      });
     });
   });
 });

@@ -139,9 +139,10 @@ describe('DynamoDB store tries', () => {
     };
     expect(await listed()).toEqual(['claim']);
     await store.claim([claimOf(a!, holds)]);
-    expect(await listed()).toEqual(['holding']);
+    // A holder is in no index: the sweep finds it through its run (holders.ts).
+    expect(await listed()).toEqual([]);
     await store.startTry(a!, 1, { now: 10, workerId: 'w' });
-    expect(await listed()).toEqual(['holding']);
+    expect(await listed()).toEqual([]);
     await store.endTry({
       key: a!,
       expect: { state: 'running', tryNumber: 1 },

@@ -26,18 +26,18 @@ describe('DynamoDB condition expressions', () => {
     expect(claimCondition).toBe('(#v = :v) AND (#state = :expectedState AND #tryNumber = :expectedTry)');
   });
 
-  it('move the claimed instance from the claim index to the holding index in the same write', () => {
+  it('move the claimed instance out of the claim index, into no other (holders are found through runs)', () => {
     expect(claimUpdate(true)).toBe(
-      'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk, #holds = :holds ' +
+      'SET #state = :queued, #queuedAt = :queuedAt, #holds = :holds ' +
         'REMOVE #claimPk, #claimSk, #waitReason, #holdParts',
     );
     expect(claimUpdate(false)).toBe(
-      'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk ' +
+      'SET #state = :queued, #queuedAt = :queuedAt ' +
         'REMOVE #claimPk, #claimSk, #waitReason, #holds, #holdParts',
     );
     // With sharded counters the shards each hold took are recorded, for its try end.
     expect(claimUpdate(true, true)).toBe(
-      'SET #state = :queued, #queuedAt = :queuedAt, #holdPk = :holdPk, #holdSk = :holdSk, #holds = :holds, ' +
+      'SET #state = :queued, #queuedAt = :queuedAt, #holds = :holds, ' +
         '#holdParts = :parts REMOVE #claimPk, #claimSk, #waitReason',
     );
   });

@@ -1,0 +1,193 @@
+/**
+ * Finding the slot holders (queued and running instances) without an index entry per holder: a
+ * holder's run is listed in the `active` index under `RUNS` (docs/state-store.md, "Holders"), so
+ * the sweep and the reconciler walk the listed runs and read each one's instance items (`TI#…`,
+ * never its pending blocks, which hold only state none) with a strongly consistent base-table
+ * query. No index can lag here but the run list itself, and a run is listed before any of its
+ * instances can be claimed.
+ *
+ *   claim     no index write for the holder (it used to enter `holding`: 1 unit, and 1 more to leave)
+ *   run end   a run that finishes while one of its instances is live (`LIVE`: a mark while tries run)
+ *             stays listed under RUNS (`liveTis`, read by the finishing write), finished;
+ *             `listUnfinishedRuns` leaves it out
+ *   sweep     the reconciler delists such a run once its partition shows nothing live (`delistSettledRuns`)
+ *
+ * A listed run's partition is read whole (its instance items), so the sweep pays ≈ 0.6 KB of
+ * strongly consistent read per written instance of an unfinished run, once for the holders and once
+ * for the reconciler (4 KB per read unit): not a scan of the table, but a long, wide run is re-read
+ * every sweep.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { InputError } from '#core/errors.ts';
+import type { TaskInstance } from '#core/model.ts';
+import { holdsSlot, isRunFinished, type RunState, type TiState } from '#core/states.ts';
+import type { Page, PageRequest } from '#ports';
+import { tiOf } from './entities.ts';
+import type { Items } from './items.ts';
+import { BAD_CURSOR, type Item, S, str } from './marshal.ts';
+
+/**
+ * States in which an instance holds slots or may come to hold them without its run being listed
+ * again (a claim needs `scheduled`; a due retry or reschedule becomes scheduled).
+ */
+const LIVE: TiState[] = ['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule'];
+
+const liveFilter = `#state IN (${LIVE.map((_, i) => `:live${i}`).join(', ')})`;
+const liveValues = Object.fromEntries(LIVE.map((s, i) => [`:live${i}`, S(s)]));
+
+/** One page of a run's live instance items (strongly consistent). */
+function liveTiPage(items: Items, runPk: string, cursor: string | null, limit: number) {
+  return items.query(
+    {
+      KeyConditionExpression: 'pk = :run AND begins_with(sk, :ti)',
+      FilterExpression: liveFilter,
+      ConsistentRead: true,
+      Limit: limit,
+    },
+    { ':run': S(runPk), ':ti': S('TI#'), ...liveValues },
+    cursor,
+  );
+}
+
+/** Every live instance item of a run (a finishing write asks whether any is left). */
+async function liveTis(items: Items, runPk: string): Promise<Item[]> {
+  const out: Item[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: Item[]; next: string | null } = await liveTiPage(items, runPk, cursor, 1000);
+    out.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+/** Where a walk over the listed runs stopped: the run (its `activeSk`) and the cursor inside it. */
+interface WalkCursor {
+  run: string;
+  tis: string | null;
+}
+
+function encodeWalk(at: WalkCursor | null): string | null {
+  return at ? Buffer.from(JSON.stringify(at)).toString('base64url') : null;
+}
+
+function decodeWalk(cursor: string | null | undefined): WalkCursor | null {
+  if (!cursor) return null;
+  let at: unknown;
+  try {
+    at = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    at = null;
+  }
+  const ok =
+    typeof at === 'object' &&
+    at !== null &&
+    typeof (at as WalkCursor).run === 'string' &&
+    ((at as WalkCursor).tis === null || typeof (at as WalkCursor).tis === 'string');
+  if (!ok) throw new InputError('cursor', BAD_CURSOR);
+  return at as WalkCursor;
+}
+
+/** A listed run as the walk needs it. */
+interface ListedRun {
+  pk: string;
+  activeSk: string;
+  state: RunState;
+}
+
+/** Listed runs from `from` (inclusive) on, in `active` order, one page. */
+async function listedRuns(items: Items, from: string | null, limit: number) {
+  const page = await items.query(
+    {
+      IndexName: 'active',
+      KeyConditionExpression: from ? 'activePk = :runs AND activeSk >= :from' : 'activePk = :runs',
+      Limit: limit,
+    },
+    { ':runs': S('RUNS'), ...(from && { ':from': S(from) }) },
+  );
+  const runs: ListedRun[] = page.items.map((item) => ({
+    pk: item.pk!.S!,
+    activeSk: item.activeSk!.S!,
+    state: str(item.state) as RunState,
+  }));
+  return { runs, more: page.next !== null };
+}
+
+/**
+ * One page of the live instance items of the listed runs, walking the runs in `active` order and
+ * each run's instances in key order; at most `limit` items. `visit` sees each run whose partition
+ * was read to its end, with whether any of its instances was live.
+ */
+async function walkLive(
+  items: Items,
+  request: PageRequest,
+  visit?: (run: ListedRun, live: boolean) => void | Promise<void>,
+): Promise<{ items: Item[]; next: string | null }> {
+  const limit = request.limit ?? 1000;
+  let at = decodeWalk(request.cursor);
+  const out: Item[] = [];
+  for (;;) {
+    const { runs, more } = await listedRuns(items, at?.run ?? null, 100);
+    // A cursor names the run it stopped in; the list from there starts with that run (if still listed).
+    for (const run of runs) {
+      let cursor = at && at.run === run.activeSk ? at.tis : null;
+      // A run resumed inside its partition had live items before the cursor: it is not judged here.
+      const whole = cursor === null;
+      let live = false;
+      at = null;
+      do {
+        if (out.length >= limit) return { items: out, next: encodeWalk({ run: run.activeSk, tis: cursor }) };
+        const page = await liveTiPage(items, run.pk, cursor, Math.min(1000, limit - out.length));
+        out.push(...page.items);
+        if (page.items.length > 0) live = true;
+        cursor = page.next;
+      } while (cursor);
+      if (visit && whole) await visit(run, live);
+    }
+    if (!more || runs.length === 0) return { items: out, next: null };
+    const last = runs.at(-1)!.activeSk;
+    // Read on after the last run of this page (`>=` would read it again): the next sort key above it.
+    at = { run: `${last}\u0000`, tis: null };
+  }
+}
+
+/** One page of the holding instances of the listed runs (the port's `listHoldingTis`). */
+async function listHolders(items: Items, request: PageRequest = {}): Promise<Page<TaskInstance>> {
+  const page = await walkLive(items, request);
+  return { items: page.items.map(tiOf).filter((ti) => holdsSlot(ti.state)), next: page.next };
+}
+
+/**
+ * Every holder item of the listed runs, for the reconciler; and every listed run that is finished
+ * with nothing live left is delisted (REMOVE its `active` key, only if it is still in the finished
+ * state it was read in).
+ */
+async function allHolderItems(items: Items): Promise<Item[]> {
+  const out: Item[] = [];
+  const settled: ListedRun[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: Item[]; next: string | null } = await walkLive(
+      items,
+      { cursor, limit: 10_000 },
+      (run, live) => {
+        if (!live && isRunFinished(run.state)) settled.push(run);
+      },
+    );
+    out.push(...page.items.filter((item) => holdsSlot(str(item.state) as TiState)));
+    cursor = page.next;
+  } while (cursor);
+  for (const run of settled) await delistRun(items, run);
+  return out;
+}
+
+/** Removes a finished run from the unfinished-runs list, if it is still finished as read. */
+function delistRun(items: Items, run: ListedRun): Promise<boolean> {
+  const values: Record<string, AttributeValue> = { ':state': S(run.state), ':runs': S('RUNS') };
+  return items.update({ pk: run.pk, sk: 'RUN' }, 'REMOVE #activePk, #activeSk', {
+    condition: '#state = :state AND #activePk = :runs',
+    values,
+  });
+}
+
+export { allHolderItems, LIVE, listHolders, liveTis };
