@@ -315,15 +315,40 @@ function toSimRun(run: DagRun): SimRun {
 
 const isoOrNull = (t: number) => (Number.isNaN(t) ? null : iso(t));
 
-/** The tries with at least one state change, in the order they were first seen. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The tries with at least one state change, by the instant of their first one, then by DAG, run,
+ * task, map index and try number: an order that depends only on what happened, not on the order in
+ * which the services happened to look at instances that changed at the same instant.
+ */
 function simTries(h: TryHistory): SimTry[] {
   const transitions = entriesOf(h.count, h.transitions.try);
   const waits = entriesOf(h.count, h.waits.try);
-  const out: SimTry[] = [];
+  const seen: number[] = [];
+  const firstAt = new Float64Array(h.count);
   for (let i = 0; i < h.count; i += 1) {
     const from = transitions.start[i]!;
+    if (from === transitions.start[i + 1]!) continue;
+    firstAt[i] = h.transitions.at[transitions.order[from]!]!;
+    seen.push(i);
+  }
+  seen.sort((i, j) => {
+    const a = h.key[i]!;
+    const b = h.key[j]!;
+    return (
+      firstAt[i]! - firstAt[j]! ||
+      compareText(a.dagId, b.dagId) ||
+      compareText(a.runId, b.runId) ||
+      compareText(a.taskId, b.taskId) ||
+      a.mapIndex - b.mapIndex ||
+      h.tryNumber[i]! - h.tryNumber[j]!
+    );
+  });
+  const out: SimTry[] = [];
+  for (const i of seen) {
+    const from = transitions.start[i]!;
     const to = transitions.start[i + 1]!;
-    if (from === to) continue;
     const key = h.key[i]!;
     const trail: SimTry['transitions'] = [];
     for (let k = from; k < to; k += 1) {

@@ -66,6 +66,21 @@ describe('runSimulation', () => {
     expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
   });
 
+  it('lists tries by their first state change, then by DAG, run, task and try number', async () => {
+    const report = await runSimulation({ dags: [etl], scenario });
+    const keyOf = (t: (typeof report.tries)[number]) =>
+      [Date.parse(t.transitions[0]!.at), t.dagId, t.runId, t.taskId, t.tryNumber] as const;
+    const before = (a: ReturnType<typeof keyOf>, b: ReturnType<typeof keyOf>) =>
+      a[0] - b[0] ||
+      a[1].localeCompare(b[1]) ||
+      a[2].localeCompare(b[2]) ||
+      a[3].localeCompare(b[3]) ||
+      a[4] - b[4];
+    const keys = report.tries.map(keyOf);
+    expect(keys.length).toBeGreaterThan(50);
+    for (let i = 1; i < keys.length; i += 1) expect(before(keys[i - 1]!, keys[i]!)).toBeLessThan(0);
+  });
+
   it('creates scheduled and backfill runs, keeps the pool within its size over time, and never exceeds a limit', async () => {
     const report = await runSimulation({ dags: [etl], scenario });
     expect(report.violations).toEqual([]);
