@@ -5,6 +5,7 @@
  * log store, keep a large result out of the item, finish. Container tries (`executor: 'fargate'`)
  * are handed to the container launcher instead and end when their task event arrives.
  */
+import { taskOf } from '#core/manifest.ts';
 import type { TaskInstance, TiKey } from '#core/model.ts';
 import type {
   ContainerLauncher,
@@ -16,7 +17,14 @@ import type {
 } from '#ports';
 import { launchContainerTry } from './container-try.ts';
 import type { ServiceDeps } from './deps.ts';
-import { afterTryElsewhere, beginTry, finishTry, keyFields, type StartedTry } from './worker.ts';
+import {
+  afterTryElsewhere,
+  beginTry,
+  type DownstreamPass,
+  finishTry,
+  keyFields,
+  type StartedTry,
+} from './worker.ts';
 
 /** Results whose JSON is longer than this go to the result store (DynamoDB items stop at 400 KB). */
 const INLINE_RESULT_BYTES = 16 * 1024;
@@ -33,6 +41,11 @@ export interface WorkerDeps extends ServiceDeps {
   logs?: LogStore;
   results?: ResultStore;
   containers?: ContainerLauncher;
+  /**
+   * The worker's own downstream pass (Airflow's mini scheduler, downstream-pass.ts): the try's end
+   * schedules its downstream here instead of through the scheduler. None: the event is sent.
+   */
+  downstream?: DownstreamPass;
 }
 
 export interface TryOptions {
@@ -53,20 +66,54 @@ function resultRef(value: unknown): string | null {
   return typeof ref === 'string' ? ref : null;
 }
 
-/** Results of direct upstream tasks for the task context, large ones read back from the result store. */
-async function upstreamResults(deps: WorkerDeps, started: StartedTry): Promise<Record<string, unknown>> {
+/** The direct upstream instances of a task, as a task's context needs them (few by key, many by one listing). */
+async function readUpstream(
+  deps: WorkerDeps,
+  key: Pick<TiKey, 'dagId' | 'runId'>,
+  upstream: readonly string[],
+): Promise<TaskInstance[]> {
+  if (upstream.length === 0) return [];
+  const { dagId, runId } = key;
+  // A few upstream instances are read by key; a wide fan-in lists the run (one request).
+  if (upstream.length > UPSTREAM_BY_KEY) return deps.store.listTis(dagId, runId);
+  const tis = await Promise.all(
+    upstream.map((taskId) => deps.store.getTi({ dagId, runId, taskId, mapIndex: -1 })),
+  );
+  return tis.filter((ti): ti is TaskInstance => ti !== null);
+}
+
+/**
+ * The upstream instances read while the try begins (beside its own reads and start, not after
+ * them: one round trip less before the task runs), from the DAG version the message names. Null
+ * when that version's manifest cannot be had here; a failed read is read again after the start.
+ */
+function readUpstreamEarly(deps: WorkerDeps, message: DispatchMessage): Promise<EarlyUpstream | null> {
+  const reading = deps.manifests.get(message.key.dagId, message.dagVersion).then(async (dag) => ({
+    dagVersion: message.dagVersion,
+    tis: await readUpstream(deps, message.key, taskOf(dag, message.key.taskId).upstream),
+  }));
+  return reading.catch(() => null);
+}
+
+interface EarlyUpstream {
+  dagVersion: string;
+  tis: TaskInstance[];
+}
+
+/**
+ * Results of direct upstream tasks for the task context, large ones read back from the result
+ * store. `early`: the upstream instances read while the try began, when they are of its version.
+ */
+async function upstreamResults(
+  deps: WorkerDeps,
+  started: StartedTry,
+  early?: Promise<EarlyUpstream | null>,
+): Promise<Record<string, unknown>> {
   const { upstream } = started.task;
   if (upstream.length === 0) return {};
-  const { dagId, runId } = started.ti;
-  // A few upstream instances are read by key; a wide fan-in lists the run (one request).
+  const read = early ? await early : null;
   const tis =
-    upstream.length <= UPSTREAM_BY_KEY
-      ? (
-          await Promise.all(
-            upstream.map((taskId) => deps.store.getTi({ dagId, runId, taskId, mapIndex: -1 })),
-          )
-        ).filter((ti): ti is TaskInstance => ti !== null)
-      : await deps.store.listTis(dagId, runId);
+    read?.dagVersion === started.run.dagVersion ? read.tis : await readUpstream(deps, started.ti, upstream);
   const wanted = new Set(upstream);
   const out: Record<string, unknown> = {};
   for (const t of tis) {
@@ -125,7 +172,13 @@ class TryLog {
   }
 }
 
-async function runInProcess(deps: WorkerDeps, started: StartedTry, opts: TryOptions, log: TryLog) {
+async function runInProcess(
+  deps: WorkerDeps,
+  started: StartedTry,
+  opts: TryOptions,
+  log: TryLog,
+  early?: Promise<EarlyUpstream | null>,
+) {
   const abort = new AbortController();
   const timers: ReturnType<typeof setTimeout>[] = [];
   const timeoutMs = started.task.executionTimeoutMs;
@@ -164,7 +217,7 @@ async function runInProcess(deps: WorkerDeps, started: StartedTry, opts: TryOpti
       task: started.task,
       ti: started.ti,
       run: started.run,
-      upstreamResults: await upstreamResults(deps, started),
+      upstreamResults: await upstreamResults(deps, started, early),
       signal: abort.signal,
       log: log.line,
     });
@@ -187,6 +240,7 @@ async function runInProcess(deps: WorkerDeps, started: StartedTry, opts: TryOpti
 
 /** The whole try for a real worker. */
 async function runTry(deps: WorkerDeps, message: DispatchMessage, opts: TryOptions): Promise<TryResult> {
+  const early = readUpstreamEarly(deps, message);
   const begun = await beginTry(deps, message, { now: deps.clock.now(), workerId: opts.workerId });
   if (begun.kind !== 'started') return begun.kind;
   const { started } = begun;
@@ -199,9 +253,11 @@ async function runTry(deps: WorkerDeps, message: DispatchMessage, opts: TryOptio
       if (ended) await afterTryElsewhere(deps, started, launched.outcome);
       return state;
     }
-    const outcome = await runInProcess(deps, started, opts, log);
+    const outcome = await runInProcess(deps, started, opts, log, early);
     await log.flush();
-    const { state } = await finishTry(deps, started, outcome, deps.clock.now());
+    const { state } = await finishTry(deps, started, outcome, deps.clock.now(), {
+      ...(deps.downstream && { downstream: deps.downstream }),
+    });
     return state;
   } finally {
     await log.close();
