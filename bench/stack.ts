@@ -87,12 +87,69 @@ async function readRoundTripMs(client: DynamoDBClient, table: string): Promise<n
   return quantile(times, 0.5);
 }
 
+type Metered = 'scheduler' | 'worker';
+
+/**
+ * What the stack's functions did from `before` on, per task: invocations, busy time and GB-s (at
+ * each one's configured memory); and the CPU time of this process since `cpuBefore` — the
+ * functions' CPU and also fauxqs's and the pollers' (DynamoDB Local is another process), so an
+ * upper bound of what the functions compute beside their waiting.
+ */
+function lambdaFigures(
+  stack: LocalStack,
+  before: LocalStack['stats'],
+  cpuBefore: NodeJS.CpuUsage,
+  tasks: number,
+) {
+  const fns: Metered[] = ['scheduler', 'worker'];
+  const invocations = (fn: Metered) => stack.stats.invocations[fn] - before.invocations[fn];
+  const busyMs = (fn: Metered) => stack.stats.busyMs[fn] - before.busyMs[fn];
+  const gbSeconds = (fn: Metered) => (busyMs(fn) / 1000) * (FUNCTIONS[fn].memoryMiB / 1024);
+  const total = fns.reduce((sum, fn) => sum + gbSeconds(fn), 0) / tasks;
+  const requests = fns.reduce((sum, fn) => sum + invocations(fn), 0) / tasks;
+  const figures: Record<string, string> = {};
+  for (const fn of fns) {
+    figures[`  ${fn} invocations`] = (invocations(fn) / tasks).toFixed(3);
+    figures[`    ${fn} busy per invocation (ms), at ${FUNCTIONS[fn].memoryMiB} MiB`] = (
+      busyMs(fn) / Math.max(1, invocations(fn))
+    ).toFixed(1);
+    figures[`    ${fn} GB-s`] = (gbSeconds(fn) / tasks).toFixed(4);
+  }
+  figures['  Lambda GB-s (local busy time × configured memory)'] = total.toFixed(4);
+  const cpu = process.cpuUsage(cpuBefore);
+  figures['  CPU of the stack process (ms; functions, fauxqs, pollers)'] = (
+    (cpu.user + cpu.system) /
+    1000 /
+    tasks
+  ).toFixed(1);
+  return { figures, gbSeconds: total, requests };
+}
+
+/** `scheduleAfterTaskExecution` (the worker's downstream pass) from BENCH_MINI_SCHEDULER (0/1; unset: the default). */
+function miniScheduler(): { scheduleAfterTaskExecution?: boolean } {
+  const raw = process.env.BENCH_MINI_SCHEDULER;
+  return raw === undefined ? {} : { scheduleAfterTaskExecution: raw !== '0' };
+}
+
 async function benchHandoff(): Promise<Record<string, string | number>> {
   const links = 200;
-  const stack = await startLocalStack({ dataDir: null, dynamodbPort: 0, awsPort: 0, sweepEveryMs: 0 });
+  const { meter, onAwsRequest } = sqsMeter();
+  const stack = await startLocalStack({
+    dataDir: null,
+    dynamodbPort: 0,
+    awsPort: 0,
+    sweepEveryMs: 0,
+    onAwsRequest,
+    settings: miniScheduler(),
+  });
   try {
     const before = await readRoundTripMs(stack.clients.ddb, stack.names.table);
+    const stats = structuredClone(stack.stats);
+    meter.sqs.clear();
+    const cpu = process.cpuUsage();
     const { seconds, tis } = await runDag(stack, 'chain.ts', chainSource(links), 'chain');
+    const lambda = lambdaFigures(stack, stats, cpu, tis.length);
+    const sqsRequests = [...meter.sqs.values()].reduce((a, b) => a + b, 0) / tis.length;
     const after = await readRoundTripMs(stack.clients.ddb, stack.names.table);
     const ordered = [...tis].sort((a, b) => a.taskId.localeCompare(b.taskId));
     const gaps: number[] = [];
@@ -116,6 +173,9 @@ async function benchHandoff(): Promise<Record<string, string | number>> {
       '  queued → started, p50 (ms)': quantile(toStart, 0.5).toFixed(0),
       'DynamoDB Local read round trip, p50 (ms)': roundTrip.toFixed(1),
       'hand-off p50 in read round trips': (p50 / roundTrip).toFixed(1),
+      'per task instance:': '',
+      '  SQS requests (sends, receives with messages, deletes)': sqsRequests.toFixed(2),
+      ...lambda.figures,
     };
   } finally {
     await stack.stop();
@@ -175,7 +235,7 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
     awsPort: 0,
     sweepEveryMs: 0,
     pools: { bench: slots },
-    settings: { parallelism: 1_024 },
+    settings: { parallelism: 1_024, ...miniScheduler() },
   };
   try {
     // 1. Timed, unmetered.
@@ -212,8 +272,8 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
       metered.phase = 'run';
       for (const key of meter.sqs.keys()) meter.sqs.delete(key);
       meter.emptyReceives = 0;
-      const invocationsBefore = { ...stack.stats.invocations };
-      const busyBefore = { ...stack.stats.busyMs };
+      const stats = structuredClone(stack.stats);
+      const cpu = process.cpuUsage();
       const { tis } = await runDag(stack, 'flat.ts', flatSource(tasks), 'flat');
       tisCount = tis.length;
       const per = (n: number) => n / tisCount;
@@ -221,18 +281,12 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
       const itemsRead = per(metered.reads.get('run') ?? 0);
       const ru = per(metered.readUnits.get('run') ?? 0);
       const sqsRequests = per([...meter.sqs.values()].reduce((a, b) => a + b, 0));
-      const invocations = (fn: keyof typeof stack.stats.invocations) =>
-        stack.stats.invocations[fn] - invocationsBefore[fn];
-      const busy = (fn: keyof typeof stack.stats.busyMs) => stack.stats.busyMs[fn] - busyBefore[fn];
-      const gbSeconds =
-        (busy('scheduler') / 1000) * (FUNCTIONS.scheduler.memoryMiB / 1024) +
-        (busy('worker') / 1000) * (FUNCTIONS.worker.memoryMiB / 1024);
-      const lambdaRequests = invocations('scheduler') + invocations('worker');
+      const lambda = lambdaFigures(stack, stats, cpu, tisCount);
       const cost = {
         dynamodb: 1e6 * (wu * PRICES.write + ru * PRICES.read),
         sqs: 1e6 * sqsRequests * PRICES.sqsRequest,
-        lambdaRequests: 1e6 * per(lambdaRequests) * PRICES.lambdaRequest,
-        lambdaDuration: 1e6 * per(gbSeconds) * PRICES.lambdaGbSecond,
+        lambdaRequests: 1e6 * lambda.requests * PRICES.lambdaRequest,
+        lambdaDuration: 1e6 * lambda.gbSeconds * PRICES.lambdaGbSecond,
       };
       const total = cost.dynamodb + cost.sqs + cost.lambdaRequests + cost.lambdaDuration;
       const throughput = tasks / seconds;
@@ -249,9 +303,7 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
         '  SQS requests (sends, receives with messages, deletes)': sqsRequests.toFixed(2),
         ...Object.fromEntries([...meter.sqs].map(([k, v]) => [`    ${k}`, per(v).toFixed(3)])),
         '  empty receives (idle pollers; not per task)': per(meter.emptyReceives).toFixed(2),
-        '  scheduler invocations': per(invocations('scheduler')).toFixed(3),
-        '  worker invocations': per(invocations('worker')).toFixed(3),
-        '  Lambda GB-s (local busy time × memory)': per(gbSeconds).toFixed(4),
+        ...lambda.figures,
         'cost per 1M task instances ($, list prices)': `${total.toFixed(2)} — target 5 ${total <= 5 ? 'met' : 'missed'}`,
         '  DynamoDB (on-demand)': cost.dynamodb.toFixed(2),
         '  SQS': cost.sqs.toFixed(2),

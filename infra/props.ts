@@ -33,6 +33,12 @@ export interface WorkerProps {
   maxConcurrency?: number;
   /** Functions `lambdaInvoke` tasks may call (the worker gets `lambda:InvokeFunction` on them only). @default none */
   invokableFunctions?: IFunction[];
+  /**
+   * Airflow's `schedule_after_task_execution`: the worker that ends a try of a task with downstream
+   * tasks runs the scheduler's pass for it itself (claims and dispatches the downstream), instead
+   * of a `task_finished` event through SQS and a scheduler invocation. @default true
+   */
+  scheduleAfterTaskExecution?: boolean;
 }
 
 export interface FargateProps {
@@ -122,6 +128,7 @@ export interface ResolvedProps {
     timeout: Duration;
     maxConcurrency: number | null;
     invokableFunctions: IFunction[];
+    scheduleAfterTaskExecution: boolean;
   };
   fargate:
     | {
@@ -225,6 +232,7 @@ function resolveProps(props: UpdraftProps = {}): ResolvedProps {
       timeout,
       maxConcurrency: maxConcurrency ?? null,
       invokableFunctions: props.worker?.invokableFunctions ?? [],
+      scheduleAfterTaskExecution: props.worker?.scheduleAfterTaskExecution ?? true,
     },
     fargate,
     ...(props.dagBucket && { dagBucket: props.dagBucket }),

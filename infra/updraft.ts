@@ -123,6 +123,7 @@ class Updraft extends Construct {
         ...(p.worker.maxConcurrency !== null && {
           executorCapacity: { lambda: p.worker.maxConcurrency, fargate: null },
         }),
+        ...(!p.worker.scheduleAfterTaskExecution && { scheduleAfterTaskExecution: false }),
         // Only what differs from Airflow's: the dag-processor compiles with these, the api reports them.
         ...(Object.keys(dagDefaults).length > 0 && { dagDefaults }),
       }),

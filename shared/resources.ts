@@ -217,7 +217,8 @@ const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
       table: 'readWrite',
       queues: ['dispatch', 'schedulerEvents'],
       bucket: 'readWrite',
-      schedules: false,
+      // A run finished by the worker's downstream pass sets its DAG's next wake-up.
+      schedules: true,
       ecs: true,
       notifications: true,
     },

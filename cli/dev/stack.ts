@@ -34,7 +34,7 @@ import { ManifestCache } from '#services/deps.ts';
 import { createHandler as dagProcessorHandler } from '../../functions/dag-processor/handler.ts';
 import { createHandler as schedulerHandler } from '../../functions/scheduler/handler.ts';
 import { createHandler as taskEventsHandler } from '../../functions/task-events/handler.ts';
-import { heartbeatEvery } from '../../functions/worker/deps.ts';
+import { heartbeatEvery, withDownstreamPasses } from '../../functions/worker/deps.ts';
 import type { WorkerFunctionDeps } from '../../functions/worker/dispatch.ts';
 import { createHandler as workerHandler } from '../../functions/worker/handler.ts';
 import { BUCKET } from '../../shared/resources.ts';
@@ -268,7 +268,11 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
     const newWorker = () => {
       workerGeneration += 1;
       const worker = workerProcess(deps, workerGeneration);
-      return { handler: counted('worker', workerHandler(worker.deps)), kill: worker.kill };
+      // The downstream pass runs on the worker's own (severable) dependencies: it dies with it.
+      return {
+        handler: counted('worker', workerHandler(withDownstreamPasses(worker.deps))),
+        kill: worker.kill,
+      };
     };
     const handlers = {
       scheduler: counted('scheduler', schedulerHandler({ ...base, logger: loggerOf('scheduler') })),

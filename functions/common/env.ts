@@ -50,6 +50,7 @@ const Settings = z
       fargate: z.number().int().positive().nullable(),
     }),
     dagDefaults: DagDefaultsSettings,
+    scheduleAfterTaskExecution: z.boolean(),
   })
   .partial()
   .strict();

@@ -11,6 +11,7 @@ import { S3BundleStore } from '#adapters/s3/s3-bundle-store.ts';
 import { S3LogStore } from '#adapters/s3/s3-log-store.ts';
 import { S3ResultStore } from '#adapters/s3/s3-result-store.ts';
 import type { Logger } from '#ports';
+import { DownstreamPasses } from '#services/downstream-pass.ts';
 import { awsServiceDeps } from '../common/aws-deps.ts';
 import type { Config } from './config.ts';
 import type { WorkerFunctionDeps } from './dispatch.ts';
@@ -26,7 +27,7 @@ function awsWorkerDeps(config: Config, logger: Logger): WorkerFunctionDeps {
   const runtimes = new BundleRuntimes(new S3BundleStore(s3, config.bucketName), { logger });
   const invoker = new LambdaInvoker(new LambdaClient({ region: config.aws.region }));
   const executor = new LocalTaskExecutor((dagId, version) => runtimes.runtime(dagId, version), { invoker });
-  return {
+  const deps: WorkerFunctionDeps = {
     ...base,
     runtimes,
     callbacks: executor,
@@ -39,6 +40,13 @@ function awsWorkerDeps(config: Config, logger: Logger): WorkerFunctionDeps {
       containers: new EcsContainerLauncher(new ECSClient({ region: config.aws.region }), config.ecs),
     }),
   };
+  return withDownstreamPasses(deps);
 }
 
-export { awsWorkerDeps, heartbeatEvery };
+/** The worker's own downstream pass (Airflow's mini scheduler) when the settings ask for it. */
+function withDownstreamPasses(deps: WorkerFunctionDeps): WorkerFunctionDeps {
+  if (!deps.settings.scheduleAfterTaskExecution) return deps;
+  return { ...deps, downstream: new DownstreamPasses(deps, deps.clock) };
+}
+
+export { awsWorkerDeps, heartbeatEvery, withDownstreamPasses };

@@ -235,6 +235,12 @@ export interface SchedulerSettings {
   executorCapacity: { lambda: number | null; fargate: number | null };
   /** The deployment's DAG limits and task retry defaults, under every DAG's own options (the dag-processor compiles with them). */
   dagDefaults: DagDefaults;
+  /**
+   * Airflow's `[scheduler] schedule_after_task_execution`: the worker that ends a try of a task with
+   * downstream tasks runs the scheduler's narrow pass for it itself (claims and dispatches what
+   * follows) instead of sending the `task_finished` event. Default true.
+   */
+  scheduleAfterTaskExecution: boolean;
 }
 
 export const DEFAULT_SETTINGS: SchedulerSettings = {
@@ -245,6 +251,7 @@ export const DEFAULT_SETTINGS: SchedulerSettings = {
   maxTisPerQuery: 100,
   executorCapacity: { lambda: null, fargate: null },
   dagDefaults: DEFAULT_DAG_DEFAULTS,
+  scheduleAfterTaskExecution: true,
 };
 
 /**

@@ -98,12 +98,35 @@ function endOf(
   return { ...common, state: 'failed', error };
 }
 
-/** Ends the try (releasing its slots atomically), wakes the scheduler for the run, publishes a failure. */
+/** Runs the pass an ended try's event would cause, in the worker (downstream-pass.ts). */
+export interface DownstreamPass {
+  /** true once the pass ran; false when it failed and the event must go to the scheduler. */
+  run(event: SchedulerEvent): Promise<boolean>;
+}
+
+/**
+ * Whether an end is handed to the worker's own downstream pass: a final state (a retry or
+ * reschedule wait changes nothing downstream) of a task that has downstream tasks. A leaf's end
+ * frees a slot for work of any DAG, which the scheduler claims in batches of events (cheaper than
+ * a pass per end), and tells it whether the run is finished.
+ */
+function passesDownstream(started: StartedTry, state: TaskInstance['state']): boolean {
+  return (
+    started.task.downstream.length > 0 && (state === 'success' || state === 'failed' || state === 'skipped')
+  );
+}
+
+/**
+ * Ends the try (releasing its slots atomically), then schedules what follows: by the worker's own
+ * downstream pass when it has one and the end qualifies, otherwise (or when that pass fails) by
+ * the `task_finished` event to the scheduler; publishes a failure.
+ */
 async function finishTry(
   deps: ServiceDeps,
   started: StartedTry,
   outcome: TaskOutcome,
   now: number,
+  opts: { downstream?: DownstreamPass } = {},
 ): Promise<{ ended: boolean; state: TaskInstance['state'] }> {
   const { ti } = started;
   const set = endOf(started, outcome, now);
@@ -113,7 +136,10 @@ async function finishTry(
     set,
   });
   if (ended) {
-    await deps.events.publish([taskFinished(ti)]);
+    const event = taskFinished(ti);
+    const passed =
+      opts.downstream && passesDownstream(started, set.state) && (await opts.downstream.run(event));
+    if (!passed) await deps.events.publish([event]);
     if (set.state === 'failed') await notifyTaskFailed(deps, ti, set.error ?? 'task failed', now);
   } else
     deps.logger.warn('try ended elsewhere (cleared or timed out); result discarded', { ...keyFields(ti) });

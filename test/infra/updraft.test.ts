@@ -70,6 +70,14 @@ const statements = (name: Name) => roleStatements(s.template, fnId(name));
 const allows = (name: Name, action: string) =>
   statements(name).filter((st) => st.Effect === 'Allow' && st.Action.includes(action));
 const resourcesOf = (sts: Statement[]) => sts.flatMap((st) => st.Resource.map(text));
+/** PassRole statements of a function that pass roles to `service` (their `iam:PassedToService`). */
+const passesTo = (name: Name, service: string) =>
+  allows(name, 'iam:PassRole').filter(
+    (st) =>
+      ((st.Condition as { StringEquals?: Record<string, string> } | undefined)?.StringEquals?.[
+        'iam:PassedToService'
+      ] ?? null) === service,
+  );
 
 // Bundling five functions and CDK's CloudFormation validation engine take most of a minute on a loaded machine.
 const SYNTH_TIMEOUT_MS = 420_000;
@@ -308,7 +316,7 @@ describe('Updraft construct, synthesized offline', () => {
       });
     });
 
-    it.each(['scheduler', 'dag-processor'] as const)(
+    it.each(['scheduler', 'dag-processor', 'worker'] as const)(
       '%s may create, update and delete schedules in the group, and pass the schedules role only',
       (name) => {
         const manage = allows(name, 'scheduler:CreateSchedule');
@@ -320,7 +328,7 @@ describe('Updraft construct, synthesized offline', () => {
         expect(resourcesOf(manage)).toEqual([
           `arn:aws:scheduler:eu-west-1:123456789012:schedule/${s.updraft.scheduleGroup.scheduleGroupName}/*`,
         ]);
-        const pass = allows(name, 'iam:PassRole');
+        const pass = passesTo(name, 'scheduler.amazonaws.com');
         expect(resourcesOf(pass)).toEqual([`<${logicalId(s.updraft.scheduleRole)}.Arn>`]);
         expect(pass[0]!.Condition).toEqual({
           StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
@@ -395,7 +403,7 @@ describe('Updraft construct, synthesized offline', () => {
       expect(
         text((run[0]!.Condition as { ArnEquals: Record<string, unknown> }).ArnEquals['ecs:cluster']),
       ).toMatch(/^<.*Cluster.*\.Arn>$/);
-      const pass = allows('worker', 'iam:PassRole');
+      const pass = passesTo('worker', 'ecs-tasks.amazonaws.com');
       expect(resourcesOf(pass).sort()).toEqual(
         [
           `<${logicalId(fargate.taskDefinition.taskRole as unknown as { node: { defaultChild: unknown } })}.Arn>`,
@@ -791,7 +799,7 @@ describe('Updraft construct, synthesized offline', () => {
   });
 });
 
-describe('Updraft construct with an existing bucket, no Fargate, no console, JWT auth and a worker concurrency', () => {
+describe('Updraft construct with an existing bucket, no Fargate, no console, JWT auth, a worker concurrency and no downstream pass in the worker', () => {
   let v: Synthesized;
   beforeAll(() => {
     const apiAuth: ApiAuth = { mode: 'JWT', issuer: 'https://issuer.example.com/', audience: ['updraft'] };
@@ -802,7 +810,7 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
         apiAuth,
         counterShards: 4,
         pools: { warehouse: 8, default_pool: 64 },
-        worker: { maxConcurrency: 20, memoryMiB: 2048 },
+        worker: { maxConcurrency: 20, memoryMiB: 2048, scheduleAfterTaskExecution: false },
         dagDefaults: {
           maxActiveRuns: 4,
           retries: 2,
@@ -830,6 +838,7 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
     expect(JSON.parse(env[ENV.settings]!)).toMatchObject({
       parallelism: 32,
       executorCapacity: { lambda: 20, fargate: null },
+      scheduleAfterTaskExecution: false,
     });
     expect(worker[1].Properties.MemorySize).toBe(2048);
     const puts = roleStatements(v.template, worker[0]).filter((st) => st.Action.includes('s3:PutObject'));

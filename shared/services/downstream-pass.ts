@@ -1,0 +1,76 @@
+/**
+ * Airflow's mini scheduler (`schedule_downstream_tasks`, `[scheduler] schedule_after_task_execution`):
+ * the worker that ends a try runs, itself, the pass the try's `task_finished` event would have
+ * caused — the same narrow pass (`runScheduler` on that event: the ended task's downstream looked at,
+ * claims in claim order across the pools with free slots, dispatch, a finished run's callbacks) —
+ * so the downstream starts without the event's hop through SQS and a scheduler invocation.
+ *
+ * It is the scheduler's own pass, so racing the scheduler is a normal outcome: every transition and
+ * claim is conditional, and whoever loses sees it lost. When the pass fails, the caller sends the
+ * event as it would have without a mini scheduler; when the worker dies between the try's end and
+ * the pass, nothing is sent and the sweep (a full pass every minute) schedules the downstream.
+ *
+ * Ends that arrive together (a worker's batch) share one pass, and ends that arrive while a pass is
+ * running share the next one, as the scheduler's batches of events do.
+ */
+import type { SchedulerEvent } from '#ports';
+import type { ServiceDeps } from './deps.ts';
+import { runScheduler } from './scheduler-input.ts';
+
+interface Waiting {
+  event: SchedulerEvent;
+  resolve: (ran: boolean) => void;
+}
+
+class DownstreamPasses {
+  readonly #queue: Waiting[] = [];
+  #draining = false;
+  /** Passes run and events they took the place of (the rest were sent: their pass failed). */
+  readonly stats = { passes: 0, events: 0, failed: 0 };
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly clock: { now(): number },
+  ) {}
+
+  /** The pass for an ended try's event: true once it ran, false when it failed (send the event then). */
+  run(event: SchedulerEvent): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.#queue.push({ event, resolve });
+      if (this.#draining) return;
+      this.#draining = true;
+      // The ends of this tick share the first pass; later ones, the next pass after it.
+      setImmediate(() => void this.#drain());
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0);
+        let ran = true;
+        try {
+          await runScheduler(
+            this.deps,
+            group.map((w) => w.event),
+            this.clock.now(),
+          );
+          this.stats.passes += 1;
+          this.stats.events += group.length;
+        } catch (error) {
+          ran = false;
+          this.stats.failed += group.length;
+          this.deps.logger.warn('downstream pass failed: its events go to the scheduler', {
+            events: group.length,
+            error: String(error),
+          });
+        }
+        for (const w of group) w.resolve(ran);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+}
+
+export { DownstreamPasses };
