@@ -113,6 +113,10 @@ function lambdaFigures(
     figures[`    ${fn} busy per invocation (ms), at ${FUNCTIONS[fn].memoryMiB} MiB`] = (
       busyMs(fn) / Math.max(1, invocations(fn))
     ).toFixed(1);
+    figures[`    ${fn} process CPU while it ran, per invocation (ms, upper bound)`] = (
+      (stack.stats.cpuMs[fn] - before.cpuMs[fn]) /
+      Math.max(1, invocations(fn))
+    ).toFixed(1);
     figures[`    ${fn} GB-s`] = (gbSeconds(fn) / tasks).toFixed(4);
   }
   figures['  Lambda GB-s (local busy time × configured memory)'] = total.toFixed(4);

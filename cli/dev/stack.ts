@@ -34,7 +34,7 @@ import { ManifestCache } from '#services/deps.ts';
 import { createHandler as dagProcessorHandler } from '../../functions/dag-processor/handler.ts';
 import { createHandler as schedulerHandler } from '../../functions/scheduler/handler.ts';
 import { createHandler as taskEventsHandler } from '../../functions/task-events/handler.ts';
-import { heartbeatEvery, withDownstreamPasses } from '../../functions/worker/deps.ts';
+import { forWorker, heartbeatEvery } from '../../functions/worker/deps.ts';
 import type { WorkerFunctionDeps } from '../../functions/worker/dispatch.ts';
 import { createHandler as workerHandler } from '../../functions/worker/handler.ts';
 import { BUCKET } from '../../shared/resources.ts';
@@ -111,8 +111,16 @@ export interface LocalStack {
   notifier: LogNotifier;
   schedules: TimerScheduleRegistry;
   invoke: Invokers;
-  /** Invocations of each function so far, and the time they ran (what Lambda would bill). */
-  stats: { invocations: Record<Invoked, number>; busyMs: Record<Invoked, number> };
+  /**
+   * Invocations of each function so far, the time they ran (what Lambda would bill), and this
+   * process's CPU time while they ran (an upper bound: whatever else the process did meanwhile,
+   * other invocations included, counts too).
+   */
+  stats: {
+    invocations: Record<Invoked, number>;
+    busyMs: Record<Invoked, number>;
+    cpuMs: Record<Invoked, number>;
+  };
   /** Batches handled at once per queue. */
   concurrency: { worker: number; scheduler: number };
   /** The event sources of the two queues, to stop and start them (as disabling a Lambda trigger). */
@@ -251,6 +259,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
     const stats: LocalStack['stats'] = {
       invocations: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       busyMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+      cpuMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
     };
     /** A handler whose invocations are counted and timed. */
     const counted =
@@ -258,19 +267,22 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       async (event: E, context: Context): Promise<R> => {
         stats.invocations[name] += 1;
         const started = performance.now();
+        const cpu = process.cpuUsage();
         try {
           return await handler(event, context);
         } finally {
           stats.busyMs[name] += performance.now() - started;
+          const used = process.cpuUsage(cpu);
+          stats.cpuMs[name] += (used.user + used.system) / 1000;
         }
       };
     let workerGeneration = 0;
     const newWorker = () => {
       workerGeneration += 1;
       const worker = workerProcess(deps, workerGeneration);
-      // The downstream pass runs on the worker's own (severable) dependencies: it dies with it.
+      // Its grouped events and downstream pass run on the worker's own (severable) dependencies: they die with it.
       return {
-        handler: counted('worker', workerHandler(withDownstreamPasses(worker.deps))),
+        handler: counted('worker', workerHandler(forWorker(worker.deps))),
         kill: worker.kill,
       };
     };

@@ -12,6 +12,7 @@ import { S3LogStore } from '#adapters/s3/s3-log-store.ts';
 import { S3ResultStore } from '#adapters/s3/s3-result-store.ts';
 import type { Logger } from '#ports';
 import { DownstreamPasses } from '#services/downstream-pass.ts';
+import { GroupedEvents } from '#services/grouped-events.ts';
 import { awsServiceDeps } from '../common/aws-deps.ts';
 import type { Config } from './config.ts';
 import type { WorkerFunctionDeps } from './dispatch.ts';
@@ -40,13 +41,18 @@ function awsWorkerDeps(config: Config, logger: Logger): WorkerFunctionDeps {
       containers: new EcsContainerLauncher(new ECSClient({ region: config.aws.region }), config.ecs),
     }),
   };
-  return withDownstreamPasses(deps);
+  return forWorker(deps);
 }
 
-/** The worker's own downstream pass (Airflow's mini scheduler) when the settings ask for it. */
-function withDownstreamPasses(deps: WorkerFunctionDeps): WorkerFunctionDeps {
-  if (!deps.settings.scheduleAfterTaskExecution) return deps;
-  return { ...deps, downstream: new DownstreamPasses(deps, deps.clock) };
+/**
+ * What a worker container adds to its dependencies (in AWS and in the local stack): its events sent
+ * together (a batch's ends, one SendMessageBatch), and its own downstream pass (Airflow's mini
+ * scheduler) when the settings ask for it.
+ */
+function forWorker(deps: WorkerFunctionDeps): WorkerFunctionDeps {
+  const grouped: WorkerFunctionDeps = { ...deps, events: new GroupedEvents(deps.events) };
+  if (!deps.settings.scheduleAfterTaskExecution) return grouped;
+  return { ...grouped, downstream: new DownstreamPasses(grouped, grouped.clock) };
 }
 
-export { awsWorkerDeps, heartbeatEvery, withDownstreamPasses };
+export { awsWorkerDeps, forWorker, heartbeatEvery };
