@@ -187,7 +187,8 @@ const FUNCTIONS: Record<FunctionName, FunctionDefinition> = {
   scheduler: {
     entry: 'functions/scheduler/handler.ts',
     timeoutSeconds: messageCatalog['scheduler-event'].consumerTimeoutSeconds,
-    memoryMiB: 1024,
+    // I/O-bound: a pass is store round trips in series (docs/deploy.md "Function memory").
+    memoryMiB: 512,
     env: [...SCHEDULING_ENV, 'bucketName', 'notificationsTopicArn'],
     uses: {
       table: 'readWrite',
