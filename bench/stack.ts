@@ -314,6 +314,9 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
         '  Lambda requests': cost.lambdaRequests.toFixed(2),
         '  Lambda duration (arm64)': cost.lambdaDuration.toFixed(2),
         'Step Functions Standard, 1M transitions': '25.00',
+        'where the write units and item reads go (per task instance, ≥ 0.05):': '',
+        ...perPart(metered.detail, tisCount, 'wu'),
+        ...perPart(metered.readDetail, tisCount, 'read'),
       };
     } finally {
       await stack.stop();
@@ -321,6 +324,16 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
   } finally {
     await ddb.stop();
   }
+}
+
+/** The metered run's entries of a meter's detail per task instance, largest first, the small ones left out. */
+function perPart(detail: Map<string, number>, tasks: number, label: string): Record<string, string> {
+  const rows = [...detail.entries()]
+    .filter(([id, n]) => id.startsWith('run |') && n / tasks >= 0.05)
+    .sort((x, y) => y[1] - x[1]);
+  return Object.fromEntries(
+    rows.map(([id, n]) => [`  ${label}: ${id.slice('run | '.length)}`, (n / tasks).toFixed(2)]),
+  );
 }
 
 function rawTable(name: string) {

@@ -9,6 +9,7 @@ import { correctCounter } from '#adapters/dynamodb/counters.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { Items } from '#adapters/dynamodb/items.ts';
 import { IDLE_MS } from '#adapters/dynamodb/reconcile.ts';
+import type { TaskInstance } from '#core/model.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
 import { claimOf, GLOBAL, pool, scheduledTis, usedOf } from './helpers.ts';
 
@@ -179,6 +180,54 @@ describe('DynamoDB reconciler', () => {
       await store.reconcileCounters({ repair: true });
       expect(await listedAs(ddb, table)).toBe('RUNS');
       expect((await store.listUnfinishedRuns()).items.map((r) => r.state)).toEqual(['queued']);
+    });
+
+    test('walks the holders of many runs page by page, each once, while runs finish between pages', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const runs = ['manual__a', 'manual__b', 'manual__c', 'manual__d'];
+      const all: TaskInstance[] = [];
+      for (const [i, runId] of runs.entries())
+        all.push(...(await scheduledTis(store, 2 + i, () => ({}), runId)));
+      // Every instance but the last of each run is claimed; the rest stay scheduled (live, not holding).
+      const claimed = all.filter((t, i) => all[i + 1]?.runId === t.runId);
+      await store.claim(claimed.map((t) => claimOf(t, [{ counter: GLOBAL, amount: 1, limit: -1 }])));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await store.listHoldingTis({ limit: 2, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((t) => `${t.runId}/${t.taskId}`));
+        cursor = page.next;
+        // Between pages the first run ends: its holder's try ends and the run finishes (delisted).
+        if (pages === 0) {
+          for (const t of claimed.filter((c) => c.runId === 'manual__a'))
+            await store.endTry({
+              key: t,
+              expect: { state: 'queued', tryNumber: 1 },
+              set: { state: 'success' },
+            });
+          await store.updateTis(
+            all
+              .filter((t) => t.runId === 'manual__a' && !claimed.includes(t))
+              .map((t) => ({
+                key: t,
+                expect: { state: 'scheduled', tryNumber: 1 },
+                set: { state: 'removed' },
+              })),
+          );
+          await store.updateRun('etl', 'manual__a', { state: 'running' }, { state: 'success' });
+        }
+        pages += 1;
+      } while (cursor);
+      const expected = claimed.map((t) => `${t.runId}/${t.taskId}`);
+      expect(new Set(seen).size).toBe(seen.length);
+      // Run a's one holder was in the first page (it sorts first); every other holder is seen once.
+      expect(seen.sort()).toEqual(expected.sort());
+      expect(pages).toBeGreaterThan(3);
     });
 
     test('an instance claimed by the code before (listed in `holding`) is found, and its end takes it out', async ({
