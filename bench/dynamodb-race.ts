@@ -28,6 +28,14 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       deadlineMs: 6 * 3600_000,
       store: { counterShards: shards },
       ...(windowMs > 0 && { pacing: { windowMs, idleMs } }),
+      onProgress: ({ claims, finals, total, seconds }) => {
+        const left = total - finals;
+        const eta = finals > 0 ? (left * seconds) / finals / 60 : Number.NaN;
+        console.error(
+          `race: ${Math.round(seconds / 60)} min, ${claims} claims (${(claims / seconds).toFixed(1)}/s), ` +
+            `${finals} of ${total} instances final, ≈ ${Number.isFinite(eta) ? Math.round(eta) : '?'} min left`,
+        );
+      },
       ...(faults && { faults: { conflict: 0.1, throttle: 0.01, timeoutAfterCommit: 0.05 }, crash: 0.01 }),
     });
     return {

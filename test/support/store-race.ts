@@ -103,11 +103,21 @@ export interface RaceConfig {
    * one passes every `idleMs` to 1.5 × `idleMs`: fewer passes, each claiming what several ends freed.
    */
   pacing?: { windowMs: number; idleMs: number };
+  /** Told about every minute how far the race is (the bench prints it: a long race is not silent). */
+  onProgress?: (progress: RaceProgress) => void;
   /**
    * Workers sharing one store and client, as the tries of one Lambda's SQS batch do: their try ends
    * can then coincide and be committed together (the store's group commit, try-ends.ts). @default 1
    */
   workersPerStore?: number;
+}
+
+export interface RaceProgress {
+  claims: number;
+  /** Instances seen to reach success or failed, of `total`. */
+  finals: number;
+  total: number;
+  seconds: number;
 }
 
 export interface RaceReport {
@@ -535,9 +545,22 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
       }
     });
     const watcher = (async () => {
+      let told = performance.now();
       while (!done()) {
         await sleep(1_000);
-        finished = await nothingUnfinished(setupClient, table).catch(() => false);
+        // Slot holders are in no index (docs/state-store.md, "Holders"): a dead worker's try that
+        // waits for the sweep is found through its run, as the sweep finds it, and keeps the race going.
+        finished =
+          (await nothingUnfinished(setupClient, table).catch(() => false)) &&
+          (await setup.store.listHoldingTis({ limit: 1 }).then(
+            (page) => page.items.length === 0,
+            () => false,
+          ));
+        if (config.onProgress && performance.now() - told >= 60_000) {
+          told = performance.now();
+          const seconds = (told - started) / 1000;
+          config.onProgress({ claims: observer.claims, finals: observer.finals, total, seconds });
+        }
       }
     })();
     await Promise.all([...schedulers, ...workers, watcher]);
