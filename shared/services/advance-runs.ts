@@ -326,14 +326,58 @@ async function unfinishedInScope(deps: ServiceDeps, scope: { runs: RunRef[]; dag
 }
 
 /**
+ * An instance that will bring its run news without a look: claimed from the claim index, its try
+ * ended or failed by the sweep, or its retry or reschedule found due by the sweep (one already due
+ * is not: `listDueWaits` lists a page of them).
+ */
+function inFlight(ti: TaskInstance, now: number): boolean {
+  switch (ti.state) {
+    case 'scheduled':
+    case 'queued':
+    case 'running':
+      return true;
+    case 'up_for_retry':
+      return ti.nextRetryAt !== null && ti.nextRetryAt >= now;
+    case 'up_for_reschedule':
+      return ti.rescheduleAt !== null && ti.rescheduleAt > now;
+    default:
+      return false;
+  }
+}
+
+/** What a sweep knows of the runs it looks at: those with an instance queued or running (`dagId/runId`). */
+export interface SweepLook {
+  busy: Set<string>;
+}
+
+/**
+ * The sweep's look at a running run it has no news of: a run with an instance in flight (queued or
+ * running by the sweep's listing; else scheduled or waiting for a retry or reschedule, by its own
+ * listing) will bring news by itself, so it is looked at only if its dagrunTimeout has passed. Any
+ * other running run is evaluated whole: that is a run nothing is under way in, whose news (a
+ * task_finished event) may have been lost. Null when the run needs no look.
+ */
+async function sweepLook(deps: ServiceDeps, run: DagRun, busy: Set<string>, now: number) {
+  const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+  const expired =
+    dag.dagrunTimeoutMs !== null && run.startedAt !== null && now - run.startedAt > dag.dagrunTimeoutMs;
+  if (expired) return evaluateOneRun(deps, run, now);
+  if (busy.has(refKey(run))) return null;
+  const tis = await deps.store.listTis(run.dagId, run.runId);
+  if (tis.some((ti) => inFlight(ti, now))) return null;
+  return evaluateOneRun(deps, run, now, tis);
+}
+
+/**
  * Steps 2 and 3. With a scope (event-driven passes), only the DAGs with news are read — those of
  * `runs` and `dags` — and only `runs` and newly started runs are evaluated; without one, every
- * unfinished run of every DAG (the sweep).
+ * unfinished run of every DAG. A scope with `sweep` (the sweep) lists every unfinished run too, so
+ * queued runs start wherever they may, but evaluates only `runs` and the runs `sweepLook` picks.
  */
 async function advanceRuns(
   deps: ServiceDeps,
   now: number,
-  scope?: { runs: RunRef[]; dags?: string[] },
+  scope?: { runs: RunRef[]; dags?: string[]; sweep?: SweepLook },
 ): Promise<AdvanceReport> {
   const refs = mergeRefs(scope?.runs ?? []);
   // Beside the runs' own reads: their DAG records, and the instances a narrow look reads first
@@ -353,10 +397,12 @@ async function advanceRuns(
     });
     firstTis.set(key, early(reads));
   }
-  const unfinished = scope
-    ? await unfinishedInScope(deps, { runs: [...refs.values()], dags: scope.dags })
-    : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
-  const isWanted = (r: DagRun) => !scope || refs.has(refKey(r));
+  const sweep = scope?.sweep;
+  const unfinished =
+    scope && !sweep
+      ? await unfinishedInScope(deps, { runs: [...refs.values()], dags: scope.dags })
+      : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
+  const isWanted = (r: DagRun) => !scope || sweep !== undefined || refs.has(refKey(r));
   // Only the DAGs this pass acts on are read: those with queued runs and those of the runs it evaluates.
   const dags = await loadDags(
     deps,
@@ -384,6 +430,7 @@ async function advanceRuns(
       const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now);
       if (look) return look;
     }
+    if (sweep && !ref && !startedKeys.has(key)) return sweepLook(deps, run, sweep.busy, now);
     return evaluateOneRun(deps, run, now);
   });
   looks.forEach((look, i) => {

@@ -14,14 +14,35 @@ import { type PassOptions, type PassReport, schedulerPass } from './scheduler-pa
 export type SchedulerInput = SchedulerEvent | { type: 'wakeup'; dagId: string } | { type: 'sweep' };
 
 /**
- * One pass's options for a batch of inputs (duplicates collapse). A run whose only news is
- * task_finished events that name their task is looked at from those tasks' downstream; any other
- * news about it (a run_triggered, an event from an older worker without a task) asks for a whole look.
+ * Adds one piece of news about a run to `runs` (by `dagId/runId`; duplicates collapse). A run whose
+ * only news is task_finished events that name their task is looked at from those tasks' downstream;
+ * any other news about it (`ended` absent: a run_triggered, a due retry, an event from an older
+ * worker without a task) asks for a whole look.
  */
+function addRunNews(
+  runs: Map<string, RunRef>,
+  news: { dagId: string; runId: string; taskId?: string; dagVersion?: string },
+): void {
+  const key = `${news.dagId}/${news.runId}`;
+  const seen = runs.get(key);
+  if (news.taskId === undefined || news.dagVersion === undefined)
+    runs.set(key, { dagId: news.dagId, runId: news.runId });
+  else if (!seen)
+    runs.set(key, {
+      dagId: news.dagId,
+      runId: news.runId,
+      ended: [news.taskId],
+      dagVersion: news.dagVersion,
+    });
+  else if (seen.ended && seen.dagVersion === news.dagVersion) {
+    if (!seen.ended.includes(news.taskId)) seen.ended.push(news.taskId);
+  } else if (seen.ended) runs.set(key, { dagId: news.dagId, runId: news.runId });
+}
+
+/** One pass's options for a batch of inputs (duplicates collapse; runs' news as `addRunNews`). */
 function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
   const runs = new Map<string, RunRef>();
   const dagIds = new Set<string>();
-  const whole = (dagId: string, runId: string) => runs.set(`${dagId}/${runId}`, { dagId, runId });
   let full = false;
   let sweep = false;
   for (const input of inputs) {
@@ -29,24 +50,11 @@ function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
       case 'run_triggered':
         // A new run is queued: its DAG's queued runs may start.
         dagIds.add(input.dagId);
-        whole(input.dagId, input.runId);
+        addRunNews(runs, { dagId: input.dagId, runId: input.runId });
         break;
-      case 'task_finished': {
-        const key = `${input.dagId}/${input.runId}`;
-        const seen = runs.get(key);
-        if (input.taskId === undefined || input.dagVersion === undefined) whole(input.dagId, input.runId);
-        else if (!seen)
-          runs.set(key, {
-            dagId: input.dagId,
-            runId: input.runId,
-            ended: [input.taskId],
-            dagVersion: input.dagVersion,
-          });
-        else if (seen.ended && seen.dagVersion === input.dagVersion) {
-          if (!seen.ended.includes(input.taskId)) seen.ended.push(input.taskId);
-        } else whole(input.dagId, input.runId);
+      case 'task_finished':
+        addRunNews(runs, input);
         break;
-      }
       case 'dag_registered':
       case 'wakeup':
         dagIds.add(input.dagId);
@@ -66,7 +74,13 @@ function passOptionsFor(inputs: SchedulerInput[], now: number): PassOptions {
   }
   // A full pass lists the due DAGs (a capped page): the DAGs woken in this batch get their runs
   // created beside it, not at the next sweep when more DAGs are due than the page holds.
-  if (full) return dagIds.size > 0 ? { now, sweep, wokenDagIds: [...dagIds] } : { now, sweep };
+  // A sweep looks only at the runs that need it: the runs with news in its batch are passed on.
+  if (full) {
+    const options: PassOptions = { now, sweep };
+    if (dagIds.size > 0) options.wokenDagIds = [...dagIds];
+    if (sweep && runs.size > 0) options.runs = [...runs.values()];
+    return options;
+  }
   return { now, runs: [...runs.values()], dagIds: [...dagIds], dags: [...dagIds] };
 }
 

@@ -27,7 +27,10 @@ export interface PassOptions {
   wokenDagIds?: string[];
   /** DAGs with news that is not about one run (a backfill was created, a pool changed): their queued runs may start. */
   dags?: string[];
-  /** Also sweep heartbeats, stuck dispatches and due retries first. */
+  /**
+   * Also sweep heartbeats, stuck dispatches and due retries first; then every unfinished run is
+   * listed, but only `runs`, the runs with due waits and those `sweepLook` picks are evaluated.
+   */
   sweep?: boolean;
 }
 
@@ -76,9 +79,15 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
     runsCreated += woken.created;
     creation.dagIds.push(...woken.dagIds.filter((id) => !creation.dagIds.includes(id)));
   }
-  const runs = options.runs && sweep ? [...options.runs, ...sweep.dueRuns] : options.runs;
+  // The sweep lists every unfinished run (queued runs start wherever they may) but looks only at
+  // the runs with news, those with due retries or reschedules, and those that need it (sweepLook).
+  const runs = sweep ? [...(options.runs ?? []), ...sweep.dueRuns] : options.runs;
   const dags = [...creation.dagIds, ...(options.dags ?? [])];
-  const advance = await advanceRuns(deps, now, runs ? { runs, dags } : undefined);
+  const advance = await advanceRuns(
+    deps,
+    now,
+    sweep ? { runs: runs!, dags, sweep: { busy: sweep.busyRuns } } : runs ? { runs, dags } : undefined,
+  );
   runsCreated += await afterRunsFinished(deps, now, advance);
   const claim = await claimAndDispatch(deps, now, {
     scheduled: advance.scheduled,

@@ -17,8 +17,13 @@ export interface SweepReport {
   heartbeatTimeouts: number;
   redispatched: number;
   stuckFailed: number;
-  /** Runs with due retries or reschedules, to be evaluated now. */
+  /** Runs with due retries or reschedules, or a try the sweep just failed: to be evaluated now. */
   dueRuns: { dagId: string; runId: string }[];
+  /**
+   * Runs (`dagId/runId`) with an instance queued or running that the sweep left so: each of those
+   * brings news when its try ends (or a later sweep fails it), so the sweep need not look at them.
+   */
+  busyRuns: Set<string>;
   /** The slot counters checked against their holders (drift is a bug: logged, and repaired). */
   counters: Reconciliation;
 }
@@ -99,20 +104,23 @@ async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
     redispatched: 0,
     stuckFailed: 0,
     dueRuns: [],
+    busyRuns: new Set(),
     counters: { drift: [], repaired: [], unsettled: 0 },
   };
   const holding = await allPages((cursor) => store.listHoldingTis({ cursor }));
+  const failed: TaskInstance[] = [];
   for (const ti of holding) {
+    let ended = false;
     if (ti.state === 'running' && isContainerWorker(ti.workerId)) {
-      if (await sweepContainerTry(deps, ti, now)) report.heartbeatTimeouts += 1;
+      ended = await sweepContainerTry(deps, ti, now);
+      if (ended) report.heartbeatTimeouts += 1;
     } else if (
       ti.state === 'running' &&
       (ti.heartbeatAt ?? ti.startedAt ?? now) < now - settings.heartbeatTimeoutMs
     ) {
       const silentFor = Math.round((now - (ti.heartbeatAt ?? now)) / 1000);
-      if (await failTry(deps, ti, 'running', `heartbeat timeout: no heartbeat for ${silentFor}s`, now)) {
-        report.heartbeatTimeouts += 1;
-      }
+      ended = await failTry(deps, ti, 'running', `heartbeat timeout: no heartbeat for ${silentFor}s`, now);
+      if (ended) report.heartbeatTimeouts += 1;
     } else if (ti.state === 'queued' && (ti.queuedAt ?? now) < now - settings.taskQueuedTimeoutMs) {
       if (ti.dispatchAttempts < settings.numStuckInQueuedRetries) {
         const requeued = await store.endTry({
@@ -123,12 +131,19 @@ async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
         if (requeued) report.redispatched += 1;
       } else {
         const error = `stuck in queued: dispatched ${ti.dispatchAttempts + 1} times without starting`;
-        if (await failTry(deps, ti, 'queued', error, now)) report.stuckFailed += 1;
+        ended = await failTry(deps, ti, 'queued', error, now);
+        if (ended) report.stuckFailed += 1;
       }
     }
+    // A try the sweep failed is its run's news now (its event is also published); a re-dispatched
+    // one is scheduled again, so its claim brings news as any other.
+    if (ended) failed.push(ti);
+    else report.busyRuns.add(`${ti.dagId}/${ti.runId}`);
   }
   const due = await store.listDueWaits(now, 1000);
-  const runs = new Map(due.map((ti) => [`${ti.dagId}/${ti.runId}`, { dagId: ti.dagId, runId: ti.runId }]));
+  const runs = new Map(
+    [...failed, ...due].map((ti) => [`${ti.dagId}/${ti.runId}`, { dagId: ti.dagId, runId: ti.runId }]),
+  );
   report.dueRuns = [...runs.values()];
   // The reconciler (store issue): counters recounted from their holders, drift repaired and logged.
   report.counters = await reconcileCounters(deps, { repair: true });

@@ -268,10 +268,10 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
     }
     if (pass) {
       passes += 1;
-      // A sweep looks at every run; other passes only at the runs with news (as the events queue does in AWS).
-      // Likewise a sweep creates runs for the due DAGs it lists (up to a page of them), other
-      // passes for the DAGs woken up; a wake-up a sweep did not reach stays for the next pass.
-      const runs = sweep ? undefined : [...pendingRuns.values()];
+      // Every pass looks at the runs with news (as the events queue does in AWS); a sweep also at
+      // those it finds need a look. A sweep creates runs for the due DAGs it lists (up to a page
+      // of them), other passes for the DAGs woken up; a wake-up a sweep did not reach stays for the next pass.
+      const runs = [...pendingRuns.values()];
       const dags = sweep ? undefined : [...pendingDags];
       const dagIds = sweep ? undefined : [...wokenDags];
       pendingRuns.clear();
