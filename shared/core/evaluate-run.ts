@@ -210,15 +210,18 @@ function evaluateRun(input: {
     else if (step.wait) wait(ti, step.wait);
   }
 
-  const after = tis.map((ti) => {
+  const stateAfter = (ti: TaskInstance) => {
     const i = shape.position.get(ti.taskId);
-    return { taskId: ti.taskId, state: (i === undefined ? undefined : states[i]) ?? ti.state };
-  });
+    return (i === undefined ? undefined : states[i]) ?? ti.state;
+  };
   // Most looks find work still going: an unfinished instance outside `none`, or a change, means
   // running and never deadlocked (decideRunState's first rule), decided without its scans.
   const changed = transitions.length > 0;
-  if (after.some((ti) => isUnfinished(ti.state) && (changed || ti.state !== 'none')))
-    return { transitions, waits, finish: null };
+  for (const ti of tis) {
+    const state = stateAfter(ti);
+    if (isUnfinished(state) && (changed || state !== 'none')) return { transitions, waits, finish: null };
+  }
+  const after = tis.map((ti) => ({ taskId: ti.taskId, state: stateAfter(ti) }));
   const decision = decideRunState(dag, after, { changed });
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }

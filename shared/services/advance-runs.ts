@@ -117,8 +117,11 @@ async function applyLook(
   deps: ServiceDeps,
   transitions: TiTransition[],
   waits: { key: TiKey; reason: WaitReason }[],
-  byTask: Map<string, TaskInstance | null>,
+  byTask: Map<string, TaskInstance | null> | (() => Map<string, TaskInstance | null>),
 ): Promise<Pick<RunLook, 'changed' | 'scheduled' | 'pools'> & { lost: number }> {
+  // Most looks at a run change nothing (a whole look at a run whose tries are still going).
+  if (transitions.length === 0 && waits.length === 0)
+    return { changed: 0, lost: 0, scheduled: [], pools: [] };
   const [{ applied, lost }] = await Promise.all([
     transitions.length > 0 ? deps.store.updateTis(transitions) : { applied: [], lost: [] },
     waits.length > 0 ? deps.store.setWaitReasons(waits) : undefined,
@@ -127,8 +130,9 @@ async function applyLook(
   const pools: string[] = [];
   if (transitions.some((t) => t.set.state === 'scheduled')) {
     const done = new Set(applied.map((key) => key.taskId));
+    const known = typeof byTask === 'function' ? byTask() : byTask;
     for (const t of transitions) {
-      const ti = byTask.get(t.key.taskId);
+      const ti = known.get(t.key.taskId);
       if (t.set.state !== 'scheduled' || !ti) continue;
       pools.push(ti.pool);
       if (done.has(ti.taskId)) scheduled.push({ ...ti, ...t.set });
@@ -147,8 +151,8 @@ async function evaluateOneRun(
   const dag = await deps.manifests.get(run.dagId, run.dagVersion);
   const tis = listed ?? (await deps.store.listTis(run.dagId, run.runId));
   const evaluation = evaluateRun({ dag, run, tis, now });
-  // Most looks at a run change nothing (a sweep looks at every run): no write is made for them.
-  const byTask = new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
+  // Most looks at a run change nothing: no write is made for them, and nothing is built for them.
+  const byTask = () => new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
   const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask);
   const look = { ...applied, finished: null, lostRace: applied.lost > 0, undecided: false };
   if (applied.lost > 0 || !evaluation.finish) return look;
