@@ -8,7 +8,8 @@
  * It is the scheduler's own pass, so racing the scheduler is a normal outcome: every transition and
  * claim is conditional, and whoever loses sees it lost. When the pass fails, the caller sends the
  * event as it would have without a mini scheduler; when the worker dies between the try's end and
- * the pass, nothing is sent and the sweep (a full pass every minute) schedules the downstream.
+ * the pass, nothing is sent: the sweep schedules the downstream once the run has nothing else in
+ * flight (`sweepLook`), or the news of what else is in flight does.
  *
  * Ends that arrive together (a worker's batch) share one pass, and ends that arrive while a pass is
  * running share the next one, as the scheduler's batches of events do.
