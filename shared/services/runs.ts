@@ -4,9 +4,11 @@
  * trigger-run.ts.
  *
  * Marking writes the run first, then its task instances: once the run is finished the scheduler
- * stops evaluating it, so nothing schedules an instance the mark is about to settle. Every write is
- * conditional; an instance that changed between the read and the write (a try that just ended) is
- * read again and planned again, a bounded number of times.
+ * stops evaluating it, so no new pass schedules an instance the mark is about to settle (one that
+ * read the run as running just before may still: the store keeps a run that finished with an
+ * instance unsettled where the sweep finds its holders, docs/state-store.md "Holders"). Every write
+ * is conditional; an instance that changed between the read and the write (a try that just ended)
+ * is read again and planned again, a bounded number of times.
  */
 import { NotFoundError } from '#core/errors.ts';
 import { type MarkState, planMarkRun } from '#core/mark.ts';

@@ -21,7 +21,7 @@ import {
   type TiKey,
   type WaitReason,
 } from '#core/model.ts';
-import { isRunFinished, type RunState } from '#core/states.ts';
+import { isFinished, isRunFinished, type RunState } from '#core/states.ts';
 import type {
   ClaimRequest,
   ClaimResult,
@@ -54,7 +54,7 @@ import {
   tiOf,
   triesOf,
 } from './entities.ts';
-import { listHolders, liveTis } from './holders.ts';
+import { DELIST_AFTER_MS, listHolders } from './holders.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
@@ -74,6 +74,13 @@ export interface DynamoDbStoreOptions {
    * @default 10_000
    */
   reconcileSettleMs?: number;
+  /**
+   * How long a finished run stays in the unfinished-runs list after it ended when it finished with
+   * an instance unsettled (holders.ts): longer than any pass can live, so none that read it as
+   * running can still schedule one of its instances. Tests may shorten it.
+   * @default 960_000 (16 minutes: Lambda's 15-minute limit and a minute)
+   */
+  delistAfterMs?: number;
   /**
    * Items per hot counter (`global`, each `pool`, each `executor`): one item takes about 500
    * transactional writes a second, so a pool whose tries end faster than that needs more
@@ -101,6 +108,7 @@ class DynamoDbStateStore implements StateStore {
   readonly #items: Items;
   readonly #now: () => number;
   readonly #settleMs: number;
+  readonly #delistAfterMs: number;
   readonly #shards: number;
   readonly #ends: TryEndGroups | null;
 
@@ -108,6 +116,7 @@ class DynamoDbStateStore implements StateStore {
     this.#items = new Items(client, table);
     this.#now = options.now ?? Date.now;
     this.#settleMs = options.reconcileSettleMs ?? SETTLE_MS;
+    this.#delistAfterMs = options.delistAfterMs ?? DELIST_AFTER_MS;
     this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
     const group = Math.floor(options.tryEndGroup ?? 25);
     this.#ends = group >= 2 ? new TryEndGroups(this.#items, this.#now, group) : null;
@@ -232,12 +241,14 @@ class DynamoDbStateStore implements StateStore {
     const run = runOf(item);
     if (run.state !== expect.state) return false;
     const next = { ...run, ...patch, dagId, runId };
-    // A listed run that finishes with an instance still live stays listed, so the sweep and the
-    // reconciler still find its holders (holders.ts); the reconciler delists it once nothing is live.
+    // A listed run that finishes with an instance unsettled (live, or still to run: a mark settles
+    // them after the run, and a pass that read the run as running may schedule one meanwhile) stays
+    // listed, so the sweep and the reconciler find its holders (holders.ts); the reconciler delists
+    // it once nothing is live and no pass that read it as running can be left (DELIST_AFTER_MS).
     const keepListed =
       isRunFinished(next.state) &&
       item.activePk?.S === 'RUNS' &&
-      (await liveTis(this.#items, keys.run(dagId, runId).pk)).length > 0;
+      (await this.listTis(dagId, runId)).some((ti) => !isFinished(ti.state));
     // A run still being filled stays out of the unfinished-runs index until createRun completes it.
     return this.#items.put(runItem(next, isIncompleteRun(item), keepListed), {
       condition: runStillAsRead,
@@ -327,7 +338,12 @@ class DynamoDbStateStore implements StateStore {
 
   /** Judges counters by this store's clock, the one their `changedAt` is written with. */
   reconcileCounters(opts: { repair: boolean }) {
-    return reconcile(this.#items, { ...opts, now: this.#now(), settleMs: this.#settleMs });
+    return reconcile(this.#items, {
+      ...opts,
+      now: this.#now(),
+      settleMs: this.#settleMs,
+      delistAfterMs: this.#delistAfterMs,
+    });
   }
 
   /**

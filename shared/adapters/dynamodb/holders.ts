@@ -7,10 +7,13 @@
  * instances can be claimed.
  *
  *   claim     no index write for the holder (it used to enter `holding`: 1 unit, and 1 more to leave)
- *   run end   a run that finishes while one of its instances is live (`LIVE`: a mark while tries run)
- *             stays listed under RUNS (`liveTis`, read by the finishing write), finished;
- *             `listUnfinishedRuns` leaves it out
- *   sweep     the reconciler delists such a run once its partition shows nothing live (`delistSettledRuns`)
+ *   run end   a run that finishes while one of its instances is unsettled — live (`LIVE`: a mark
+ *             while tries run) or still to run (`none`: a mark settles its instances after the run,
+ *             and a pass that read the run as running may schedule one of them meanwhile) — stays
+ *             listed under RUNS (read by the finishing write), finished; `listUnfinishedRuns` leaves it out
+ *   sweep     the reconciler delists such a run once its partition shows nothing live and it ended
+ *             more than `delistAfterMs` ago (DELIST_AFTER_MS: longer than any pass can live, so no
+ *             pass that read it as running can still schedule one of its instances)
  *
  * A listed run's partition is read whole (its instance items), so the sweep pays ≈ 0.6 KB of
  * strongly consistent read per written instance of an unfinished run, once for the holders and once
@@ -22,7 +25,7 @@ import { InputError } from '#core/errors.ts';
 import type { TaskInstance } from '#core/model.ts';
 import { holdsSlot, isRunFinished, type RunState, type TiState } from '#core/states.ts';
 import type { Page, PageRequest } from '#ports';
-import { tiOf } from './entities.ts';
+import { runOf, tiOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { BAD_CURSOR, type Item, S, str } from './marshal.ts';
 
@@ -49,17 +52,15 @@ function liveTiPage(items: Items, runPk: string, cursor: string | null, limit: n
   );
 }
 
-/** Every live instance item of a run (a finishing write asks whether any is left). */
-async function liveTis(items: Items, runPk: string): Promise<Item[]> {
-  const out: Item[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { items: Item[]; next: string | null } = await liveTiPage(items, runPk, cursor, 1000);
-    out.push(...page.items);
-    cursor = page.next;
-  } while (cursor);
-  return out;
-}
+/**
+ * How long a finished run stays listed after it ended, at least: longer than any pass can live (a
+ * pass runs in a function, and Lambda stops every function within 15 minutes), so a pass that read
+ * the run as running before it finished has written all it will by then.
+ */
+const DELIST_AFTER_MS = 16 * 60_000;
+
+/** Listed runs whose partitions a walk reads at once. */
+const WALK_AT_ONCE = 16;
 
 /** Where a walk over the listed runs stopped: the run (its `activeSk`) and the cursor inside it. */
 interface WalkCursor {
@@ -93,6 +94,7 @@ interface ListedRun {
   pk: string;
   activeSk: string;
   state: RunState;
+  endedAt: number | null;
 }
 
 /** Listed runs from `from` (inclusive) on, in `active` order, one page. */
@@ -109,6 +111,7 @@ async function listedRuns(items: Items, from: string | null, limit: number) {
     pk: item.pk!.S!,
     activeSk: item.activeSk!.S!,
     state: str(item.state) as RunState,
+    endedAt: runOf(item).endedAt,
   }));
   return { runs, more: page.next !== null };
 }
@@ -129,20 +132,39 @@ async function walkLive(
   for (;;) {
     const { runs, more } = await listedRuns(items, at?.run ?? null, 100);
     // A cursor names the run it stopped in; the list from there starts with that run (if still listed).
-    for (const run of runs) {
-      let cursor = at && at.run === run.activeSk ? at.tis : null;
-      // A run resumed inside its partition had live items before the cursor: it is not judged here.
-      const whole = cursor === null;
-      let live = false;
-      at = null;
-      do {
-        if (out.length >= limit) return { items: out, next: encodeWalk({ run: run.activeSk, tis: cursor }) };
-        const page = await liveTiPage(items, run.pk, cursor, Math.min(1000, limit - out.length));
-        out.push(...page.items);
-        if (page.items.length > 0) live = true;
-        cursor = page.next;
-      } while (cursor);
-      if (visit && whole) await visit(run, live);
+    const resume = at;
+    const startOf = (run: ListedRun) => (resume && resume.run === run.activeSk ? resume.tis : null);
+    at = null;
+    for (let i = 0; i < runs.length; i += WALK_AT_ONCE) {
+      const group = runs.slice(i, i + WALK_AT_ONCE);
+      const room = limit - out.length;
+      // The first page of each run of the group, read at once: a walk over thousands of listed runs
+      // is not a chain of thousands of round trips.
+      const firsts =
+        room > 0
+          ? await Promise.all(
+              group.map((run) => liveTiPage(items, run.pk, startOf(run), Math.min(1000, room))),
+            )
+          : [];
+      for (const [j, run] of group.entries()) {
+        let cursor = startOf(run);
+        // A run resumed inside its partition had live items before the cursor: it is not judged here.
+        const whole = cursor === null;
+        let live = false;
+        let page: { items: Item[]; next: string | null } | null = firsts[j] ?? null;
+        do {
+          if (out.length >= limit)
+            return { items: out, next: encodeWalk({ run: run.activeSk, tis: cursor }) };
+          // A first page read for more room than is left (earlier runs of the group filled it) is read again.
+          if (!page || page.items.length > limit - out.length)
+            page = await liveTiPage(items, run.pk, cursor, Math.min(1000, limit - out.length));
+          out.push(...page.items);
+          if (page.items.length > 0) live = true;
+          cursor = page.next;
+          page = null;
+        } while (cursor);
+        if (visit && whole) await visit(run, live);
+      }
     }
     if (!more || runs.length === 0) return { items: out, next: null };
     const last = runs.at(-1)!.activeSk;
@@ -159,10 +181,10 @@ async function listHolders(items: Items, request: PageRequest = {}): Promise<Pag
 
 /**
  * Every holder item of the listed runs, for the reconciler; and every listed run that is finished
- * with nothing live left is delisted (REMOVE its `active` key, only if it is still in the finished
- * state it was read in).
+ * with nothing live left, and ended before `delistBefore`, is delisted (REMOVE its `active` key,
+ * only if it is still in the finished state it was read in).
  */
-async function allHolderItems(items: Items): Promise<Item[]> {
+async function allHolderItems(items: Items, delistBefore: number): Promise<Item[]> {
   const out: Item[] = [];
   const settled: ListedRun[] = [];
   let cursor: string | null = null;
@@ -171,7 +193,7 @@ async function allHolderItems(items: Items): Promise<Item[]> {
       items,
       { cursor, limit: 10_000 },
       (run, live) => {
-        if (!live && isRunFinished(run.state)) settled.push(run);
+        if (!live && isRunFinished(run.state) && (run.endedAt ?? 0) < delistBefore) settled.push(run);
       },
     );
     out.push(...page.items.filter((item) => holdsSlot(str(item.state) as TiState)));
@@ -190,4 +212,4 @@ function delistRun(items: Items, run: ListedRun): Promise<boolean> {
   });
 }
 
-export { allHolderItems, LIVE, listHolders, liveTis };
+export { allHolderItems, DELIST_AFTER_MS, LIVE, listHolders };

@@ -30,7 +30,7 @@ import {
   rereadCounters,
 } from './counters.ts';
 import { tiOf } from './entities.ts';
-import { allHolderItems } from './holders.ts';
+import { allHolderItems, DELIST_AFTER_MS } from './holders.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { unparkFlagged } from './parking.ts';
@@ -45,8 +45,8 @@ const IDLE_MS = 10 * 60_000;
  * The parts of the holds of every instance that holds slots now: the listed runs' instance items,
  * read strongly (holders.ts), which also delists the finished runs with nothing live left.
  */
-async function holderParts(items: Items): Promise<HoldPart[]> {
-  const read = await allHolderItems(items);
+async function holderParts(items: Items, delistBefore: number): Promise<HoldPart[]> {
+  const read = await allHolderItems(items, delistBefore);
   return read.flatMap((item) => {
     const ti = tiOf(item);
     return holdsSlot(ti.state) ? [...partsHeld(item, ti.holds).values()] : [];
@@ -55,7 +55,7 @@ async function holderParts(items: Items): Promise<HoldPart[]> {
 
 async function reconcile(
   items: Items,
-  opts: { now: number; repair: boolean; settleMs?: number },
+  opts: { now: number; repair: boolean; settleMs?: number; delistAfterMs?: number },
 ): Promise<Reconciliation> {
   const settleMs = opts.settleMs ?? SETTLE_MS;
   const listed = await readCounterItems(items);
@@ -65,7 +65,7 @@ async function reconcile(
   );
   // Read #1 is the listing itself: the listed counters are read by key, strongly (counters.ts).
   const first = new Map(listed.map((c) => [pkOf(c.key, c.shard), c]));
-  const parts = await holderParts(items);
+  const parts = await holderParts(items, opts.now - (opts.delistAfterMs ?? DELIST_AFTER_MS));
   for (const part of parts)
     ids.set(pkOf(part.counter, part.shard), { key: part.counter, shard: part.shard ?? 0 });
   const second = await rereadCounters(items, [...ids.keys()]);

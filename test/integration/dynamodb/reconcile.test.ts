@@ -7,6 +7,7 @@ import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk
 import { describe, expect } from 'vitest';
 import { correctCounter } from '#adapters/dynamodb/counters.ts';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { DELIST_AFTER_MS } from '#adapters/dynamodb/holders.ts';
 import { Items } from '#adapters/dynamodb/items.ts';
 import { IDLE_MS } from '#adapters/dynamodb/reconcile.ts';
 import type { TaskInstance } from '#core/model.ts';
@@ -163,6 +164,69 @@ describe('DynamoDB reconciler', () => {
         repaired: [],
         unsettled: 0,
       });
+      expect(await listedAs(ddb, table)).toBeNull();
+      expect(await usedOf(store, GLOBAL)).toBe(0);
+    });
+
+    // A mark writes the run first and settles its instances after it; a pass that read the run as
+    // running before the mark may still schedule one of them, and a claim may take it, once the
+    // finishing write has looked. The run must stay listed, or its holder is found by nobody and
+    // the reconciler "repairs" the held slot away.
+    test('a run that finishes with an instance still to run stays listed: a late pass may still claim it', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1, () => ({ state: 'none', tryNumber: 0 }));
+      const endedAt = Date.now();
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'success', endedAt });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      expect((await store.listUnfinishedRuns()).items).toEqual([]);
+      // The late pass: none → scheduled, then a claim of it.
+      const { applied } = await store.updateTis([
+        { key: a!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
+      ]);
+      expect(applied).toHaveLength(1);
+      expect((await store.claim([claimOf({ ...a!, tryNumber: 1 })])).claimed).toHaveLength(1);
+      expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['t000']);
+      expect(await store.reconcileCounters({ repair: true })).toEqual({
+        drift: [],
+        repaired: [],
+        unsettled: 0,
+      });
+      expect(await usedOf(store, GLOBAL)).toBe(1);
+    });
+
+    test('a finished run stays listed, with nothing live, until no pass that read it as running can be left', async ({
+      ddb,
+      table,
+    }) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1, () => ({ state: 'none', tryNumber: 0 }));
+      const endedAt = Date.now();
+      // The mark's process dies after the run's write, before it settles the instance.
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'failed', endedAt });
+      await store.reconcileCounters({ repair: true });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      // A pass that read the run as running claims the instance after the reconciler looked.
+      await store.updateTis([
+        { key: a!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
+      ]);
+      await store.claim([claimOf({ ...a!, tryNumber: 1 })]);
+      expect(await store.reconcileCounters({ repair: true })).toEqual({
+        drift: [],
+        repaired: [],
+        unsettled: 0,
+      });
+      await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+      // Nothing live, but ended just now: a pass that read it as running may still be about.
+      await store.reconcileCounters({ repair: true });
+      expect(await listedAs(ddb, table)).toBe('RUNS');
+      const later = new DynamoDbStateStore(ddb, table, {
+        reconcileSettleMs: 0,
+        now: () => endedAt + DELIST_AFTER_MS + 1,
+      });
+      await later.reconcileCounters({ repair: true });
       expect(await listedAs(ddb, table)).toBeNull();
       expect(await usedOf(store, GLOBAL)).toBe(0);
     });
