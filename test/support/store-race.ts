@@ -101,8 +101,9 @@ export interface RaceConfig {
    * wake one scheduler together (as an SQS event source's batching window hands one invocation a
    * batch of `task_finished` events), every scheduler waits for a ring after each pass, and an idle
    * one passes every `idleMs` to 1.5 × `idleMs`: fewer passes, each claiming what several ends freed.
+   * One sweep runs at a time, `sweepMs` after the last one ended (default 3 s; AWS's rate is a minute).
    */
-  pacing?: { windowMs: number; idleMs: number };
+  pacing?: { windowMs: number; idleMs: number; sweepMs?: number };
   /** Told about every minute how far the race is (the bench prints it: a long race is not silent). */
   onProgress?: (progress: RaceProgress) => void;
   /**
@@ -469,10 +470,13 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     let finished = false;
     const done = () => finished || Date.now() >= deadline;
 
+    // The sweep is one schedule, as in AWS (a rate schedule invokes one sweep at a time): whichever
+    // scheduler finds it due runs it, and the next is due `sweepMs` after that one ended.
+    const sweepMs = config.pacing?.sweepMs ?? 3_000;
+    let sweepDueAt = 0;
     const schedulers = Array.from({ length: config.schedulers }, async (_, s) => {
       const deps = depsFor(new ObservedStore(clientFor(s + 1), table, observer, config.store ?? {}));
       const random = mulberry32(config.seed * 7919 + s);
-      let lastSweep = 0;
       while (!done()) {
         // A pass that fails (throttled, timed out) is simply followed by the next one, as Lambda would retry.
         const now = Date.now();
@@ -495,11 +499,15 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
             );
           }
           claimed = (await claimAndDispatch(deps, now)).claimed;
-          // The sweep (heartbeats, stuck dispatches, the reconciler with repair), every few seconds per scheduler.
-          if (now - lastSweep > 3_000 + random() * 1_000) {
-            lastSweep = now;
+          // The sweep (heartbeats, stuck dispatches, the reconciler with repair).
+          if (now >= sweepDueAt) {
+            sweepDueAt = Number.POSITIVE_INFINITY;
             sweeps += 1;
-            await runSweep(deps, now);
+            try {
+              await runSweep(deps, now);
+            } finally {
+              sweepDueAt = Date.now() + sweepMs;
+            }
           }
         } catch {
           // next pass
