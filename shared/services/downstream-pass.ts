@@ -17,17 +17,26 @@
 import type { SchedulerEvent } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 import { runScheduler } from './scheduler-input.ts';
-
-interface Waiting {
-  event: SchedulerEvent;
-  resolve: (ran: boolean) => void;
-}
+import { TickBatches } from './tick-batches.ts';
 
 class DownstreamPasses {
-  readonly #queue: Waiting[] = [];
-  #draining = false;
   /** Passes run and events they took the place of (the rest were sent: their pass failed). */
   readonly stats = { passes: 0, events: 0, failed: 0 };
+  readonly #passes = new TickBatches<SchedulerEvent, boolean>(async (events) => {
+    try {
+      await runScheduler(this.deps, events, this.clock.now());
+      this.stats.passes += 1;
+      this.stats.events += events.length;
+      return true;
+    } catch (error) {
+      this.stats.failed += events.length;
+      this.deps.logger.warn('downstream pass failed: its events go to the scheduler', {
+        events: events.length,
+        error: String(error),
+      });
+      return false;
+    }
+  });
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -36,41 +45,7 @@ class DownstreamPasses {
 
   /** The pass for an ended try's event: true once it ran, false when it failed (send the event then). */
   run(event: SchedulerEvent): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      this.#queue.push({ event, resolve });
-      if (this.#draining) return;
-      this.#draining = true;
-      // The ends of this tick share the first pass; later ones, the next pass after it.
-      setImmediate(() => void this.#drain());
-    });
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        const group = this.#queue.splice(0);
-        let ran = true;
-        try {
-          await runScheduler(
-            this.deps,
-            group.map((w) => w.event),
-            this.clock.now(),
-          );
-          this.stats.passes += 1;
-          this.stats.events += group.length;
-        } catch (error) {
-          ran = false;
-          this.stats.failed += group.length;
-          this.deps.logger.warn('downstream pass failed: its events go to the scheduler', {
-            events: group.length,
-            error: String(error),
-          });
-        }
-        for (const w of group) w.resolve(ran);
-      }
-    } finally {
-      this.#draining = false;
-    }
+    return this.#passes.add(event);
   }
 }
 
