@@ -41,6 +41,14 @@ export interface WorkerProps {
   scheduleAfterTaskExecution?: boolean;
 }
 
+export interface SchedulerProps {
+  /**
+   * The scheduler function's memory (the sweep runs in it too): a pass is a few store round trips
+   * in series, so CPU is a small part of its time (docs/deploy.md "Function memory"). @default 512
+   */
+  memoryMiB?: number;
+}
+
 export interface FargateProps {
   /** @default a new cluster in `vpc` */
   cluster?: ICluster;
@@ -92,6 +100,7 @@ export interface UpdraftProps {
   /** Defaults of DAG limits and task retries, under every DAG's own options. @default Airflow's */
   dagDefaults?: DagDefaultsProps;
   worker?: WorkerProps;
+  scheduler?: SchedulerProps;
   /** Fargate for `executor: 'fargate'` tasks; `false` leaves ECS out (such tries fail and say so). @default created */
   fargate?: FargateProps | false;
   /** An existing bucket for DAGs, bundles, logs and results. @default a new bucket */
@@ -130,6 +139,7 @@ export interface ResolvedProps {
     invokableFunctions: IFunction[];
     scheduleAfterTaskExecution: boolean;
   };
+  scheduler: { memoryMiB: number };
   fargate:
     | {
         cluster?: ICluster;
@@ -233,6 +243,13 @@ function resolveProps(props: UpdraftProps = {}): ResolvedProps {
       maxConcurrency: maxConcurrency ?? null,
       invokableFunctions: props.worker?.invokableFunctions ?? [],
       scheduleAfterTaskExecution: props.worker?.scheduleAfterTaskExecution ?? true,
+    },
+    scheduler: {
+      memoryMiB: wholeAtLeast(
+        'scheduler.memoryMiB',
+        props.scheduler?.memoryMiB ?? FUNCTIONS.scheduler.memoryMiB,
+        128,
+      ),
     },
     fargate,
     ...(props.dagBucket && { dagBucket: props.dagBucket }),

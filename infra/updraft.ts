@@ -145,7 +145,11 @@ class Updraft extends Construct {
       functions[name] = make(
         name,
         FUNCTIONS[name],
-        name === 'worker' ? { memoryMiB: p.worker.memoryMiB, timeout: p.worker.timeout } : {},
+        name === 'worker'
+          ? { memoryMiB: p.worker.memoryMiB, timeout: p.worker.timeout }
+          : name === 'scheduler'
+            ? { memoryMiB: p.scheduler.memoryMiB }
+            : {},
       );
     }
     functions.api = make('api', API_FUNCTION);

@@ -811,6 +811,7 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
         counterShards: 4,
         pools: { warehouse: 8, default_pool: 64 },
         worker: { maxConcurrency: 20, memoryMiB: 2048, scheduleAfterTaskExecution: false },
+        scheduler: { memoryMiB: 1024 },
         dagDefaults: {
           maxActiveRuns: 4,
           retries: 2,
@@ -841,6 +842,10 @@ describe('Updraft construct with an existing bucket, no Fargate, no console, JWT
       scheduleAfterTaskExecution: false,
     });
     expect(worker[1].Properties.MemorySize).toBe(2048);
+    const scheduler = Object.entries(resources(v.template, 'AWS::Lambda::Function')).find(([id]) =>
+      id.includes('Scheduler'),
+    )!;
+    expect(scheduler[1].Properties.MemorySize).toBe(1024);
     const puts = roleStatements(v.template, worker[0]).filter((st) => st.Action.includes('s3:PutObject'));
     expect(resourcesOf(puts).sort()).toEqual(
       ['arn:aws:s3:::my-dags/logs/*', 'arn:aws:s3:::my-dags/results/*'].sort(),
