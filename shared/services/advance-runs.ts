@@ -22,12 +22,6 @@ export interface AdvanceReport {
   scheduled: TaskInstance[];
   /** The DAG records this step read, for the rest of the pass. */
   dags: Map<string, DagRecord>;
-  /**
-   * Runs a narrow look (from their ended tasks' downstream) left running but could not prove
-   * unfinished: whether they are finished takes a look at the whole run (`evaluateRuns`), unless
-   * the pass finds other proof first (it claims one of their instances).
-   */
-  undecided: DagRun[];
 }
 
 /** DAG records being read this pass, by id (each read once, some before it is known they are needed). */
@@ -105,8 +99,6 @@ interface RunLook {
   changed: number;
   finished: DagRun | null;
   lostRace: boolean;
-  /** A narrow look that left the run running without proof that it is unfinished. */
-  undecided: boolean;
   /** Instances that became scheduled, as written, and the pools of every one meant to. */
   scheduled: TaskInstance[];
   pools: string[];
@@ -154,7 +146,7 @@ async function evaluateOneRun(
   // Most looks at a run change nothing: no write is made for them, and nothing is built for them.
   const byTask = () => new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
   const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask);
-  const look = { ...applied, finished: null, lostRace: applied.lost > 0, undecided: false };
+  const look = { ...applied, finished: null, lostRace: applied.lost > 0 };
   if (applied.lost > 0 || !evaluation.finish) return look;
   const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
   const ok = await deps.store.updateRun(run.dagId, run.runId, { state: 'running' }, patch);
@@ -189,7 +181,10 @@ const MAX_NARROW_ROUNDS = 4;
 /**
  * A look at a run from the tasks whose tries ended (`evaluateDownstream`), reading only what their
  * news can change; `first` are instances already being read for it. Null when the run takes a
- * whole look instead.
+ * whole look instead. A narrow look that cannot prove the run unfinished is followed at once by a
+ * whole look, which finishes the run if it is: before the pass claims, so that what the finish
+ * frees (a maxActiveRuns slot: the next run's instances) competes for slots in priority order
+ * with everything else this pass schedules.
  */
 async function lookDownstream(
   deps: ServiceDeps,
@@ -211,30 +206,17 @@ async function lookDownstream(
       continue;
     }
     const applied = await applyLook(deps, look.transitions, look.waits, known);
+    const narrow: RunLook = { ...applied, finished: null, lostRace: applied.lost > 0 };
+    if (applied.lost > 0 || look.running) return narrow;
+    const whole = await evaluateOneRun(deps, run, now);
     return {
-      ...applied,
-      finished: null,
-      lostRace: applied.lost > 0,
-      undecided: applied.lost === 0 && !look.running,
+      ...whole,
+      changed: narrow.changed + whole.changed,
+      scheduled: [...narrow.scheduled, ...whole.scheduled],
+      pools: [...narrow.pools, ...whole.pools],
     };
   }
   return null;
-}
-
-/**
- * Whole looks at `runs` (as the sweep takes): for the runs a narrow look left undecided that the
- * pass found no other proof for. Returns what `advanceRuns` reports for them.
- */
-async function evaluateRuns(
-  deps: ServiceDeps,
-  runs: DagRun[],
-  dags: Map<string, DagRecord>,
-  now: number,
-): Promise<AdvanceReport> {
-  const report = emptyReport(dags);
-  const looks = await inGroups(runs, RUNS_AT_ONCE, (run) => evaluateOneRun(deps, run, now));
-  for (const look of looks) addLook(report, look);
-  return report;
 }
 
 /** Runs a pass looks at at once. */
@@ -257,15 +239,13 @@ function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
     poolsTouched: new Set(),
     scheduled: [],
     dags,
-    undecided: [],
   };
 }
 
-function addLook(report: AdvanceReport, look: RunLook, run?: DagRun): void {
+function addLook(report: AdvanceReport, look: RunLook): void {
   report.tisChanged += look.changed;
   if (look.finished) report.runsFinished.push(look.finished);
   if (look.lostRace) report.runsRetry += 1;
-  if (look.undecided && run) report.undecided.push(run);
   for (const pool of look.pools) report.poolsTouched.add(pool);
   report.scheduled.push(...look.scheduled);
 }
@@ -437,10 +417,8 @@ async function advanceRuns(
     if (sweep && !ref && !startedKeys.has(key)) return sweepLook(deps, run, sweep.busy, now);
     return evaluateOneRun(deps, run, now);
   });
-  looks.forEach((look, i) => {
-    if (look) addLook(report, look, running[i]);
-  });
+  for (const look of looks) if (look) addLook(report, look);
   return report;
 }
 
-export { advanceRuns, evaluateOneRun, evaluateRuns };
+export { advanceRuns, evaluateOneRun };

@@ -3,7 +3,7 @@
  * claim slots and dispatch. Any number of passes may run at once; correctness never depends on
  * there being one, because every change is a conditional write.
  */
-import { type AdvanceReport, advanceRuns, evaluateRuns, type RunRef } from './advance-runs.ts';
+import { type AdvanceReport, advanceRuns, type RunRef } from './advance-runs.ts';
 import { completeBackfills } from './backfill.ts';
 import { rollAllBackfills } from './backfill-window.ts';
 import { type ClaimReport, claimAndDispatch, readClaimInputs } from './claim-pass.ts';
@@ -94,27 +94,6 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
     dags: advance.dags,
     inputs,
   });
-  // A run a narrow look left undecided is unfinished if this pass queued one of its instances;
-  // the others are looked at whole (a run whose last try just ended finishes here).
-  const claimedRuns = new Set(claim.dispatched.map((m) => `${m.key.dagId}/${m.key.runId}`));
-  const undecided = advance.undecided.filter((r) => !claimedRuns.has(`${r.dagId}/${r.runId}`));
-  advance.undecided = [];
-  if (undecided.length > 0) {
-    const late = await evaluateRuns(deps, undecided, advance.dags, now);
-    runsCreated += await afterRunsFinished(deps, now, late);
-    advance.tisChanged += late.tisChanged;
-    advance.runsStarted += late.runsStarted;
-    advance.runsRetry += late.runsRetry;
-    advance.runsFinished.push(...late.runsFinished);
-    for (const pool of late.poolsTouched) advance.poolsTouched.add(pool);
-    advance.scheduled.push(...late.scheduled);
-    if (late.scheduled.length > 0) {
-      const more = await claimAndDispatch(deps, now, { scheduled: late.scheduled, dags: advance.dags });
-      claim.claimed += more.claimed;
-      claim.lost += more.lost;
-      claim.dispatched.push(...more.dispatched);
-    }
-  }
   return { runsCreated, advance, claim, sweep };
 }
 

@@ -256,6 +256,40 @@ describe('narrow scheduler passes (task_finished with its task)', () => {
     await playEvents(h);
     expect((await h.store.getRun('old', run.runId))?.state).toBe('success');
   });
+
+  it('claims in priority order when a narrow look finishes a run and its next run starts in the same pass', async () => {
+    // Prepare: one slot; `urgent` (weight 10, one run at a time) holds it, `routine` (weight 1) waits.
+    const h = makeHarness();
+    await h.store.putPool({ name: 'one', slots: 1, description: '', includeDeferred: false });
+    await h.register(
+      dag('urgent', { schedule: null, maxActiveRuns: 1 }, (d) => {
+        d.task('only', { pool: 'one', priorityWeight: 10 }, noop);
+      }),
+    );
+    await h.register(
+      dag(
+        'routine',
+        { schedule: null },
+        (d) => void d.task('only', { pool: 'one', priorityWeight: 1 }, noop),
+      ),
+    );
+    const first = await triggerRun(h.deps, { dagId: 'urgent', now: h.clock.now() });
+    h.clock.advance(1_000);
+    const second = await triggerRun(h.deps, { dagId: 'urgent', now: h.clock.now() });
+    await triggerRun(h.deps, { dagId: 'routine', now: h.clock.now() });
+    await runScheduler(h.deps, h.events.splice(0), h.clock.now());
+    expect(h.dispatched.map((m) => `${m.key.dagId}/${m.key.runId}`)).toEqual([`urgent/${first.runId}`]);
+
+    // Act: the first run's only try ends; its event's narrow look cannot prove the run unfinished.
+    await h.work();
+    h.clock.advance(1_000);
+    await runScheduler(h.deps, h.events.splice(0), h.clock.now());
+
+    // Assess: the whole look finished the first run before the claim, so the second run's instance
+    // (weight 10) took the slot, not routine's (weight 1).
+    expect((await h.store.getRun('urgent', first.runId))?.state).toBe('success');
+    expect(h.dispatched.map((m) => `${m.key.dagId}/${m.key.runId}`)).toEqual([`urgent/${second.runId}`]);
+  });
 });
 
 describe('passOptionsFor', () => {
