@@ -140,7 +140,8 @@ async function evaluateOneRun(
   now: number,
   listed?: TaskInstance[],
 ): Promise<RunLook> {
-  const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+  const dag =
+    deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const tis = listed ?? (await deps.store.listTis(run.dagId, run.runId));
   const evaluation = evaluateRun({ dag, run, tis, now });
   // Most looks at a run change nothing: no write is made for them, and nothing is built for them.
@@ -193,7 +194,8 @@ async function lookDownstream(
   first: [string, TaskInstance | null][] | null,
   now: number,
 ): Promise<RunLook | null> {
-  const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+  const dag =
+    deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const ids = first ? null : narrowReads(dag, ended);
   const reads = first ?? (ids ? await readByTask(deps, run, ids) : null);
   if (!reads) return null;
@@ -342,7 +344,8 @@ export interface SweepLook {
  * task_finished event) may have been lost. Null when the run needs no look.
  */
 async function sweepLook(deps: ServiceDeps, run: DagRun, busy: Set<string>, now: number) {
-  const dag = await deps.manifests.get(run.dagId, run.dagVersion);
+  const dag =
+    deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const expired =
     dag.dagrunTimeoutMs !== null && run.startedAt !== null && now - run.startedAt > dag.dagrunTimeoutMs;
   if (expired) return evaluateOneRun(deps, run, now);

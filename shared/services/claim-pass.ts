@@ -11,7 +11,7 @@
  */
 import { type ClaimCandidate, type ClaimDecision, type ClaimState, selectClaims } from '#core/claim.ts';
 import { compareClaimOrder } from '#core/claim-order.ts';
-import { taskOf } from '#core/manifest.ts';
+import { type DagManifest, taskOf } from '#core/manifest.ts';
 import {
   type CounterKey,
   counterKeyString,
@@ -52,6 +52,8 @@ interface PassContext {
   deps: ServiceDeps;
   /** DAG records by id, read at most once per pass (pools are read at once, so the read is shared). */
   dags: Map<string, Promise<DagRecord | null>>;
+  /** The records of `dags` already read, taken without an `await`. */
+  dagsRead: Map<string, DagRecord | null>;
   /** Counter values read this pass, by `counterKeyString`: each is read once. */
   counters: Map<string, number>;
   exclude: Exclusions;
@@ -65,16 +67,37 @@ interface Exclusions {
 function dagRecord(ctx: PassContext, dagId: string): Promise<DagRecord | null> {
   let record = ctx.dags.get(dagId);
   if (!record) {
-    record = ctx.deps.store.getDag(dagId);
+    record = ctx.deps.store.getDag(dagId).then((read) => {
+      ctx.dagsRead.set(dagId, read);
+      return read;
+    });
     ctx.dags.set(dagId, record);
   }
   return record;
 }
 
-async function toCandidate(ctx: PassContext, ti: TaskInstance): Promise<ClaimCandidate | null> {
+/**
+ * The claim candidate for `ti`, or null when its DAG is paused or gone. Synchronous when its DAG
+ * record was read this pass and its manifest is cached (nearly always: a pass claims from the same
+ * few DAGs), else a promise of it.
+ */
+function toCandidate(
+  ctx: PassContext,
+  ti: TaskInstance,
+): ClaimCandidate | null | Promise<ClaimCandidate | null> {
+  const record = ctx.dagsRead.get(ti.dagId);
+  const dag = ctx.deps.manifests.peek(ti.dagId, ti.dagVersion);
+  if (record === undefined || !dag) return readCandidate(ctx, ti);
+  return candidateOf(record, dag, ti);
+}
+
+async function readCandidate(ctx: PassContext, ti: TaskInstance): Promise<ClaimCandidate | null> {
   const record = await dagRecord(ctx, ti.dagId);
+  return candidateOf(record, await ctx.deps.manifests.get(ti.dagId, ti.dagVersion), ti);
+}
+
+function candidateOf(record: DagRecord | null, dag: DagManifest, ti: TaskInstance): ClaimCandidate | null {
   if (!record || record.paused) return null;
-  const dag = await ctx.deps.manifests.get(ti.dagId, ti.dagVersion);
   const task = taskOf(dag, ti.taskId);
   return {
     ti,
@@ -176,7 +199,8 @@ async function readMore(
     reader.count += 1;
     reader.last = ti;
     if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
-    const candidate = await toCandidate(ctx, ti);
+    const found = toCandidate(ctx, ti);
+    const candidate = found instanceof Promise ? await found : found;
     if (candidate) into.push(candidate);
     else exclude.dagIds.add(ti.dagId);
   }
@@ -332,13 +356,15 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   const ctx: PassContext = {
     deps,
     dags: new Map([...(news.dags ?? [])].map(([dagId, record]) => [dagId, Promise.resolve(record)])),
+    dagsRead: new Map(news.dags),
     counters: new Map(inputs?.counters),
     exclude: { dagIds: new Set(), tasks: new Map() },
   };
   // What just became scheduled is known without reading (its DAG record came with the news).
   const scheduled: ClaimCandidate[] = [];
   for (const ti of news.scheduled ?? []) {
-    const candidate = await toCandidate(ctx, ti);
+    const found = toCandidate(ctx, ti);
+    const candidate = found instanceof Promise ? await found : found;
     if (candidate) scheduled.push(candidate);
   }
   // The pools and the counters the pass will need are read together: those of the pass as a whole

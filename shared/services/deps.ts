@@ -42,12 +42,20 @@ class ManifestCache {
   }
 
   async get(dagId: string, version: string): Promise<DagManifest> {
-    const hit = this.#cache.get(dagId)?.get(version);
+    const hit = this.peek(dagId, version);
     if (hit) return hit;
     const manifest = await this.#store.getDagVersion(dagId, version);
     if (!manifest) throw new Error(`DAG ${dagId} version ${version} is not registered`);
     this.#put(dagId, version, manifest);
     return manifest;
+  }
+
+  /**
+   * The manifest if it is cached, without a read: hot paths take it without an `await` (each one a
+   * turn of the microtask queue and a promise) and call `get` only on a miss.
+   */
+  peek(dagId: string, version: string): DagManifest | undefined {
+    return this.#cache.get(dagId)?.get(version);
   }
 
   remember(manifest: DagManifest): void {

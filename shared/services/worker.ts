@@ -46,7 +46,8 @@ async function beginTry(
   }
   const ok = await store.startTry(message.key, message.tryNumber, opts);
   if (!ok) return { kind: 'duplicate' };
-  const dag = await deps.manifests.get(ti.dagId, run.dagVersion);
+  const dag =
+    deps.manifests.peek(ti.dagId, run.dagVersion) ?? (await deps.manifests.get(ti.dagId, run.dagVersion));
   const task = taskOf(dag, ti.taskId);
   const started: StartedTry = {
     ti: { ...ti, state: 'running', startedAt: opts.now, heartbeatAt: opts.now, workerId: opts.workerId },
