@@ -168,6 +168,15 @@ describe('DynamoDB reconciler', () => {
       expect(await usedOf(store, GLOBAL)).toBe(0);
     });
 
+    /** What a pass that read the run as running does after all: none → scheduled, then a claim of it. */
+    const latePassClaims = async (store: DynamoDbStateStore, a: TaskInstance) => {
+      const { applied } = await store.updateTis([
+        { key: a, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
+      ]);
+      expect(applied).toHaveLength(1);
+      expect((await store.claim([claimOf({ ...a, tryNumber: 1 })])).claimed).toHaveLength(1);
+    };
+
     // A mark writes the run first and settles its instances after it; a pass that read the run as
     // running before the mark may still schedule one of them, and a claim may take it, once the
     // finishing write has looked. The run must stay listed, or its holder is found by nobody and
@@ -182,12 +191,7 @@ describe('DynamoDB reconciler', () => {
       await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'success', endedAt });
       expect(await listedAs(ddb, table)).toBe('RUNS');
       expect((await store.listUnfinishedRuns()).items).toEqual([]);
-      // The late pass: none → scheduled, then a claim of it.
-      const { applied } = await store.updateTis([
-        { key: a!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
-      ]);
-      expect(applied).toHaveLength(1);
-      expect((await store.claim([claimOf({ ...a!, tryNumber: 1 })])).claimed).toHaveLength(1);
+      await latePassClaims(store, a!);
       expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['t000']);
       expect(await store.reconcileCounters({ repair: true })).toEqual({
         drift: [],
@@ -209,10 +213,7 @@ describe('DynamoDB reconciler', () => {
       await store.reconcileCounters({ repair: true });
       expect(await listedAs(ddb, table)).toBe('RUNS');
       // A pass that read the run as running claims the instance after the reconciler looked.
-      await store.updateTis([
-        { key: a!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
-      ]);
-      await store.claim([claimOf({ ...a!, tryNumber: 1 })]);
+      await latePassClaims(store, a!);
       expect(await store.reconcileCounters({ repair: true })).toEqual({
         drift: [],
         repaired: [],
