@@ -57,10 +57,20 @@ export interface CounterState {
 /** One task instance to move scheduled → queued, with the counters it raises and their limits. */
 export interface ClaimRequest {
   key: TiKey;
+  /** The try claimed (for a `schedule` request: the try its scheduling change gives it). */
   tryNumber: number;
   /** Each counter raised by `amount`, only while `used + amount <= limit` (limit -1 = unlimited). */
   holds: (Hold & { limit: number })[];
   queuedAt: number;
+  /**
+   * The instance is not scheduled yet: the pass that schedules it claims it at once, so it moves
+   * from the state and try it was `read` in (none, up_for_retry, up_for_reschedule) straight to
+   * queued, with `set` (the scheduling change, as `updateTis` would have written it) applied in the
+   * claim's own write; it is never listed as scheduled. Lost `ti_changed` if it is no longer as read.
+   * An instance in none may have no item of its own yet (DynamoDB's pending blocks): the claim
+   * then creates it.
+   */
+  schedule?: { read: TaskInstance; set: TiChange['set'] };
 }
 
 export type ClaimLossReason = 'ti_changed' | 'limit_reached' | 'conflict';
@@ -159,7 +169,8 @@ export interface StateStore {
   /** Current values of counters (absent counters read as 0). */
   readCounters(keys: CounterKey[]): Promise<CounterState[]>;
   /**
-   * Atomically per batch: each task instance scheduled(tryNumber) → queued with `holds` recorded and
+   * Atomically per batch: each task instance scheduled(tryNumber) → queued (or, for a `schedule`
+   * request, from the state it was read in) with `holds` recorded and
    * its wait reason cleared, and every counter raised under its limit. What lost (instance changed, limit reached) is reported and
    * the rest is still claimed: never partially applied per instance.
    */

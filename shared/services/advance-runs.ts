@@ -8,6 +8,7 @@ import type { DagManifest } from '#core/manifest.ts';
 import type { DagRecord, DagRun, TaskInstance, TiKey, WaitReason } from '#core/model.ts';
 import { planRunStarts } from '#core/runs.ts';
 import { isRunFinished } from '#core/states.ts';
+import type { TiChange } from '#ports';
 import { allPages, type ServiceDeps } from './deps.ts';
 
 export interface AdvanceReport {
@@ -20,8 +21,20 @@ export interface AdvanceReport {
   poolsTouched: Set<string>;
   /** The task instances that became scheduled, as written (so the claim step can say why they wait unread). */
   scheduled: TaskInstance[];
+  /**
+   * With `defer`: the instances the look would have moved to scheduled, not written yet. The claim
+   * step that follows claims what it can of them in its own transaction (never listed as
+   * scheduled) and writes the rest scheduled, each with its wait reason in that same put.
+   */
+  toSchedule: ScheduleChange[];
   /** The DAG records this step read, for the rest of the pass. */
   dags: Map<string, DagRecord>;
+}
+
+/** A change to scheduled a look decided but left for the claim step to make, with the instance as read. */
+export interface ScheduleChange {
+  read: TaskInstance;
+  change: TiChange;
 }
 
 /** DAG records being read this pass, by id (each read once, some before it is known they are needed). */
@@ -102,35 +115,52 @@ interface RunLook {
   /** Instances that became scheduled, as written, and the pools of every one meant to. */
   scheduled: TaskInstance[];
   pools: string[];
+  /** With `defer`: the changes to scheduled left for the claim step. */
+  toSchedule: ScheduleChange[];
 }
 
-/** Applies a look's changes and wait reasons (independent writes, made at once). */
+/**
+ * Applies a look's changes and wait reasons (independent writes, made at once). With `defer`, the
+ * changes to scheduled are not written but handed back (`toSchedule`) for the claim step.
+ */
 async function applyLook(
   deps: ServiceDeps,
   transitions: TiTransition[],
   waits: { key: TiKey; reason: WaitReason }[],
   byTask: Map<string, TaskInstance | null> | (() => Map<string, TaskInstance | null>),
-): Promise<Pick<RunLook, 'changed' | 'scheduled' | 'pools'> & { lost: number }> {
+  defer = false,
+): Promise<Pick<RunLook, 'changed' | 'scheduled' | 'pools' | 'toSchedule'> & { lost: number }> {
   // Most looks at a run change nothing (a whole look at a run whose tries are still going).
   if (transitions.length === 0 && waits.length === 0)
-    return { changed: 0, lost: 0, scheduled: [], pools: [] };
+    return { changed: 0, lost: 0, scheduled: [], pools: [], toSchedule: [] };
+  const schedules = transitions.some((t) => t.set.state === 'scheduled');
+  const known = schedules ? (typeof byTask === 'function' ? byTask() : byTask) : null;
+  const toSchedule: ScheduleChange[] = [];
+  let writes = transitions;
+  if (defer && known) {
+    writes = [];
+    for (const t of transitions) {
+      const ti = known.get(t.key.taskId);
+      if (t.set.state === 'scheduled' && ti) toSchedule.push({ read: ti, change: t });
+      else writes.push(t);
+    }
+  }
   const [{ applied, lost }] = await Promise.all([
-    transitions.length > 0 ? deps.store.updateTis(transitions) : { applied: [], lost: [] },
+    writes.length > 0 ? deps.store.updateTis(writes) : { applied: [], lost: [] },
     waits.length > 0 ? deps.store.setWaitReasons(waits) : undefined,
   ]);
   const scheduled: TaskInstance[] = [];
-  const pools: string[] = [];
-  if (transitions.some((t) => t.set.state === 'scheduled')) {
+  const pools = toSchedule.map((s) => s.read.pool);
+  if (known && writes.some((t) => t.set.state === 'scheduled')) {
     const done = new Set(applied.map((key) => key.taskId));
-    const known = typeof byTask === 'function' ? byTask() : byTask;
-    for (const t of transitions) {
+    for (const t of writes) {
       const ti = known.get(t.key.taskId);
       if (t.set.state !== 'scheduled' || !ti) continue;
       pools.push(ti.pool);
       if (done.has(ti.taskId)) scheduled.push({ ...ti, ...t.set });
     }
   }
-  return { changed: applied.length, lost: lost.length, scheduled, pools };
+  return { changed: applied.length, lost: lost.length, scheduled, pools, toSchedule };
 }
 
 /** Evaluates one running run and applies what the core decided, each change conditionally. */
@@ -139,6 +169,7 @@ async function evaluateOneRun(
   run: DagRun,
   now: number,
   listed?: TaskInstance[],
+  defer = false,
 ): Promise<RunLook> {
   const dag =
     deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
@@ -146,7 +177,7 @@ async function evaluateOneRun(
   const evaluation = evaluateRun({ dag, run, tis, now });
   // Most looks at a run change nothing: no write is made for them, and nothing is built for them.
   const byTask = () => new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
-  const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask);
+  const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask, defer);
   const look = { ...applied, finished: null, lostRace: applied.lost > 0 };
   if (applied.lost > 0 || !evaluation.finish) return look;
   const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
@@ -193,6 +224,7 @@ async function lookDownstream(
   ended: string[],
   first: [string, TaskInstance | null][] | null,
   now: number,
+  defer = false,
 ): Promise<RunLook | null> {
   const dag =
     deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
@@ -207,15 +239,16 @@ async function lookDownstream(
       for (const [taskId, ti] of await readByTask(deps, run, look.taskIds)) known.set(taskId, ti);
       continue;
     }
-    const applied = await applyLook(deps, look.transitions, look.waits, known);
+    const applied = await applyLook(deps, look.transitions, look.waits, known, defer);
     const narrow: RunLook = { ...applied, finished: null, lostRace: applied.lost > 0 };
     if (applied.lost > 0 || look.running) return narrow;
-    const whole = await evaluateOneRun(deps, run, now);
+    const whole = await evaluateOneRun(deps, run, now, undefined, defer);
     return {
       ...whole,
       changed: narrow.changed + whole.changed,
       scheduled: [...narrow.scheduled, ...whole.scheduled],
       pools: [...narrow.pools, ...whole.pools],
+      toSchedule: [...narrow.toSchedule, ...whole.toSchedule],
     };
   }
   return null;
@@ -240,6 +273,7 @@ function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
     runsRetry: 0,
     poolsTouched: new Set(),
     scheduled: [],
+    toSchedule: [],
     dags,
   };
 }
@@ -250,6 +284,7 @@ function addLook(report: AdvanceReport, look: RunLook): void {
   if (look.lostRace) report.runsRetry += 1;
   for (const pool of look.pools) report.poolsTouched.add(pool);
   report.scheduled.push(...look.scheduled);
+  report.toSchedule.push(...look.toSchedule);
 }
 
 /**
@@ -343,16 +378,16 @@ export interface SweepLook {
  * other running run is evaluated whole: that is a run nothing is under way in, whose news (a
  * task_finished event) may have been lost. Null when the run needs no look.
  */
-async function sweepLook(deps: ServiceDeps, run: DagRun, busy: Set<string>, now: number) {
+async function sweepLook(deps: ServiceDeps, run: DagRun, busy: Set<string>, now: number, defer: boolean) {
   const dag =
     deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const expired =
     dag.dagrunTimeoutMs !== null && run.startedAt !== null && now - run.startedAt > dag.dagrunTimeoutMs;
-  if (expired) return evaluateOneRun(deps, run, now);
+  if (expired) return evaluateOneRun(deps, run, now, undefined, defer);
   if (busy.has(refKey(run))) return null;
   const tis = await deps.store.listTis(run.dagId, run.runId);
   if (tis.some((ti) => inFlight(ti, now))) return null;
-  return evaluateOneRun(deps, run, now, tis);
+  return evaluateOneRun(deps, run, now, tis, defer);
 }
 
 /**
@@ -360,11 +395,14 @@ async function sweepLook(deps: ServiceDeps, run: DagRun, busy: Set<string>, now:
  * `runs` and `dags` — and only `runs` and newly started runs are evaluated; without one, every
  * unfinished run of every DAG. A scope with `sweep` (the sweep) lists every unfinished run too, so
  * queued runs start wherever they may, but evaluates only `runs` and the runs `sweepLook` picks.
+ * With `defer` (a pass that claims next), changes to scheduled are left to the claim step
+ * (`AdvanceReport.toSchedule`): the caller must hand them to `claimAndDispatch`.
  */
 async function advanceRuns(
   deps: ServiceDeps,
   now: number,
   scope?: { runs: RunRef[]; dags?: string[]; sweep?: SweepLook },
+  defer = false,
 ): Promise<AdvanceReport> {
   const refs = mergeRefs(scope?.runs ?? []);
   // Beside the runs' own reads: their DAG records, and the instances a narrow look reads first
@@ -413,12 +451,12 @@ async function advanceRuns(
     const ref = refs.get(key);
     if (ref?.ended && !startedKeys.has(key)) {
       const first = ref.dagVersion === run.dagVersion ? await firstTis.get(key) : undefined;
-      if (first && 'all' in first) return evaluateOneRun(deps, run, now, first.all);
-      const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now);
+      if (first && 'all' in first) return evaluateOneRun(deps, run, now, first.all, defer);
+      const look = await lookDownstream(deps, run, ref.ended, first?.byTask ?? null, now, defer);
       if (look) return look;
     }
-    if (sweep && !ref && !startedKeys.has(key)) return sweepLook(deps, run, sweep.busy, now);
-    return evaluateOneRun(deps, run, now);
+    if (sweep && !ref && !startedKeys.has(key)) return sweepLook(deps, run, sweep.busy, now, defer);
+    return evaluateOneRun(deps, run, now, undefined, defer);
   });
   for (const look of looks) if (look) addLook(report, look);
   return report;

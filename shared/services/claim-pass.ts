@@ -23,7 +23,8 @@ import {
   type WaitReason,
 } from '#core/model.ts';
 import { sameWaitCause } from '#core/wait-reasons.ts';
-import type { ClaimRequest, DispatchMessage } from '#ports';
+import type { ClaimRequest, DispatchMessage, TiChange } from '#ports';
+import type { ScheduleChange } from './advance-runs.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export interface ClaimReport {
@@ -36,6 +37,12 @@ export interface ClaimReport {
 export interface ClaimNews {
   /** Instances this pass moved to scheduled, as written: they get a wait reason even if not read. */
   scheduled?: TaskInstance[];
+  /**
+   * Instances this pass decided to schedule but did not write (advance-runs' `toSchedule`): they
+   * are candidates beside those read from the store, in claim order; what is claimed goes straight
+   * to queued in the claim's transaction, the rest is written scheduled with its wait reason.
+   */
+  toSchedule?: ScheduleChange[];
   /** DAG records this pass read (a DAG's `paused` flag is read once per pass). */
   dags?: Map<string, DagRecord | null>;
   /** The pools and counters, read while the pass evaluated its runs (`readClaimInputs`). */
@@ -57,6 +64,8 @@ interface PassContext {
   /** Counter values read this pass, by `counterKeyString`: each is read once. */
   counters: Map<string, number>;
   exclude: Exclusions;
+  /** The candidates of `ClaimNews.toSchedule` not written yet, by `tiKeyString`. */
+  fresh: Map<string, ScheduleChange>;
 }
 
 interface Exclusions {
@@ -199,6 +208,8 @@ async function readMore(
     reader.count += 1;
     reader.last = ti;
     if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
+    // Another pass wrote it scheduled meanwhile: this pass's own candidate stands for it (and loses).
+    if (ctx.fresh.has(tiKeyString(ti))) continue;
     const found = toCandidate(ctx, ti);
     const candidate = found instanceof Promise ? await found : found;
     if (candidate) into.push(candidate);
@@ -280,6 +291,7 @@ async function readRound0(
   poolFree: Map<string, number>,
   maxClaims: number,
   scheduled: ClaimCandidate[],
+  fresh: ClaimCandidate[],
 ): Promise<{ candidates: ClaimCandidate[]; readers: PoolReader[]; state: ClaimState; selection: Selection }> {
   const max = ctx.deps.settings.maxTisPerQuery;
   const readers: PoolReader[] = [];
@@ -289,7 +301,8 @@ async function readRound0(
     readers.push({ pool, limit, count: 0, last: null, cursor: null, done: false, more: false });
   }
   const share = Math.ceil(maxClaims / Math.max(1, readers.length)) + FIRST_READ_MARGIN;
-  const candidates: ClaimCandidate[] = [];
+  // What this pass is scheduling is known whole: merged with what is read, in claim order.
+  const candidates: ClaimCandidate[] = [...fresh];
   let wanted = readers.map((reader) => ({ reader, size: share }));
   for (;;) {
     const pages = await Promise.all(
@@ -332,9 +345,30 @@ async function writeWaits(
   current: Map<string, TaskInstance>,
 ): Promise<void> {
   const changed = selection.waits.filter(
-    (w) => !sameWaitCause(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
+    (w) =>
+      !ctx.fresh.has(tiKeyString(w.key)) &&
+      !sameWaitCause(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
   );
-  await ctx.deps.store.setWaitReasons(changed);
+  if (changed.length > 0) await ctx.deps.store.setWaitReasons(changed);
+}
+
+/**
+ * Writes scheduled the instances of `toSchedule` that are not claimed, each with the wait reason
+ * the selection gave it in the same put (none if it gave none), so a reason costs no write of its
+ * own; an instance someone else changed since it was read is left (its write is lost).
+ */
+async function writeScheduled(
+  ctx: PassContext,
+  changes: ScheduleChange[],
+  waits: Selection['waits'],
+): Promise<void> {
+  if (changes.length === 0) return;
+  const reasons = new Map(waits.map((w) => [tiKeyString(w.key), w.reason]));
+  const writes: TiChange[] = changes.map(({ change }) => ({
+    ...change,
+    set: { ...change.set, waitReason: reasons.get(tiKeyString(change.key)) ?? null },
+  }));
+  await ctx.deps.store.updateTis(writes);
 }
 
 /**
@@ -359,6 +393,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     dagsRead: new Map(news.dags),
     counters: new Map(inputs?.counters),
     exclude: { dagIds: new Set(), tasks: new Map() },
+    fresh: new Map(),
   };
   // What just became scheduled is known without reading (its DAG record came with the news).
   const scheduled: ClaimCandidate[] = [];
@@ -367,12 +402,25 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     const candidate = found instanceof Promise ? await found : found;
     if (candidate) scheduled.push(candidate);
   }
+  // What this pass schedules is a candidate as it will be once scheduled (a paused DAG's is only written).
+  const fresh: ClaimCandidate[] = [];
+  const notCandidates: ScheduleChange[] = [];
+  for (const change of news.toSchedule ?? []) {
+    const found = toCandidate(ctx, { ...change.read, ...change.change.set });
+    const candidate = found instanceof Promise ? await found : found;
+    if (!candidate) notCandidates.push(change);
+    else if (!ctx.fresh.has(tiKeyString(candidate.ti))) {
+      fresh.push(candidate);
+      ctx.fresh.set(tiKeyString(candidate.ti), change);
+    }
+  }
+  const written = writeScheduled(ctx, notCandidates, []);
   // The pools and the counters the pass will need are read together: those of the pass as a whole
   // and of what just became scheduled (its pools, DAGs and limited tasks); only the counters of
   // pools not named by it are read after the pool list.
   const [poolList] = await Promise.all([
     inputs?.pools ?? deps.store.listPools(),
-    readCounters(ctx, [...passCounters([]), ...scheduledCounters(scheduled)]),
+    readCounters(ctx, [...passCounters([]), ...scheduledCounters([...scheduled, ...fresh])]),
   ]);
   const pools = new Map(poolList.map((p) => [p.name, p.slots]));
   const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
@@ -381,13 +429,18 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
 
   if (maxClaims === 0) {
     // Nothing can be claimed: only what just became scheduled is told why (parallelism), unread.
-    const state = await claimState(ctx, scheduled, pools);
-    const selection = selectClaims({ candidates: [], state, maxClaims, reasonOnly: scheduled });
-    await writeWaits(ctx, selection, new Map(scheduled.map((c) => [tiKeyString(c.ti), c.ti])));
+    const reasonOnly = [...scheduled, ...fresh];
+    const state = await claimState(ctx, reasonOnly, pools);
+    const selection = selectClaims({ candidates: [], state, maxClaims, reasonOnly });
+    await Promise.all([
+      written,
+      writeWaits(ctx, selection, new Map(scheduled.map((c) => [tiKeyString(c.ti), c.ti]))),
+      writeScheduled(ctx, [...ctx.fresh.values()], selection.waits),
+    ]);
     return report;
   }
 
-  const first = await readRound0(ctx, pools, poolFree, maxClaims, scheduled);
+  const first = await readRound0(ctx, pools, poolFree, maxClaims, scheduled, fresh);
   let { candidates, selection } = first;
   let claimable = maxClaims;
   const cursors = new Map(first.readers.map((r) => [r.pool, r.cursor]));
@@ -406,11 +459,30 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     }
     const current = new Map([...scheduled, ...candidates].map((c) => [tiKeyString(c.ti), c.ti]));
     // Wait reasons go to instances this round does not claim: written beside the claim, not before it.
+    // What this pass schedules and does not claim is written scheduled beside it too, with its reason.
     // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
+    const selected = new Set(selection.claims.map((c) => tiKeyString(c.ti)));
     const [outcome] = await Promise.all([
-      applyClaims(deps, selection.claims, now, report),
+      applyClaims(deps, selection.claims, now, report, ctx.fresh),
       writeWaits(ctx, selection, current),
+      writeScheduled(
+        ctx,
+        [...ctx.fresh].filter(([id]) => !selected.has(id)).map(([, change]) => change),
+        selection.waits,
+      ),
+      written,
     ]);
+    if (ctx.fresh.size > 0) {
+      // A claim of a fresh instance lost to a limit or conflicts left it unwritten: it is written scheduled.
+      const unclaimed = [...outcome.untouched].filter((id) => ctx.fresh.has(id));
+      await writeScheduled(
+        ctx,
+        unclaimed.map((id) => ctx.fresh.get(id)!),
+        [],
+      );
+      // From here on it is in the store like any other instance.
+      ctx.fresh.clear();
+    }
     countClaims(ctx, selection.claims, outcome);
     await setAsideBlocked(ctx, selection, current);
     if (claimable === 0 || selection.claims.length >= claimable) break;
@@ -513,6 +585,8 @@ async function setAsideBlocked(
 interface ClaimOutcome {
   claimed: Set<string>;
   full: { counter: CounterKey; limit: number }[];
+  /** Lost without the instance having changed (a limit reached, conflicts): still as read, by `tiKeyString`. */
+  untouched: Set<string>;
 }
 
 async function applyClaims(
@@ -520,16 +594,19 @@ async function applyClaims(
   claims: ClaimDecision[],
   now: number,
   report: ClaimReport,
+  fresh: Map<string, ScheduleChange> = new Map(),
 ): Promise<ClaimOutcome> {
-  const outcome: ClaimOutcome = { claimed: new Set(), full: [] };
+  const outcome: ClaimOutcome = { claimed: new Set(), full: [], untouched: new Set() };
   const capacity = deps.settings.executorCapacity;
   const byKey = new Map(claims.map(({ ti }) => [tiKeyString(ti), ti]));
   const requests: ClaimRequest[] = claims.map(({ ti, holds }) => {
     const executorLimit = capacity[ti.executor];
+    const change = fresh.get(tiKeyString(ti));
     return {
       key: keyOf(ti),
       tryNumber: ti.tryNumber,
       queuedAt: now,
+      ...(change && { schedule: { read: change.read, set: change.change.set } }),
       holds:
         executorLimit === null
           ? holds
@@ -544,7 +621,8 @@ async function applyClaims(
     report.claimed += result.claimed.length;
     report.lost += result.lost.length;
     for (const key of result.claimed) outcome.claimed.add(tiKeyString(key));
-    for (const { key, counter } of result.lost) {
+    for (const { key, counter, reason } of result.lost) {
+      if (reason !== 'ti_changed') outcome.untouched.add(tiKeyString(key));
       const hold = counter && requests.find((r) => tiKeyString(r.key) === tiKeyString(key))?.holds;
       const limit = hold?.find((h) => counterKeyString(h.counter) === counterKeyString(counter!))?.limit;
       if (counter && limit !== undefined) outcome.full.push({ counter, limit });

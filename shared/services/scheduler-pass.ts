@@ -50,11 +50,12 @@ async function afterRunsFinished(deps: ServiceDeps, now: number, advance: Advanc
   await completeBackfills(deps, advance.runsFinished, now);
   const finishedDags = [...new Set(advance.runsFinished.map((r) => r.dagId))];
   const created = (await createDueRuns(deps, now, finishedDags)).created;
-  const again = await advanceRuns(deps, now, { runs: [], dags: finishedDags });
+  const again = await advanceRuns(deps, now, { runs: [], dags: finishedDags }, true);
   advance.runsStarted += again.runsStarted;
   advance.tisChanged += again.tisChanged;
   for (const pool of again.poolsTouched) advance.poolsTouched.add(pool);
   advance.scheduled.push(...again.scheduled);
+  advance.toSchedule.push(...again.toSchedule);
   for (const [dagId, record] of again.dags) advance.dags.set(dagId, record);
   return created;
 }
@@ -83,17 +84,23 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
   // the runs with news, those with due retries or reschedules, and those that need it (sweepLook).
   const runs = sweep ? [...(options.runs ?? []), ...sweep.dueRuns] : options.runs;
   const dags = [...creation.dagIds, ...(options.dags ?? [])];
+  // What the runs' looks schedule is written by the claim step (deferred): an instance it claims
+  // at once goes none → queued in the claim's transaction, the rest is written scheduled with its
+  // wait reason in that put.
   const advance = await advanceRuns(
     deps,
     now,
     sweep ? { runs: runs!, dags, sweep: { busy: sweep.busyRuns } } : runs ? { runs, dags } : undefined,
+    true,
   );
   runsCreated += await afterRunsFinished(deps, now, advance);
   const claim = await claimAndDispatch(deps, now, {
     scheduled: advance.scheduled,
+    toSchedule: advance.toSchedule,
     dags: advance.dags,
     inputs,
   });
+  advance.toSchedule = [];
   return { runsCreated, advance, claim, sweep };
 }
 

@@ -117,13 +117,32 @@ class Recorder {
         // Nearly always every change applied; otherwise only the changes of instances that applied count.
         const applied =
           result.applied.length === changes.length ? null : new Set(result.applied.map(tiKeyId));
-        for (const change of changes)
-          if (!applied || applied.has(tiKeyId(change.key))) await this.#onChange(store, change);
+        for (const change of changes) {
+          if (applied && !applied.has(tiKeyId(change.key))) continue;
+          await this.#onChange(store, change);
+          // The claim step writes what it schedules and does not claim with its wait reason in the put.
+          const reason = change.set.waitReason;
+          if (change.set.state === 'scheduled' && reason) this.#onWait(change.key, reason);
+        }
         return result;
       },
       claim: async (requests: ClaimRequest[]) => {
         const result: ClaimResult = await store.claim(requests);
-        for (const key of result.claimed) this.#onClaim(key);
+        const scheduling = new Map<string, ClaimRequest>();
+        for (const r of requests) if (r.schedule) scheduling.set(tiKeyId(r.key), r);
+        for (const key of result.claimed) {
+          // Scheduled and claimed in one write: the scheduling change is recorded first, at the same instant.
+          const schedule = scheduling.get(tiKeyId(key))?.schedule;
+          if (schedule) {
+            const { read, set } = schedule;
+            await this.#onChange(store, {
+              key,
+              expect: { state: read.state, tryNumber: read.tryNumber },
+              set,
+            });
+          }
+          this.#onClaim(key);
+        }
         return result;
       },
       startTry: async (key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) => {

@@ -54,6 +54,20 @@ async function allCandidates(store: StateStore, pool: string, limit: number): Pr
   return seen;
 }
 
+/** A claim that schedules `t` (read in state none, try 0, unless patched) and claims it at once. */
+function scheduleClaimOf(
+  t: TaskInstance,
+  holds: ClaimRequest['holds'] = [{ counter: GLOBAL, amount: 1, limit: 10 }],
+): ClaimRequest {
+  const set = { state: 'scheduled' as const, tryNumber: t.tryNumber + 1, scheduledAt: T0, waitReason: null };
+  return { key: t, tryNumber: t.tryNumber + 1, holds, queuedAt: T0 + 1, schedule: { read: t, set } };
+}
+
+/** `n` instances of one new run in state none (in DynamoDB they stay in the run's pending block). */
+function pending(store: StateStore, n: number) {
+  return scheduled(store, n, () => ({ state: 'none', tryNumber: 0, scheduledAt: null }));
+}
+
 function describeClaims(withStore: WithStore): void {
   describe('claims', () => {
     it('moves a scheduled instance to queued, records its holds and raises its counters', () =>
@@ -330,6 +344,117 @@ function describeClaims(withStore: WithStore): void {
         expect(await store.readCounters([{ kind: 'executor', executor: 'fargate' }])).toEqual([
           { key: { kind: 'executor', executor: 'fargate' }, used: 0 },
         ]);
+      }));
+  });
+
+  describe('scheduling and claiming at once (ClaimRequest.schedule)', () => {
+    it('moves an instance from none straight to queued with the scheduling change, never listed as scheduled', () =>
+      withStore(async (store) => {
+        const [a] = await pending(store, 1);
+        const result = await store.claim([
+          scheduleClaimOf(a!, [
+            { counter: GLOBAL, amount: 1, limit: 32 },
+            { counter: POOL, amount: 2, limit: 128 },
+          ]),
+        ]);
+        expect(result).toEqual({ claimed: [expect.objectContaining({ taskId: 't000' })], lost: [] });
+        const after = (await store.getTi(a!))!;
+        expect(after).toMatchObject({ state: 'queued', tryNumber: 1, queuedAt: T0 + 1, scheduledAt: T0 });
+        expect(after.waitReason).toBeNull();
+        expect(after.holds).toEqual([
+          { counter: GLOBAL, amount: 1 },
+          { counter: POOL, amount: 2 },
+        ]);
+        expect([await used(store, GLOBAL), await used(store, POOL)]).toEqual([1, 2]);
+        expect(await allCandidates(store, 'default_pool', 10)).toEqual([]);
+        expect((await store.listTis(a!.dagId, a!.runId)).map((t) => [t.taskId, t.state])).toEqual([
+          ['t000', 'queued'],
+        ]);
+        // From here it is an ordinary claimed try.
+        expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w' })).toBe(true);
+        const end = { key: a!, expect: { state: 'running' as const, tryNumber: 1 } };
+        expect(await store.endTry({ ...end, set: { state: 'success', endedAt: T0 + 3 } })).toBe(true);
+        expect([await used(store, GLOBAL), await used(store, POOL)]).toEqual([0, 0]);
+      }));
+
+    it('loses to a writer that scheduled the instance first, and the other way round', () =>
+      withStore(async (store) => {
+        const [a, b] = await pending(store, 2);
+        const toScheduled = (t: TaskInstance) => ({
+          key: t,
+          expect: { state: 'none' as const, tryNumber: 0 },
+          set: { state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 },
+        });
+        expect((await store.updateTis([toScheduled(a!)])).applied).toHaveLength(1);
+        const result = await store.claim([scheduleClaimOf(a!), scheduleClaimOf(b!)]);
+        expect(result.claimed.map((k) => k.taskId)).toEqual(['t001']);
+        expect(result.lost).toEqual([
+          { key: expect.objectContaining({ taskId: 't000' }), reason: 'ti_changed' },
+        ]);
+        expect(await used(store, GLOBAL)).toBe(1);
+        expect((await store.getTi(a!))?.state).toBe('scheduled');
+        expect((await allCandidates(store, 'default_pool', 10)).map((t) => t.taskId)).toEqual(['t000']);
+        // The claimed one is no longer in none: scheduling it again loses.
+        expect((await store.updateTis([toScheduled(b!)])).lost).toHaveLength(1);
+        expect((await store.getTi(b!))?.state).toBe('queued');
+      }));
+
+    it('leaves the instance as read when a limit is reached, and a plain claim beside it still fits', () =>
+      withStore(async (store) => {
+        const [a] = await pending(store, 1);
+        const [b] = await scheduled(store, 1, () => ({}), 'other_run');
+        const holds = [{ counter: POOL, amount: 1, limit: 1 }];
+        const result = await store.claim([claimOf(b!, holds), scheduleClaimOf(a!, holds)]);
+        expect(result.claimed.map((k) => k.runId)).toEqual(['other_run']);
+        expect(result.lost).toEqual([
+          { key: expect.objectContaining({ taskId: 't000' }), reason: 'limit_reached', counter: POOL },
+        ]);
+        expect(await store.getTi(a!)).toMatchObject({ state: 'none', tryNumber: 0, holds: [] });
+        expect(await used(store, POOL)).toBe(1);
+        // Still as read: scheduling it is not lost.
+        const set = { state: 'scheduled' as const, tryNumber: 1 };
+        expect(
+          (await store.updateTis([{ key: a!, expect: { state: 'none', tryNumber: 0 }, set }])).applied,
+        ).toHaveLength(1);
+      }));
+
+    it('claims an instance in none that already has an item (a wait reason), clearing its reason', () =>
+      withStore(async (store) => {
+        const [a] = await pending(store, 1);
+        await store.setWaitReasons([{ key: a!, reason: { kind: 'upstream_pending', pending: ['up'] } }]);
+        const read = (await store.getTi(a!))!;
+        expect(read.waitReason).not.toBeNull();
+        expect((await store.claim([scheduleClaimOf(read)])).claimed).toHaveLength(1);
+        expect(await store.getTi(a!)).toMatchObject({ state: 'queued', tryNumber: 1, waitReason: null });
+        // A stale read (try 0 again) of an instance that moved on loses.
+        expect((await store.claim([scheduleClaimOf(read)])).lost).toEqual([
+          { key: expect.anything(), reason: 'ti_changed' },
+        ]);
+        expect(await used(store, GLOBAL)).toBe(1);
+      }));
+
+    it('claims a due retry in its next try, keeping the history of the tries before and leaving the due waits', () =>
+      withStore(async (store) => {
+        const [a] = await scheduled(store, 1);
+        await store.claim([claimOf(a!)]);
+        await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w' });
+        const set = { state: 'up_for_retry' as const, endedAt: T0 + 3, nextRetryAt: T0 + 4, error: 'boom' };
+        await store.endTry({ key: a!, expect: { state: 'running', tryNumber: 1 }, set });
+        const read = (await store.getTi(a!))!;
+        expect((await store.listDueWaits(T0 + 5, 10)).map((t) => t.taskId)).toEqual(['t000']);
+        const retry = {
+          state: 'scheduled' as const,
+          tryNumber: 2,
+          scheduledAt: T0 + 5,
+          nextRetryAt: null,
+          waitReason: null,
+        };
+        const request = { ...claimOf(read), tryNumber: 2, schedule: { read, set: retry } };
+        expect((await store.claim([request])).claimed).toHaveLength(1);
+        expect(await store.getTi(a!)).toMatchObject({ state: 'queued', tryNumber: 2, nextRetryAt: null });
+        expect(await store.listDueWaits(T0 + 5, 10)).toEqual([]);
+        expect((await store.listTries(a!)).map((t) => [t.tryNumber, t.state])).toEqual([[1, 'up_for_retry']]);
+        expect(await used(store, GLOBAL)).toBe(1);
       }));
   });
 

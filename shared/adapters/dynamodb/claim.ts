@@ -24,18 +24,21 @@
  * No read before the write: the claim is an UpdateItem of the instance's hot attributes
  * (entities.ts), so a claim costs its share of one transaction.
  */
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { type CounterKey, counterKeyString, tiKeyString } from '#core/model.ts';
+import { assertTransition } from '#core/transitions.ts';
 import type { ClaimRequest, ClaimResult } from '#ports';
 import {
   absentOrKnown,
   both,
   counterHasRoom,
+  itemAbsent,
   knownVersion,
   maxBefore,
   tiStillAsRead,
   updateExpression,
 } from './conditions.ts';
+import { tiItem } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys } from './keys.ts';
 import { checkItem, ITEM_VERSION, keyOf, N, num, S } from './marshal.ts';
@@ -122,6 +125,7 @@ function recordedParts(parts: Part[]): { c: CounterKey; s: number; a: number }[]
 }
 
 function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): TransactWriteItem {
+  if (request.schedule) return scheduleClaimAction(table, request, parts);
   const holds = request.holds.map(({ counter, amount }) => ({ counter, amount }));
   const recorded = recordedParts(parts);
   return {
@@ -139,6 +143,94 @@ function claimAction(table: string, request: ClaimRequest, parts: Part[] = []): 
       }),
     },
   };
+}
+
+/**
+ * Every attribute a task-instance item may carry beside its key (entities.ts `tiItem`, keys.ts
+ * `tiIndexes`, the claim's `holdParts`), except `tries`, the history that the claim keeps.
+ */
+const TI_ATTRIBUTES = [
+  'type',
+  'v',
+  'data',
+  'state',
+  'tryNumber',
+  'queuedAt',
+  'startedAt',
+  'heartbeatAt',
+  'workerId',
+  'holds',
+  'holdParts',
+  'waitReason',
+  'claimPk',
+  'claimSk',
+  'holdPk',
+  'holdSk',
+  'waitPk',
+  'waitSk',
+] as const;
+
+/**
+ * An instance scheduled and claimed at once (`ClaimRequest.schedule`): one Update that writes the
+ * whole item as queued — the record as read with the scheduling change and the claim applied, in
+ * no index — creating it if the instance had no item yet (state none, still in its run's pending
+ * block: pending.ts), else replacing every attribute but its try history, under the state and try
+ * it was read in. One transactional write (2 units) instead of the scheduled put, its `claim`
+ * entry, the claim's update and its leaving the index (5).
+ */
+function scheduleClaimAction(table: string, request: ClaimRequest, parts: Part[]): TransactWriteItem {
+  const { read, set } = request.schedule!;
+  const subject = tiKeyString(read);
+  assertTransition(read.state, 'scheduled', subject);
+  if ((set.tryNumber ?? read.tryNumber) !== request.tryNumber || set.state !== 'scheduled')
+    throw new Error(`a schedule claim of ${subject} must schedule the try it claims`);
+  const holds = request.holds.map(({ counter, amount }) => ({ counter, amount }));
+  const item = tiItem({
+    ...read,
+    ...set,
+    state: 'queued',
+    tryNumber: request.tryNumber,
+    queuedAt: request.queuedAt,
+    waitReason: null,
+    holds,
+  });
+  const recorded = recordedParts(parts);
+  if (recorded.length > 0) item.holdParts = S(JSON.stringify(recorded));
+  const values: Record<string, AttributeValue> = {
+    ':v': N(ITEM_VERSION),
+    ':expectedState': S(read.state),
+    ':expectedTry': N(read.tryNumber),
+  };
+  const setParts: string[] = [];
+  const remove: string[] = [];
+  for (const name of TI_ATTRIBUTES) {
+    const value = item[name];
+    if (value === undefined) remove.push(`#${name}`);
+    else {
+      setParts.push(`#${name} = :new_${name}`);
+      values[`:new_${name}`] = value;
+    }
+  }
+  return {
+    Update: {
+      TableName: table,
+      Key: keyOf(keys.ti(read)),
+      ...updateExpression(
+        `SET ${setParts.join(', ')} REMOVE ${remove.join(', ')}`,
+        scheduleClaimCondition(read.state),
+        values,
+      ),
+    },
+  };
+}
+
+/**
+ * The instance is as the pass read it: of this schema version, in the state and try read — or, for
+ * one read in none, without an item yet (a pending block's instance; blocks never change).
+ */
+function scheduleClaimCondition(readState: string): string {
+  const asRead = both(knownVersion, tiStillAsRead);
+  return readState === 'none' ? `${itemAbsent} OR (${asRead})` : asRead;
 }
 
 /**
@@ -363,4 +455,6 @@ export {
   raiseAction,
   raiseCondition,
   raiseUpdate,
+  scheduleClaimAction,
+  scheduleClaimCondition,
 };

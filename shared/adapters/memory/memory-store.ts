@@ -66,6 +66,20 @@ const NO_HOLDS: Hold[] = Object.freeze([]) as unknown as Hold[];
 const holdsKey = (holds: readonly Hold[]) =>
   holds.map((h) => `${counterKeyString(h.counter)}=${h.amount}`).join(',');
 
+/**
+ * The scheduling change a `schedule` claim applies in its own write (checked like `updateTis`'s:
+ * a legal move to scheduled, the try the request claims, no holds), as the store's own values.
+ */
+function scheduleOf(request: ClaimRequest, ti: TaskInstance): Partial<TaskInstance> {
+  const set = request.schedule!.set;
+  if (set.state !== 'scheduled') throw new Error(`a schedule claim of ${tiKeyString(ti)} must set scheduled`);
+  assertTransition(ti.state, 'scheduled', tiKeyString(ti));
+  if ((set.tryNumber ?? ti.tryNumber) !== request.tryNumber || Object.hasOwn(set, 'holds')) {
+    throw new Error(`a schedule claim of ${tiKeyString(ti)} must claim the try it schedules, without holds`);
+  }
+  return ownValues(set);
+}
+
 class MemoryStateStore implements StateStore {
   readonly #dags = new MemoryDags();
   /** Runs by DAG, then run id (in creation order), each in a slot its frozen record is replaced in. */
@@ -328,10 +342,13 @@ class MemoryStateStore implements StateStore {
     for (const request of requests) {
       const slot = this.#tis.slot(request.key);
       const ti = slot?.live;
-      if (!slot || ti?.state !== 'scheduled' || ti.tryNumber !== request.tryNumber) {
+      // A `schedule` request claims an instance its pass is scheduling: as it was read, not scheduled.
+      const from = request.schedule?.read ?? { state: 'scheduled' as const, tryNumber: request.tryNumber };
+      if (!slot || ti?.state !== from.state || ti.tryNumber !== from.tryNumber) {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
       }
+      const schedule = request.schedule ? scheduleOf(request, ti) : {};
       // Checked against what earlier requests of this call raised; nothing changes for a loser.
       const ids = idsOf(request.holds);
       const full = this.#counters.claim(request.holds, ids);
@@ -340,6 +357,7 @@ class MemoryStateStore implements StateStore {
         continue;
       }
       this.#writeTi(slot, {
+        ...schedule,
         state: 'queued',
         queuedAt: request.queuedAt,
         waitReason: null,
