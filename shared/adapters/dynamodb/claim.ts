@@ -3,6 +3,7 @@
  *
  *   batch of k requests (in claim order: the last is the lowest priority)
  *     TI 1     scheduled(try n) → queued, holds recorded, claim key removed             ┐
+ *              (a `schedule` request: as read → queued, the whole item written, or created)│
  *     …                                                                               │ TransactWriteItems:
  *     TI k                                                                            │ all or nothing
  *     counter A (shard i)  ADD Σ  if used ≤ share − Σ   (one update per counter shard)  │
