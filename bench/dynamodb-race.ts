@@ -6,7 +6,8 @@
  * `RACE_FAULTS=1` injects conflicts, throttling, time-outs after commit and dead workers,
  * `RACE_SHARDS` sets counterShards, `RACE_WORKERS` the simulated workers (default 8); `RACE_WINDOW_MS` (default 25), `RACE_IDLE_MS` (default
  * 3000) and `RACE_SWEEP_MS` (default 60,000) pace the schedulers and the sweep (RaceConfig.pacing;
- * `RACE_WINDOW_MS=0` paces them as `npm test` does).
+ * `RACE_WINDOW_MS=0` paces them as `npm test` does); `RACE_LIVE_RUNS` (default 400, 0 = all up
+ * front) keeps about that many runs unfinished at once, creating the rest as earlier ones end.
  */
 
 import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
@@ -20,6 +21,9 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
   const idleMs = Number(process.env.RACE_IDLE_MS ?? 3000);
   // One sweep a minute, as the stack's rate schedule runs it: each sweep walks every listed run.
   const sweepMs = Number(process.env.RACE_SWEEP_MS ?? 60_000);
+  // About this many runs unfinished at once (a backfill under maxActiveRuns): the rest are created
+  // as earlier ones end. 0 = every run up front (as npm test).
+  const liveRuns = Number(process.env.RACE_LIVE_RUNS ?? 400);
   const ddb = await startDynamoDbLocal({ inMemory: true });
   try {
     const report = await runRace({
@@ -29,6 +33,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
       workers: Number(process.env.RACE_WORKERS ?? 8),
       seed: 42,
       deadlineMs: 6 * 3600_000,
+      ...(liveRuns > 0 && { liveRuns }),
       store: { counterShards: shards },
       ...(windowMs > 0 && { pacing: { windowMs, idleMs, sweepMs } }),
       onProgress: ({ claims, finals, total, seconds }) => {
@@ -55,6 +60,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
           ? `window ${windowMs} ms, idle ${idleMs} ms, sweep every ${sweepMs} ms`
           : 'as in npm test',
       sweeps: report.sweeps,
+      'runs unfinished at once (about)': liveRuns > 0 ? liveRuns : 'all',
       'requests (all racers)': report.requests,
       'requests per try': (report.requests / Math.max(1, report.tries)).toFixed(1),
       seconds: report.seconds.toFixed(0),

@@ -92,6 +92,12 @@ export interface RaceConfig {
   store?: Omit<DynamoDbStoreOptions, 'now'>;
   /** The race gives up (and reports unfinished instances) after this long. */
   deadlineMs: number;
+  /**
+   * Runs created before the race starts; the rest are created while it runs, as earlier ones end,
+   * so that about this many are unfinished at once (a backfill under maxActiveRuns, rather than
+   * every run of the race scheduled at once). @default every run up front
+   */
+  liveRuns?: number;
   /** Probability that a started try's worker dies without ending it (the sweep fails it). */
   crash?: number;
   /**
@@ -431,8 +437,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     }
     const runs = Math.ceil(config.instances / PER_RUN);
     const t0 = Date.UTC(2026, 0, 1);
-    const creations: Promise<unknown>[] = [];
-    for (let r = 0; r < runs; r += 1) {
+    const createRun = (r: number) => {
       const manifest = manifests[r % manifests.length]!;
       const logicalDate = t0 + r * 3_600_000;
       const run = {
@@ -455,7 +460,13 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
           ? Array.from({ length: MAPPED }, (_, m) => ({ ...scheduled, mapIndex: m }))
           : [scheduled];
       });
-      creations.push(setup.store.createRun(run, tis));
+      return setup.store.createRun(run, tis);
+    };
+    const upFront = Math.min(runs, config.liveRuns ?? runs);
+    let created = 0;
+    const creations: Promise<unknown>[] = [];
+    for (; created < upFront; created += 1) {
+      creations.push(createRun(created));
       if (creations.length >= 8) await Promise.all(creations.splice(0));
     }
     await Promise.all(creations);
@@ -466,9 +477,23 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
     let crashes = 0;
     let duplicates = 0;
     let sweeps = 0;
-    // Done when the store holds nothing unfinished (a watcher asks it every second or so).
+    // Done when every run is created and the store holds nothing unfinished (a watcher asks it
+    // every second or so).
     let finished = false;
     const done = () => finished || Date.now() >= deadline;
+    // The rest of the runs, created as earlier ones end (instances seen final, a run's worth each).
+    const feeder = (async () => {
+      while (created < runs && !done()) {
+        const live = created - Math.floor(observer.finals / PER_RUN);
+        if (live < upFront) {
+          const batch = Math.min(runs - created, upFront - live, 8);
+          await Promise.all(Array.from({ length: batch }, (_, i) => createRun(created + i)));
+          created += batch;
+          // New work is news to the schedulers, as a run's start is.
+          doorbell.ring();
+        } else await sleep(100);
+      }
+    })();
 
     // The sweep is one schedule, as in AWS (a rate schedule invokes one sweep at a time): whichever
     // scheduler finds it due runs it, and the next is due `sweepMs` after that one ended.
@@ -559,6 +584,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         // Slot holders are in no index (docs/state-store.md, "Holders"): a dead worker's try that
         // waits for the sweep is found through its run, as the sweep finds it, and keeps the race going.
         finished =
+          created >= runs &&
           (await nothingUnfinished(setupClient, table).catch(() => false)) &&
           (await setup.store.listHoldingTis({ limit: 1 }).then(
             (page) => page.items.length === 0,
@@ -571,7 +597,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         }
       }
     })();
-    await Promise.all([...schedulers, ...workers, watcher]);
+    await Promise.all([...schedulers, ...workers, watcher, feeder]);
     observer.settle();
     const seconds = (performance.now() - started) / 1000;
     if (process.env.RACE_COUNT) {
