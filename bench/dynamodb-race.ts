@@ -49,6 +49,7 @@ async function benchDynamoDbRace(): Promise<Record<string, string | number>> {
     return {
       'task instances': report.instances,
       'claims (tries claimed)': report.claims,
+      'of which scheduled in the claim (due retries)': report.scheduleClaims,
       tries: report.tries,
       'failed tries (retried or failed)': report.failedTries,
       'duplicate deliveries dropped': report.duplicateDeliveries,

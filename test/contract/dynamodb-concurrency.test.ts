@@ -62,6 +62,8 @@ describe('concurrent schedulers and workers on DynamoDB Local', () => {
       expectSound(report);
       // A dispatch the sweep found stuck (a loaded machine) is claimed again in the same try.
       expect(report.claims).toBeGreaterThanOrEqual(report.tries);
+      // Due retries were claimed straight from up_for_retry too (scheduled in the claim's write).
+      expect(report.scheduleClaims).toBeGreaterThan(0);
       // Every kind of limit was pushed to (or, as the observer sees intervals shorter than the truth and a
       // loaded machine spreads the race out, within one of) its ceiling, so each could have been exceeded.
       expect(report.peaks.maxActiveTasks).toBeGreaterThanOrEqual(6 - 1);

@@ -131,6 +131,8 @@ export interface RaceReport {
   instances: number;
   tries: number;
   claims: number;
+  /** Claims that scheduled their instance in the same write (a due retry handed to the claim step). */
+  scheduleClaims: number;
   failedTries: number;
   duplicateDeliveries: number;
   crashes: number;
@@ -169,6 +171,7 @@ class Observer {
   readonly ends = new Map<string, number>();
   readonly drift: unknown[] = [];
   claims = 0;
+  scheduleClaims = 0;
   /** Instances that reached success or failed (each does once: nothing clears them). */
   finals = 0;
   /** Try ends whose commit the caller may never have heard of (a time-out after commit), by try. */
@@ -205,11 +208,13 @@ class ObservedStore extends DynamoDbStateStore {
   override async claim(requests: Parameters<DynamoDbStateStore['claim']>[0]) {
     const result = await super.claim(requests);
     const stamp = ++this.#observer.seq;
-    const tries = new Map(requests.map((r) => [tiKeyString(r.key), r.tryNumber]));
+    const tries = new Map(requests.map((r) => [tiKeyString(r.key), r]));
     for (const key of result.claimed) {
-      const tryNumber = tries.get(tiKeyString(key))!;
+      const request = tries.get(tiKeyString(key))!;
+      const tryNumber = request.tryNumber;
       this.#observer.claimed.set(tryId(key, tryNumber), { key, tryNumber, from: stamp });
       this.#observer.claims += 1;
+      if (request.schedule) this.#observer.scheduleClaims += 1;
     }
     return result;
   }
@@ -508,22 +513,26 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
         let claimed = 0;
         try {
           // What advance-runs does for a retry that is due: scheduled again, with the next try number.
+          // Half the schedulers hand it to the claim step as a scheduler pass does (claimed straight
+          // from up_for_retry in the claim's write, or written scheduled with its reason); the other
+          // half write it scheduled first, as a pass of the code before did: both race each other.
           const due = await deps.store.listDueWaits(now + 1, 100);
-          if (due.length > 0) {
-            await deps.store.updateTis(
-              due.map((ti) => ({
-                key: ti,
-                expect: { state: 'up_for_retry' as const, tryNumber: ti.tryNumber },
-                set: {
-                  state: 'scheduled' as const,
-                  tryNumber: ti.tryNumber + 1,
-                  scheduledAt: now,
-                  nextRetryAt: null,
-                },
-              })),
-            );
-          }
-          claimed = (await claimAndDispatch(deps, now)).claimed;
+          const toSchedule = due.map((ti) => ({
+            read: ti,
+            change: {
+              key: ti,
+              expect: { state: 'up_for_retry' as const, tryNumber: ti.tryNumber },
+              set: {
+                state: 'scheduled' as const,
+                tryNumber: ti.tryNumber + 1,
+                scheduledAt: now,
+                nextRetryAt: null,
+              },
+            },
+          }));
+          const inClaim = s % 2 === 0;
+          if (!inClaim && toSchedule.length > 0) await deps.store.updateTis(toSchedule.map((t) => t.change));
+          claimed = (await claimAndDispatch(deps, now, inClaim ? { toSchedule } : {})).claimed;
           // The sweep (heartbeats, stuck dispatches, the reconciler with repair).
           if (now >= sweepDueAt) {
             sweepDueAt = Number.POSITIVE_INFINITY;
@@ -641,6 +650,7 @@ async function runRace(config: RaceConfig): Promise<RaceReport> {
       instances: total,
       tries,
       claims: observer.claims,
+      scheduleClaims: observer.scheduleClaims,
       failedTries,
       duplicateDeliveries: duplicates,
       crashes,
