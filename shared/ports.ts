@@ -205,6 +205,13 @@ export interface StateStore {
   reconcileCounters(opts: { repair: boolean }): Promise<Reconciliation>;
   /** Task instances in queued or running (sparse index), for the sweep and the reconciler. */
   listHoldingTis(opts?: PageRequest): Promise<Page<TaskInstance>>;
+  /**
+   * Optional: the instances of unfinished runs that hold slots or may come to (scheduled, queued,
+   * running, up_for_retry, up_for_reschedule), for a store that reads them all anyway to find the
+   * holders (DynamoDB: holders.ts). The sweep then reads no run it can see has work in flight; a
+   * store without it (memory: a run's instances are a lookup) is asked per run.
+   */
+  listLiveTis?(opts?: PageRequest): Promise<Page<TaskInstance>>;
   /** Task instances in up_for_retry / up_for_reschedule whose time has come. */
   listDueWaits(now: number, limit: number): Promise<TaskInstance[]>;
 

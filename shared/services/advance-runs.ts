@@ -462,4 +462,4 @@ async function advanceRuns(
   return report;
 }
 
-export { advanceRuns, evaluateOneRun };
+export { advanceRuns, evaluateOneRun, inFlight };

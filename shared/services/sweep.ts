@@ -8,6 +8,8 @@ import { taskOf } from '#core/manifest.ts';
 import type { TaskInstance } from '#core/model.ts';
 import type { Reconciliation } from '#core/reconcile.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
+import { holdsSlot } from '#core/states.ts';
+import { inFlight } from './advance-runs.ts';
 import { CONTAINER_WORKER, isContainerWorker } from './container-try.ts';
 import { allPages, type ServiceDeps } from './deps.ts';
 import { reconcileCounters } from './reconcile.ts';
@@ -20,8 +22,10 @@ export interface SweepReport {
   /** Runs with due retries or reschedules, or a try the sweep just failed: to be evaluated now. */
   dueRuns: { dagId: string; runId: string }[];
   /**
-   * Runs (`dagId/runId`) with an instance queued or running that the sweep left so: each of those
-   * brings news when its try ends (or a later sweep fails it), so the sweep need not look at them.
+   * Runs (`dagId/runId`) with an instance queued or running that the sweep left so — and, where the
+   * store lists them with the holders (`listLiveTis`), one scheduled or waiting for a retry or
+   * reschedule not yet due: each of those brings news by itself (a try's end, a claim, a due wait),
+   * so the sweep need not look at them.
    */
   busyRuns: Set<string>;
   /** The slot counters checked against their holders (drift is a bug: logged, and repaired). */
@@ -107,7 +111,14 @@ async function runSweep(deps: ServiceDeps, now: number): Promise<SweepReport> {
     busyRuns: new Set(),
     counters: { drift: [], repaired: [], unsettled: 0 },
   };
-  const holding = await allPages((cursor) => store.listHoldingTis({ cursor }));
+  // A store that reads every live instance to find the holders hands them all over: the runs with
+  // work in flight are then known without reading each run (sweepLook, advance-runs.ts).
+  const live = store.listLiveTis ? await allPages((cursor) => store.listLiveTis!({ cursor })) : null;
+  const holding = live
+    ? live.filter((ti) => holdsSlot(ti.state))
+    : await allPages((cursor) => store.listHoldingTis({ cursor }));
+  for (const ti of live ?? [])
+    if (!holdsSlot(ti.state) && inFlight(ti, now)) report.busyRuns.add(`${ti.dagId}/${ti.runId}`);
   const failed: TaskInstance[] = [];
   for (const ti of holding) {
     let ended = false;

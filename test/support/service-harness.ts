@@ -7,7 +7,7 @@ import { compileDag } from '#core/compile.ts';
 import type { DagDefinition } from '#core/definition.ts';
 import type { DagManifest } from '#core/manifest.ts';
 import { DEFAULT_SETTINGS, type SchedulerSettings, type TaskInstance } from '#core/model.ts';
-import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
+import type { DispatchMessage, SchedulerEvent, StateStore, TaskOutcome } from '#ports';
 import { ManifestCache, type ServiceDeps, silentLogger } from '#services/deps.ts';
 import { registerDag } from '#services/register-dag.ts';
 import { type PassReport, schedulerPass } from '#services/scheduler-pass.ts';
@@ -16,8 +16,12 @@ import { beginTry, finishTry } from '#services/worker.ts';
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 
 function makeHarness(settings: Partial<SchedulerSettings> = {}) {
+  return harnessOn(new MemoryStateStore(), settings);
+}
+
+/** The harness on `store` (a DynamoDB store in integration tests). */
+function harnessOn<S extends StateStore>(store: S, settings: Partial<SchedulerSettings> = {}) {
   let now = T0;
-  const store = new MemoryStateStore();
   const dispatched: DispatchMessage[] = [];
   const events: SchedulerEvent[] = [];
   const wakeUps = new Map<string, number | null>();
@@ -82,4 +86,4 @@ function makeHarness(settings: Partial<SchedulerSettings> = {}) {
   return { deps, store, dispatched, events, wakeUps, clock, register, pass, work, drain };
 }
 
-export { makeHarness, T0 };
+export { harnessOn, makeHarness, T0 };

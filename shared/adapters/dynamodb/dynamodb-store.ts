@@ -54,7 +54,7 @@ import {
   tiOf,
   triesOf,
 } from './entities.ts';
-import { DELIST_AFTER_MS, listHolders } from './holders.ts';
+import { DELIST_AFTER_MS, listHolders, listLive } from './holders.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
 import { N, recordOf, S } from './marshal.ts';
@@ -352,6 +352,14 @@ class DynamoDbStateStore implements StateStore {
    */
   listHoldingTis(request: PageRequest = {}) {
     return listHolders(this.#items, request);
+  }
+
+  /**
+   * One page of the live instances of the listed runs: the same walk as `listHoldingTis`, which
+   * reads them all (its filter keeps every state a holder may come from) and keeps only holders.
+   */
+  listLiveTis(request: PageRequest = {}) {
+    return listLive(this.#items, request);
   }
 
   /** Due waits from the KEYS_ONLY `waits` index, each re-read whole (the index may lag the item). */

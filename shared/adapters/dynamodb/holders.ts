@@ -173,6 +173,12 @@ async function walkLive(
   }
 }
 
+/** One page of the live instances of the listed runs (the port's `listLiveTis`): the walk as read. */
+async function listLive(items: Items, request: PageRequest = {}): Promise<Page<TaskInstance>> {
+  const page = await walkLive(items, request);
+  return { items: page.items.map(tiOf), next: page.next };
+}
+
 /** One page of the holding instances of the listed runs (the port's `listHoldingTis`). */
 async function listHolders(items: Items, request: PageRequest = {}): Promise<Page<TaskInstance>> {
   const page = await walkLive(items, request);
@@ -212,4 +218,4 @@ function delistRun(items: Items, run: ListedRun): Promise<boolean> {
   });
 }
 
-export { allHolderItems, DELIST_AFTER_MS, LIVE, listHolders };
+export { allHolderItems, DELIST_AFTER_MS, LIVE, listHolders, listLive };
