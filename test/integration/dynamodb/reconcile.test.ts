@@ -177,6 +177,19 @@ describe('DynamoDB reconciler', () => {
       expect((await store.claim([claimOf({ ...a, tryNumber: 1 })])).claimed).toHaveLength(1);
     };
 
+    /** A run whose one instance is still to run, finished by a mark's first write (the run's). */
+    const finishedWithInstanceToRun = async (
+      ddb: DynamoDBClient,
+      table: string,
+      state: 'success' | 'failed',
+    ) => {
+      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
+      const [a] = await scheduledTis(store, 1, () => ({ state: 'none', tryNumber: 0 }));
+      const endedAt = Date.now();
+      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state, endedAt });
+      return { store, a: a!, endedAt };
+    };
+
     // A mark writes the run first and settles its instances after it; a pass that read the run as
     // running before the mark may still schedule one of them, and a claim may take it, once the
     // finishing write has looked. The run must stay listed, or its holder is found by nobody and
@@ -185,13 +198,10 @@ describe('DynamoDB reconciler', () => {
       ddb,
       table,
     }) => {
-      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
-      const [a] = await scheduledTis(store, 1, () => ({ state: 'none', tryNumber: 0 }));
-      const endedAt = Date.now();
-      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'success', endedAt });
+      const { store, a } = await finishedWithInstanceToRun(ddb, table, 'success');
       expect(await listedAs(ddb, table)).toBe('RUNS');
       expect((await store.listUnfinishedRuns()).items).toEqual([]);
-      await latePassClaims(store, a!);
+      await latePassClaims(store, a);
       expect((await store.listHoldingTis()).items.map((t) => t.taskId)).toEqual(['t000']);
       expect(await store.reconcileCounters({ repair: true })).toEqual({
         drift: [],
@@ -205,21 +215,18 @@ describe('DynamoDB reconciler', () => {
       ddb,
       table,
     }) => {
-      const store = new DynamoDbStateStore(ddb, table, { reconcileSettleMs: 0 });
-      const [a] = await scheduledTis(store, 1, () => ({ state: 'none', tryNumber: 0 }));
-      const endedAt = Date.now();
       // The mark's process dies after the run's write, before it settles the instance.
-      await store.updateRun('etl', 'manual__r1', { state: 'running' }, { state: 'failed', endedAt });
+      const { store, a, endedAt } = await finishedWithInstanceToRun(ddb, table, 'failed');
       await store.reconcileCounters({ repair: true });
       expect(await listedAs(ddb, table)).toBe('RUNS');
       // A pass that read the run as running claims the instance after the reconciler looked.
-      await latePassClaims(store, a!);
+      await latePassClaims(store, a);
       expect(await store.reconcileCounters({ repair: true })).toEqual({
         drift: [],
         repaired: [],
         unsettled: 0,
       });
-      await store.endTry({ key: a!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+      await store.endTry({ key: a, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
       // Nothing live, but ended just now: a pass that read it as running may still be about.
       await store.reconcileCounters({ repair: true });
       expect(await listedAs(ddb, table)).toBe('RUNS');

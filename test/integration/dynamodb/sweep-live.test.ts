@@ -10,6 +10,7 @@ import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
 import { harnessOn } from '../../support/service-harness.ts';
+import { sweepRecoversLostEvent } from '../../support/sweep-scenarios.ts';
 
 const noop = async () => null;
 
@@ -57,21 +58,6 @@ describe('the sweep on DynamoDB', () => {
     ddb,
     table,
   }) => {
-    const h = harness(ddb, table);
-    await h.register(
-      dag('lost_event', { schedule: null }, (d) => {
-        d.task('a', noop).before(d.task('b', noop));
-      }),
-    );
-    const run = await triggerRun(h.deps, { dagId: 'lost_event', now: h.clock.now() });
-    await h.pass();
-    expect(await h.work()).toEqual(['a']);
-    h.events.splice(0);
-    h.clock.advance(60_000);
-    const report = await h.pass({ sweep: true });
-    expect(report.claim.dispatched.map((m) => m.key.taskId)).toEqual(['b']);
-    expect(await h.work()).toEqual(['b']);
-    await h.pass({ sweep: true });
-    expect((await h.store.getRun('lost_event', run.runId))?.state).toBe('success');
+    await sweepRecoversLostEvent(harness(ddb, table));
   });
 });

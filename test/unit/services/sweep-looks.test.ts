@@ -5,6 +5,7 @@ import { schedulerPass } from '#services/scheduler-pass.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { beginTry, finishTry } from '#services/worker.ts';
 import { makeHarness } from '../../support/service-harness.ts';
+import { sweepRecoversLostEvent } from '../../support/sweep-scenarios.ts';
 
 const noop = async () => null;
 
@@ -15,30 +16,7 @@ async function states(h: ReturnType<typeof makeHarness>, dagId: string, runId: s
 
 describe('the sweep’s looks at runs', () => {
   it('recovers a lost task_finished event of a run with nothing else under way', async () => {
-    // Prepare: a → b; a's try ends, and its event is lost.
-    const h = makeHarness();
-    await h.register(
-      dag('lost_event', { schedule: null }, (d) => {
-        d.task('a', noop).before(d.task('b', noop));
-      }),
-    );
-    const run = await triggerRun(h.deps, { dagId: 'lost_event', now: h.clock.now() });
-    await h.pass();
-    expect(await h.work()).toEqual(['a']);
-    h.events.splice(0);
-    // An event-driven pass with no news looks at nothing: b waits.
-    await schedulerPass(h.deps, { now: h.clock.now(), runs: [] });
-    expect(await states(h, 'lost_event', run.runId)).toEqual({ a: 'success', b: 'none' });
-
-    // Act
-    h.clock.advance(60_000);
-    const report = await h.pass({ sweep: true });
-
-    // Assess: the sweep looked at the run and b went on.
-    expect(report.claim.dispatched.map((m) => m.key.taskId)).toEqual(['b']);
-    expect(await h.work()).toEqual(['b']);
-    await h.pass({ sweep: true });
-    expect((await h.store.getRun('lost_event', run.runId))?.state).toBe('success');
+    await sweepRecoversLostEvent(makeHarness());
   });
 
   it('leaves a run with work in flight to that work’s news, which recovers an event lost before it', async () => {
