@@ -118,18 +118,33 @@ function candidateOf(record: DagRecord | null, dag: DagManifest, ti: TaskInstanc
 
 /** Reads the counters of `keys` not read yet this pass (absent counters read as 0). */
 async function readCounters(ctx: PassContext, keys: CounterKey[]): Promise<void> {
-  const missing = new Map<string, CounterKey>();
+  const missing = unreadCounters(ctx, keys);
+  if (missing) await readMissing(ctx, missing);
+}
+
+/** The counters of `keys` not read yet this pass, by id; null when every one was. */
+function unreadCounters(ctx: PassContext, keys: CounterKey[]): Map<string, CounterKey> | null {
+  let missing: Map<string, CounterKey> | null = null;
   for (const key of keys) {
     const id = counterKeyString(key);
-    if (!ctx.counters.has(id)) missing.set(id, key);
+    if (ctx.counters.has(id)) continue;
+    missing ??= new Map();
+    missing.set(id, key);
   }
-  if (missing.size === 0) return;
+  return missing;
+}
+
+async function readMissing(ctx: PassContext, missing: Map<string, CounterKey>): Promise<void> {
   for (const { key, used } of await ctx.deps.store.readCounters([...missing.values()]))
     ctx.counters.set(counterKeyString(key), used);
   for (const id of missing.keys()) if (!ctx.counters.has(id)) ctx.counters.set(id, 0);
 }
 
-/** The counters `selectClaims` needs for `candidates`, read where not read yet this pass. */
+/**
+ * The counters `selectClaims` needs for `candidates`, read where not read yet this pass: each DAG's
+ * once, and a task's or a run's task's only for a candidate with that limit (the only ones
+ * `selectClaims` consults them for).
+ */
 async function claimState(
   ctx: PassContext,
   candidates: ClaimCandidate[],
@@ -137,13 +152,18 @@ async function claimState(
 ): Promise<ClaimState> {
   const { settings } = ctx.deps;
   const keys: CounterKey[] = [];
+  const dagIds = new Set<string>();
   for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
-    keys.push({ kind: 'dag', dagId: ti.dagId });
+    if (!dagIds.has(ti.dagId)) {
+      dagIds.add(ti.dagId);
+      keys.push({ kind: 'dag', dagId: ti.dagId });
+    }
     if (maxActiveTisPerDag !== null) keys.push({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
     if (maxActiveTisPerDagrun !== null)
       keys.push({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
   }
-  await readCounters(ctx, keys);
+  const missing = unreadCounters(ctx, keys);
+  if (missing) await readMissing(ctx, missing);
   const get = (id: string) => ctx.counters.get(id) ?? 0;
   const state: ClaimState = {
     parallelism: { used: get('global'), limit: settings.parallelism },
@@ -156,10 +176,13 @@ async function claimState(
       fargate: freeOf(settings.executorCapacity.fargate, get('executor/fargate')),
     },
   };
-  for (const { ti } of candidates) {
-    state.dagUsed.set(ti.dagId, get(counterKeyString({ kind: 'dag', dagId: ti.dagId })));
-    const task = counterKeyString({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
-    if (ctx.counters.has(task)) state.taskUsed.set(`${ti.dagId}/${ti.taskId}`, get(task));
+  for (const dagId of dagIds) state.dagUsed.set(dagId, get(counterKeyString({ kind: 'dag', dagId })));
+  for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
+    if (maxActiveTisPerDag !== null) {
+      const task = counterKeyString({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
+      if (ctx.counters.has(task)) state.taskUsed.set(`${ti.dagId}/${ti.taskId}`, get(task));
+    }
+    if (maxActiveTisPerDagrun === null) continue;
     const taskRun = counterKeyString({
       kind: 'taskRun',
       dagId: ti.dagId,

@@ -225,4 +225,39 @@ describe('schedulerPass', () => {
 
     expect((await h.store.listRuns('sleepy')).items).toHaveLength(0);
   });
+
+  it('claims a task with maxActiveTisPerDag across its runs up to that limit, beside tasks without one', async () => {
+    // Prepare: three runs of a DAG whose `limited` task may run once at a time across runs.
+    const h = makeHarness();
+    await h.register(
+      dag('capped', { schedule: null, maxActiveRuns: 3 }, (d) => {
+        d.task('limited', { maxActiveTisPerDag: 1 }, noop);
+        d.task('free', noop);
+      }),
+    );
+    for (let i = 0; i < 3; i += 1) {
+      await triggerRun(h.deps, { dagId: 'capped', now: h.clock.now() });
+      h.clock.advance(1_000);
+    }
+
+    // Act: a second pass while the first claims still hold their slots.
+    await h.pass({ sweep: true });
+    const again = await h.pass({ sweep: true });
+
+    // Assess: every `free`, one `limited`, and the second pass (reading the task's counter) tries
+    // no claim the store would refuse; the others say why.
+    const claimed = h.dispatched.map((m) => m.key.taskId).sort();
+    expect(claimed).toEqual(['free', 'free', 'free', 'limited']);
+    expect(again.claim).toMatchObject({ claimed: 0, lost: 0 });
+    const runs = (await h.store.listRuns('capped')).items;
+    const waiting = [];
+    for (const run of runs) {
+      const ti = await h.store.getTi({ dagId: 'capped', runId: run.runId, taskId: 'limited', mapIndex: -1 });
+      if (ti?.state === 'scheduled') waiting.push(ti.waitReason);
+    }
+    expect(waiting).toEqual([
+      { kind: 'task_max_active_tis_per_dag', used: 1, limit: 1 },
+      { kind: 'task_max_active_tis_per_dag', used: 1, limit: 1 },
+    ]);
+  });
 });
