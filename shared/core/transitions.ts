@@ -37,4 +37,19 @@ function assertTransition(from: TiState, to: TiState, subject: string): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(from, to, subject);
 }
 
-export { assertTransition, canTransition };
+/**
+ * A claim that schedules its instance in the same write (`ClaimRequest.schedule`) must be a legal
+ * move to scheduled, of the try it claims; both stores check it before they write.
+ */
+function assertScheduleClaim(
+  read: { state: TiState; tryNumber: number },
+  set: { state?: TiState; tryNumber?: number },
+  claimedTry: number,
+  subject: string,
+): void {
+  if (set.state !== 'scheduled' || (set.tryNumber ?? read.tryNumber) !== claimedTry)
+    throw new Error(`a schedule claim of ${subject} must schedule the try it claims`);
+  assertTransition(read.state, 'scheduled', subject);
+}
+
+export { assertScheduleClaim, assertTransition, canTransition };

@@ -118,23 +118,12 @@ function candidateOf(record: DagRecord | null, dag: DagManifest, ti: TaskInstanc
 
 /** Reads the counters of `keys` not read yet this pass (absent counters read as 0). */
 async function readCounters(ctx: PassContext, keys: CounterKey[]): Promise<void> {
-  const missing = unreadCounters(ctx, keys);
-  if (missing) await readMissing(ctx, missing);
-}
-
-/** The counters of `keys` not read yet this pass, by id; null when every one was. */
-function unreadCounters(ctx: PassContext, keys: CounterKey[]): Map<string, CounterKey> | null {
-  let missing: Map<string, CounterKey> | null = null;
+  const missing = new Map<string, CounterKey>();
   for (const key of keys) {
     const id = counterKeyString(key);
-    if (ctx.counters.has(id)) continue;
-    missing ??= new Map();
-    missing.set(id, key);
+    if (!ctx.counters.has(id)) missing.set(id, key);
   }
-  return missing;
-}
-
-async function readMissing(ctx: PassContext, missing: Map<string, CounterKey>): Promise<void> {
+  if (missing.size === 0) return;
   for (const { key, used } of await ctx.deps.store.readCounters([...missing.values()]))
     ctx.counters.set(counterKeyString(key), used);
   for (const id of missing.keys()) if (!ctx.counters.has(id)) ctx.counters.set(id, 0);
@@ -162,8 +151,7 @@ async function claimState(
     if (maxActiveTisPerDagrun !== null)
       keys.push({ kind: 'taskRun', dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId });
   }
-  const missing = unreadCounters(ctx, keys);
-  if (missing) await readMissing(ctx, missing);
+  await readCounters(ctx, keys);
   const get = (id: string) => ctx.counters.get(id) ?? 0;
   const state: ClaimState = {
     parallelism: { used: get('global'), limit: settings.parallelism },

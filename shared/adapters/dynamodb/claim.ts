@@ -27,7 +27,7 @@
  */
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { type CounterKey, counterKeyString, tiKeyString } from '#core/model.ts';
-import { assertTransition } from '#core/transitions.ts';
+import { assertScheduleClaim } from '#core/transitions.ts';
 import type { ClaimRequest, ClaimResult } from '#ports';
 import {
   absentOrKnown,
@@ -182,9 +182,7 @@ const TI_ATTRIBUTES = [
 function scheduleClaimAction(table: string, request: ClaimRequest, parts: Part[]): TransactWriteItem {
   const { read, set } = request.schedule!;
   const subject = tiKeyString(read);
-  assertTransition(read.state, 'scheduled', subject);
-  if ((set.tryNumber ?? read.tryNumber) !== request.tryNumber || set.state !== 'scheduled')
-    throw new Error(`a schedule claim of ${subject} must schedule the try it claims`);
+  assertScheduleClaim(read, set, request.tryNumber, subject);
   const holds = request.holds.map(({ counter, amount }) => ({ counter, amount }));
   const item = tiItem({
     ...read,

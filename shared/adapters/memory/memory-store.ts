@@ -33,7 +33,7 @@ import {
 } from '#core/model.ts';
 import { findDrift, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot, isRunFinished, type RunState } from '#core/states.ts';
-import { assertTransition, canTransition } from '#core/transitions.ts';
+import { assertScheduleClaim, assertTransition, canTransition } from '#core/transitions.ts';
 import { recordTry, type TryRecord } from '#core/try-history.ts';
 import type {
   ClaimRequest,
@@ -72,11 +72,8 @@ const holdsKey = (holds: readonly Hold[]) =>
  */
 function scheduleOf(request: ClaimRequest, ti: TaskInstance): Partial<TaskInstance> {
   const set = request.schedule!.set;
-  if (set.state !== 'scheduled') throw new Error(`a schedule claim of ${tiKeyString(ti)} must set scheduled`);
-  assertTransition(ti.state, 'scheduled', tiKeyString(ti));
-  if ((set.tryNumber ?? ti.tryNumber) !== request.tryNumber || Object.hasOwn(set, 'holds')) {
-    throw new Error(`a schedule claim of ${tiKeyString(ti)} must claim the try it schedules, without holds`);
-  }
+  assertScheduleClaim(ti, set, request.tryNumber, tiKeyString(ti));
+  if (Object.hasOwn(set, 'holds')) throw new Error(`a schedule claim of ${tiKeyString(ti)} sets no holds`);
   return ownValues(set);
 }
 
