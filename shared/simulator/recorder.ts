@@ -119,7 +119,8 @@ class Recorder {
           result.applied.length === changes.length ? null : new Set(result.applied.map(tiKeyId));
         for (const change of changes) {
           if (applied && !applied.has(tiKeyId(change.key))) continue;
-          await this.#onChange(store, change);
+          const opening = this.#onChange(store, change);
+          if (opening) await opening;
           // The claim step writes what it schedules and does not claim with its wait reason in the put.
           const reason = change.set.waitReason;
           if (change.set.state === 'scheduled' && reason) this.#onWait(change.key, reason);
@@ -128,18 +129,27 @@ class Recorder {
       },
       claim: async (requests: ClaimRequest[]) => {
         const result: ClaimResult = await store.claim(requests);
-        const scheduling = new Map<string, ClaimRequest>();
-        for (const r of requests) if (r.schedule) scheduling.set(tiKeyId(r.key), r);
+        // The memory store reports a claim by its request's own key object: found by identity,
+        // else (another store) by the key's ids.
+        const byKey = new Map<TiKey, ClaimRequest>(requests.map((r) => [r.key, r]));
+        let byId: Map<string, ClaimRequest> | null = null;
+        const requestOf = (key: TiKey) => {
+          const found = byKey.get(key);
+          if (found) return found;
+          byId ??= new Map(requests.map((r) => [tiKeyId(r.key), r]));
+          return byId.get(tiKeyId(key));
+        };
         for (const key of result.claimed) {
           // Scheduled and claimed in one write: the scheduling change is recorded first, at the same instant.
-          const schedule = scheduling.get(tiKeyId(key))?.schedule;
+          const schedule = requestOf(key)?.schedule;
           if (schedule) {
             const { read, set } = schedule;
-            await this.#onChange(store, {
+            const opening = this.#onChange(store, {
               key,
               expect: { state: read.state, tryNumber: read.tryNumber },
               set,
             });
+            if (opening) await opening;
           }
           this.#onClaim(key);
         }
@@ -167,17 +177,26 @@ class Recorder {
     return Object.assign(observed, recording) as unknown as StateStore;
   }
 
-  async #onChange(store: StateStore, change: TiChange): Promise<void> {
+  /**
+   * Records a change that applied. Synchronous for a change of the instance's current try; a
+   * promise when it opens a try (the instance is read for its pool and priority).
+   */
+  #onChange(store: StateStore, change: TiChange): Promise<void> | undefined {
     const state = change.set.state;
-    if (!state) return;
+    if (!state) return undefined;
     const tryNumber = change.set.tryNumber ?? change.expect.tryNumber;
-    const h = this.history;
-    let i = this.#find(change.key)?.current ?? -1;
-    if (i < 0 || h.tryNumber[i] !== tryNumber || state === 'none') {
-      const ti = await store.getTi(change.key);
-      if (!ti) return;
-      i = this.#open(ti, tryNumber);
+    const i = this.#find(change.key)?.current ?? -1;
+    if (i >= 0 && this.history.tryNumber[i] === tryNumber && state !== 'none') {
+      this.#changed(i, state);
+      return undefined;
     }
+    return store.getTi(change.key).then((ti) => {
+      if (ti) this.#changed(this.#open(ti, tryNumber), state);
+    });
+  }
+
+  #changed(i: number, state: TiState): void {
+    const h = this.history;
     const now = this.#now();
     if (state === 'scheduled' && Number.isNaN(h.scheduledAt[i]!)) h.scheduledAt[i] = now;
     this.#push(i, state);
