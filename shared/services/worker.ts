@@ -8,6 +8,7 @@ import type { DagRun, TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
+import { tiWith } from './ti-copy.ts';
 
 export interface StartedTry {
   ti: TaskInstance;
@@ -50,7 +51,7 @@ async function beginTry(
     deps.manifests.peek(ti.dagId, run.dagVersion) ?? (await deps.manifests.get(ti.dagId, run.dagVersion));
   const task = taskOf(dag, ti.taskId);
   const started: StartedTry = {
-    ti: { ...ti, state: 'running', startedAt: opts.now, heartbeatAt: opts.now, workerId: opts.workerId },
+    ti: tiWith(ti, { state: 'running', startedAt: opts.now, heartbeatAt: opts.now, workerId: opts.workerId }),
     run,
     dag,
     task,
@@ -59,24 +60,31 @@ async function beginTry(
   return { kind: 'started', started };
 }
 
-/** The state a try ends in, from its outcome (SEMANTICS.md §7; sensors in reschedule mode). */
+/**
+ * The state a try ends in, from its outcome (SEMANTICS.md §7; sensors in reschedule mode). Each
+ * end is one literal (`{ ...common, state }` takes V8's slow path on Node 20: see ti-copy.ts).
+ */
 function endOf(
   started: StartedTry,
   outcome: TaskOutcome,
   now: number,
 ): Partial<TaskInstance> & { state: TaskInstance['state'] } {
   const { ti, task, run } = started;
-  const common = { endedAt: now, heartbeatAt: null };
   if (outcome.state === 'success')
-    return { ...common, state: 'success', result: outcome.result ?? null, error: null };
+    return { endedAt: now, heartbeatAt: null, state: 'success', result: outcome.result ?? null, error: null };
   if (outcome.state === 'up_for_reschedule' && task.operator.kind === 'sensor') {
     const firstPokeAt = ti.firstPokeAt ?? started.startedAt;
     const rescheduleAt = now + task.operator.pokeIntervalMs;
     if (rescheduleAt - firstPokeAt <= task.operator.timeoutMs) {
-      return { ...common, state: 'up_for_reschedule', rescheduleAt, firstPokeAt };
+      return { endedAt: now, heartbeatAt: null, state: 'up_for_reschedule', rescheduleAt, firstPokeAt };
     }
     // A sensor that runs out of time fails without retrying (Airflow's AirflowSensorTimeout).
-    return { ...common, state: 'failed', error: `sensor timed out after ${task.operator.timeoutMs} ms` };
+    return {
+      endedAt: now,
+      heartbeatAt: null,
+      state: 'failed',
+      error: `sensor timed out after ${task.operator.timeoutMs} ms`,
+    };
   }
   const error = outcome.error ?? 'task failed';
   const retryable = outcome.retryable !== false;
@@ -94,9 +102,9 @@ function endOf(
             tryNumber: ti.tryNumber,
             endedAt: now,
           });
-    return { ...common, state: 'up_for_retry', nextRetryAt: at, error };
+    return { endedAt: now, heartbeatAt: null, state: 'up_for_retry', nextRetryAt: at, error };
   }
-  return { ...common, state: 'failed', error };
+  return { endedAt: now, heartbeatAt: null, state: 'failed', error };
 }
 
 /** Runs the pass an ended try's event would cause, in the worker (downstream-pass.ts). */
