@@ -26,6 +26,7 @@ import { sameWaitCause } from '#core/wait-reasons.ts';
 import type { ClaimRequest, DispatchMessage, TiChange } from '#ports';
 import type { ScheduleChange } from './advance-runs.ts';
 import type { ServiceDeps } from './deps.ts';
+import { tiWith } from './ti-copy.ts';
 
 export interface ClaimReport {
   claimed: number;
@@ -55,8 +56,41 @@ export interface ClaimInputs {
   counters: Map<string, number>;
 }
 
+/**
+ * Each instance's `tiKeyString`, built once per pass and then shared: the same string object keys
+ * every map of the pass, so its hash is computed once (a key string built per lookup meant building,
+ * flattening and hashing a ~50-character string several times per candidate and round). Looked up
+ * by the key's own strings, which the records share and whose hashes are cached.
+ */
+class TiIds {
+  readonly #byDag = new Map<string, Map<string, Map<string, string>>>();
+
+  of(key: TiKey): string {
+    // Mapped instances (never made by Updraft) are rare enough to build each time.
+    if (key.mapIndex !== -1) return tiKeyString(key);
+    let runs = this.#byDag.get(key.dagId);
+    if (!runs) {
+      runs = new Map();
+      this.#byDag.set(key.dagId, runs);
+    }
+    let tasks = runs.get(key.runId);
+    if (!tasks) {
+      tasks = new Map();
+      runs.set(key.runId, tasks);
+    }
+    let id = tasks.get(key.taskId);
+    if (id === undefined) {
+      id = tiKeyString(key);
+      tasks.set(key.taskId, id);
+    }
+    return id;
+  }
+}
+
 interface PassContext {
   deps: ServiceDeps;
+  /** `tiKeyString` of an instance, built once per pass. */
+  ids: TiIds;
   /** DAG records by id, read at most once per pass (pools are read at once, so the read is shared). */
   dags: Map<string, Promise<DagRecord | null>>;
   /** The records of `dags` already read, taken without an `await`. */
@@ -75,6 +109,10 @@ interface Exclusions {
 
 function dagRecord(ctx: PassContext, dagId: string): Promise<DagRecord | null> {
   let record = ctx.dags.get(dagId);
+  if (!record && ctx.dagsRead.has(dagId)) {
+    record = Promise.resolve(ctx.dagsRead.get(dagId)!);
+    ctx.dags.set(dagId, record);
+  }
   if (!record) {
     record = ctx.deps.store.getDag(dagId).then((read) => {
       ctx.dagsRead.set(dagId, read);
@@ -220,7 +258,7 @@ async function readMore(
     reader.last = ti;
     if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
     // Another pass wrote it scheduled meanwhile: this pass's own candidate stands for it (and loses).
-    if (ctx.fresh.has(tiKeyString(ti))) continue;
+    if (ctx.fresh.size > 0 && ctx.fresh.has(ctx.ids.of(ti))) continue;
     const found = toCandidate(ctx, ti);
     const candidate = found instanceof Promise ? await found : found;
     if (candidate) into.push(candidate);
@@ -324,8 +362,8 @@ async function readRound0(
       }),
     );
     for (const read of pages) candidates.push(...read);
-    const seen = new Set(candidates.map((c) => tiKeyString(c.ti)));
-    const reasonOnly = scheduled.filter((c) => !seen.has(tiKeyString(c.ti)));
+    const seen = scheduled.length > 0 ? new Set(candidates.map((c) => ctx.ids.of(c.ti))) : null;
+    const reasonOnly = seen ? scheduled.filter((c) => !seen.has(ctx.ids.of(c.ti))) : [];
     const state = await claimState(ctx, [...candidates, ...reasonOnly], pools);
     const selection = selectClaims({ candidates, state, maxClaims, reasonOnly });
     const open = readers.filter((r) => !r.done);
@@ -355,11 +393,10 @@ async function writeWaits(
   selection: Selection,
   current: Map<string, TaskInstance>,
 ): Promise<void> {
-  const changed = selection.waits.filter(
-    (w) =>
-      !ctx.fresh.has(tiKeyString(w.key)) &&
-      !sameWaitCause(current.get(tiKeyString(w.key))?.waitReason ?? null, w.reason),
-  );
+  const changed = selection.waits.filter((w) => {
+    const id = ctx.ids.of(w.key);
+    return !ctx.fresh.has(id) && !sameWaitCause(current.get(id)?.waitReason ?? null, w.reason);
+  });
   if (changed.length > 0) await ctx.deps.store.setWaitReasons(changed);
 }
 
@@ -374,10 +411,12 @@ async function writeScheduled(
   waits: Selection['waits'],
 ): Promise<void> {
   if (changes.length === 0) return;
-  const reasons = new Map(waits.map((w) => [tiKeyString(w.key), w.reason]));
+  const reasons = new Map(waits.map((w) => [ctx.ids.of(w.key), w.reason]));
+  // Literals, not spreads (see ti-copy.ts).
   const writes: TiChange[] = changes.map(({ change }) => ({
-    ...change,
-    set: { ...change.set, waitReason: reasons.get(tiKeyString(change.key)) ?? null },
+    key: change.key,
+    expect: change.expect,
+    set: Object.assign({}, change.set, { waitReason: reasons.get(ctx.ids.of(change.key)) ?? null }),
   }));
   await ctx.deps.store.updateTis(writes);
 }
@@ -400,7 +439,9 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   const inputs = news.inputs ? await news.inputs : null;
   const ctx: PassContext = {
     deps,
-    dags: new Map([...(news.dags ?? [])].map(([dagId, record]) => [dagId, Promise.resolve(record)])),
+    ids: new TiIds(),
+    // The news's records are taken from `dagsRead`; a promise of one is made only if asked for.
+    dags: new Map(),
     dagsRead: new Map(news.dags),
     counters: new Map(inputs?.counters),
     exclude: { dagIds: new Set(), tasks: new Map() },
@@ -417,12 +458,12 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   const fresh: ClaimCandidate[] = [];
   const notCandidates: ScheduleChange[] = [];
   for (const change of news.toSchedule ?? []) {
-    const found = toCandidate(ctx, { ...change.read, ...change.change.set });
+    const found = toCandidate(ctx, tiWith(change.read, change.change.set));
     const candidate = found instanceof Promise ? await found : found;
     if (!candidate) notCandidates.push(change);
-    else if (!ctx.fresh.has(tiKeyString(candidate.ti))) {
+    else if (!ctx.fresh.has(ctx.ids.of(candidate.ti))) {
       fresh.push(candidate);
-      ctx.fresh.set(tiKeyString(candidate.ti), change);
+      ctx.fresh.set(ctx.ids.of(candidate.ti), change);
     }
   }
   const written = writeScheduled(ctx, notCandidates, []);
@@ -445,7 +486,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     const selection = selectClaims({ candidates: [], state, maxClaims, reasonOnly });
     await Promise.all([
       written,
-      writeWaits(ctx, selection, new Map(scheduled.map((c) => [tiKeyString(c.ti), c.ti]))),
+      writeWaits(ctx, selection, new Map(scheduled.map((c) => [ctx.ids.of(c.ti), c.ti]))),
       writeScheduled(ctx, [...ctx.fresh.values()], selection.waits),
     ]);
     return report;
@@ -468,13 +509,15 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
       claimable = Math.max(0, state.parallelism.limit - state.parallelism.used);
       selection = selectClaims({ candidates, state, maxClaims: claimable });
     }
-    const current = new Map([...scheduled, ...candidates].map((c) => [tiKeyString(c.ti), c.ti]));
+    const current = new Map<string, TaskInstance>();
+    for (const { ti } of scheduled) current.set(ctx.ids.of(ti), ti);
+    for (const { ti } of candidates) current.set(ctx.ids.of(ti), ti);
     // Wait reasons go to instances this round does not claim: written beside the claim, not before it.
     // What this pass schedules and does not claim is written scheduled beside it too, with its reason.
     // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
-    const selected = new Set(selection.claims.map((c) => tiKeyString(c.ti)));
+    const selected = new Set(selection.claims.map((c) => ctx.ids.of(c.ti)));
     const [outcome] = await Promise.all([
-      applyClaims(deps, selection.claims, now, report, ctx.fresh),
+      applyClaims(deps, selection.claims, now, report, ctx.fresh, ctx.ids),
       writeWaits(ctx, selection, current),
       writeScheduled(
         ctx,
@@ -505,7 +548,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
       if (blocked === 'dag') ctx.exclude.dagIds.add(key.dagId);
       if (blocked === 'task')
         ctx.exclude.tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
-      const pool = current.get(tiKeyString(key))?.pool;
+      const pool = current.get(ctx.ids.of(key))?.pool;
       if (blocked && pool) blockedPools.add(pool);
     }
     // A later round reads on where the pool's reading stopped, about as many as it still has room for.
@@ -555,7 +598,7 @@ function countClaims(ctx: PassContext, claims: ClaimDecision[], outcome: ClaimOu
     ctx.counters.set(id, (ctx.counters.get(id) ?? 0) + amount);
   };
   for (const { ti, holds } of claims) {
-    if (!outcome.claimed.has(tiKeyString(ti))) continue;
+    if (!outcome.claimed.has(ctx.ids.of(ti))) continue;
     for (const { counter, amount } of holds) add(counter, amount);
     if (ctx.deps.settings.executorCapacity[ti.executor] !== null)
       add({ kind: 'executor', executor: ti.executor }, 1);
@@ -582,7 +625,7 @@ async function setAsideBlocked(
   const tasks = new Map<string, { dagId: string; taskId: string }>();
   for (const { key, reason } of selection.waits) {
     const blocked = blockedBy(reason.kind);
-    const ti = current.get(tiKeyString(key));
+    const ti = current.get(ctx.ids.of(key));
     if (!blocked || !ti) continue;
     if (blocked === 'dag') dagIds.add(key.dagId);
     else tasks.set(`${key.dagId}/${key.taskId}`, { dagId: key.dagId, taskId: key.taskId });
@@ -605,41 +648,46 @@ async function applyClaims(
   claims: ClaimDecision[],
   now: number,
   report: ClaimReport,
-  fresh: Map<string, ScheduleChange> = new Map(),
+  fresh: Map<string, ScheduleChange>,
+  ids: TiIds,
 ): Promise<ClaimOutcome> {
   const outcome: ClaimOutcome = { claimed: new Set(), full: [], untouched: new Set() };
   const capacity = deps.settings.executorCapacity;
-  const byKey = new Map(claims.map(({ ti }) => [tiKeyString(ti), ti]));
+  const byKey = new Map(claims.map(({ ti }) => [ids.of(ti), ti]));
   const requests: ClaimRequest[] = claims.map(({ ti, holds }) => {
     const executorLimit = capacity[ti.executor];
-    const change = fresh.get(tiKeyString(ti));
-    return {
-      key: keyOf(ti),
-      tryNumber: ti.tryNumber,
-      queuedAt: now,
-      ...(change && { schedule: { read: change.read, set: change.change.set } }),
-      holds:
-        executorLimit === null
-          ? holds
-          : [
-              ...holds,
-              { counter: { kind: 'executor', executor: ti.executor }, amount: 1, limit: executorLimit },
-            ],
-    };
+    const change = fresh.size > 0 ? fresh.get(ids.of(ti)) : undefined;
+    const held: ClaimRequest['holds'] =
+      executorLimit === null
+        ? holds
+        : [
+            ...holds,
+            { counter: { kind: 'executor', executor: ti.executor }, amount: 1, limit: executorLimit },
+          ];
+    // Two literals rather than a conditional spread in one (see ti-copy.ts).
+    return change
+      ? {
+          key: keyOf(ti),
+          tryNumber: ti.tryNumber,
+          queuedAt: now,
+          schedule: { read: change.read, set: change.change.set },
+          holds: held,
+        }
+      : { key: keyOf(ti), tryNumber: ti.tryNumber, queuedAt: now, holds: held };
   });
   for (let i = 0; i < requests.length; i += deps.settings.maxTisPerQuery) {
     const result = await deps.store.claim(requests.slice(i, i + deps.settings.maxTisPerQuery));
     report.claimed += result.claimed.length;
     report.lost += result.lost.length;
-    for (const key of result.claimed) outcome.claimed.add(tiKeyString(key));
+    for (const key of result.claimed) outcome.claimed.add(ids.of(key));
     for (const { key, counter, reason } of result.lost) {
-      if (reason !== 'ti_changed') outcome.untouched.add(tiKeyString(key));
-      const hold = counter && requests.find((r) => tiKeyString(r.key) === tiKeyString(key))?.holds;
+      if (reason !== 'ti_changed') outcome.untouched.add(ids.of(key));
+      const hold = counter && requests.find((r) => ids.of(r.key) === ids.of(key))?.holds;
       const limit = hold?.find((h) => counterKeyString(h.counter) === counterKeyString(counter!))?.limit;
       if (counter && limit !== undefined) outcome.full.push({ counter, limit });
     }
     const messages = result.claimed.map((key): DispatchMessage => {
-      const ti = byKey.get(tiKeyString(key))!;
+      const ti = byKey.get(ids.of(key))!;
       return { key: keyOf(key), tryNumber: ti.tryNumber, dagVersion: ti.dagVersion, executor: ti.executor };
     });
     if (messages.length === 0) continue;
