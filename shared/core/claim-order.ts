@@ -114,6 +114,12 @@ function countingSort(items: Int32Array, keys: Int32Array, count: number): Int32
   return out;
 }
 
+/**
+ * Up to this many candidates are sorted whole by `compareClaimOrder` (a pass's usual few dozen):
+ * the same order (a total order; both sorts are stable), without the ranks' typed arrays.
+ */
+const SMALL = 64;
+
 /** Candidates in the claim order of their task instances; call `next()` until it returns undefined. */
 class ClaimOrder<T extends { ti: TaskInstance }> {
   private readonly candidates: readonly T[];
@@ -130,6 +136,11 @@ class ClaimOrder<T extends { ti: TaskInstance }> {
   constructor(candidates: readonly T[]) {
     this.candidates = candidates;
     const n = candidates.length;
+    if (n <= SMALL) {
+      this.order = this.weightRank = this.dateRank = new Int32Array(0);
+      this.group = candidates.slice().sort((a, b) => compareClaimOrder(a.ti, b.ti));
+      return;
+    }
     const weights = new Float64Array(n);
     const dates = new Float64Array(n);
     const identity = new Int32Array(n);

@@ -47,6 +47,32 @@ describe('compareClaimOrder', () => {
 
     expect(claimedLabels(candidates)).toEqual(expected);
   });
+
+  it.each([
+    ['a few, sorted whole', 3],
+    ['many, ordered by rank groups', 40],
+  ])('selectClaims walks %s in the order compareClaimOrder sorts', (_case, runs) => {
+    // Prepare: weights, dates and ids mixed across runs (7 tasks each), listed in no particular order.
+    const candidates = Array.from({ length: runs * 7 }, (_, i) =>
+      candidate(
+        {
+          dagId: `dag_${(i * 7) % 5}`,
+          taskId: `t${(i * 3) % 7}`,
+          run: 1 + ((i * 11) % runs),
+          priorityWeight: i % 3,
+        },
+        { dagMaxActiveTasks: 1000 },
+      ),
+    );
+    const expected = candidates
+      .map((c) => c.ti)
+      .sort(compareClaimOrder)
+      .map(label);
+
+    // Act / Assess
+    const roomy = makeState({ parallelism: { used: 0, limit: 1000 }, pools: { default_pool: [0, 1000] } });
+    expect(claimedLabels(candidates, 1000, roomy)).toEqual(expected);
+  });
 });
 
 describe('selectClaims', () => {
