@@ -154,16 +154,37 @@ function candidateOf(record: DagRecord | null, dag: DagManifest, ti: TaskInstanc
   };
 }
 
+/**
+ * `counterKeyString` of the DAG and pool counters, each built once: every pass looks up the pass's
+ * pools and its candidates' DAGs several times (a string built per lookup is hashed anew). Bounded
+ * by the DAGs and pools there are; emptied if it ever grows past `MAX_COUNTER_IDS`.
+ */
+const counterIds = { dag: new Map<string, string>(), pool: new Map<string, string>() };
+const MAX_COUNTER_IDS = 100_000;
+
+function counterId(key: CounterKey): string {
+  if (key.kind !== 'dag' && key.kind !== 'pool') return counterKeyString(key);
+  const memo = counterIds[key.kind];
+  const name = key.kind === 'dag' ? key.dagId : key.pool;
+  let id = memo.get(name);
+  if (id === undefined) {
+    if (memo.size >= MAX_COUNTER_IDS) memo.clear();
+    id = counterKeyString(key);
+    memo.set(name, id);
+  }
+  return id;
+}
+
 /** Reads the counters of `keys` not read yet this pass (absent counters read as 0). */
 async function readCounters(ctx: PassContext, keys: CounterKey[]): Promise<void> {
   const missing = new Map<string, CounterKey>();
   for (const key of keys) {
-    const id = counterKeyString(key);
+    const id = counterId(key);
     if (!ctx.counters.has(id)) missing.set(id, key);
   }
   if (missing.size === 0) return;
   for (const { key, used } of await ctx.deps.store.readCounters([...missing.values()]))
-    ctx.counters.set(counterKeyString(key), used);
+    ctx.counters.set(counterId(key), used);
   for (const id of missing.keys()) if (!ctx.counters.has(id)) ctx.counters.set(id, 0);
 }
 
@@ -193,7 +214,9 @@ async function claimState(
   const get = (id: string) => ctx.counters.get(id) ?? 0;
   const state: ClaimState = {
     parallelism: { used: get('global'), limit: settings.parallelism },
-    pools: new Map([...pools].map(([pool, slots]) => [pool, { used: get(`pool/${pool}`), slots }])),
+    pools: new Map(
+      [...pools].map(([pool, slots]) => [pool, { used: get(counterId({ kind: 'pool', pool })), slots }]),
+    ),
     dagUsed: new Map(),
     taskUsed: new Map(),
     taskRunUsed: new Map(),
@@ -202,7 +225,7 @@ async function claimState(
       fargate: freeOf(settings.executorCapacity.fargate, get('executor/fargate')),
     },
   };
-  for (const dagId of dagIds) state.dagUsed.set(dagId, get(counterKeyString({ kind: 'dag', dagId })));
+  for (const dagId of dagIds) state.dagUsed.set(dagId, get(counterId({ kind: 'dag', dagId })));
   for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
     if (maxActiveTisPerDag !== null) {
       const task = counterKeyString({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
@@ -253,10 +276,19 @@ async function readMore(
     cursor: reader.cursor,
     exclude: { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
   });
+  // The page's DAG records not read yet this pass are read at once, not one await per DAG.
+  const unread = new Set<string>();
+  for (const { dagId } of page.items)
+    if (!ctx.dagsRead.has(dagId) && !exclude.dagIds.has(dagId)) unread.add(dagId);
+  if (unread.size > 0) await Promise.all(Array.from(unread, (dagId) => dagRecord(ctx, dagId)));
   for (const ti of page.items) {
     reader.count += 1;
     reader.last = ti;
-    if (exclude.dagIds.has(ti.dagId) || exclude.tasks.has(`${ti.dagId}/${ti.taskId}`)) continue;
+    if (
+      exclude.dagIds.has(ti.dagId) ||
+      (exclude.tasks.size > 0 && exclude.tasks.has(`${ti.dagId}/${ti.taskId}`))
+    )
+      continue;
     // Another pass wrote it scheduled meanwhile: this pass's own candidate stands for it (and loses).
     if (ctx.fresh.size > 0 && ctx.fresh.has(ctx.ids.of(ti))) continue;
     const found = toCandidate(ctx, ti);
@@ -322,7 +354,9 @@ async function freeSlots(
   for (const [pool, slots] of pools)
     poolFree.set(
       pool,
-      slots === -1 ? Number.POSITIVE_INFINITY : slots - (ctx.counters.get(`pool/${pool}`) ?? 0),
+      slots === -1
+        ? Number.POSITIVE_INFINITY
+        : slots - (ctx.counters.get(counterId({ kind: 'pool', pool })) ?? 0),
     );
   return { poolFree, parallelismFree: ctx.deps.settings.parallelism - (ctx.counters.get('global') ?? 0) };
 }
@@ -594,7 +628,7 @@ async function readRound(
  */
 function countClaims(ctx: PassContext, claims: ClaimDecision[], outcome: ClaimOutcome): void {
   const add = (counter: CounterKey, amount: number) => {
-    const id = counterKeyString(counter);
+    const id = counterId(counter);
     ctx.counters.set(id, (ctx.counters.get(id) ?? 0) + amount);
   };
   for (const { ti, holds } of claims) {

@@ -50,7 +50,9 @@ async function countActiveRuns(deps: ServiceDeps, dagId: string): Promise<number
 /** Creates the due runs of one DAG; returns how many were created. */
 async function createDueRunsForDag(deps: ServiceDeps, record: DagRecord, now: number): Promise<number> {
   if (record.paused || !record.active) return 0;
-  const dag = await deps.manifests.get(record.dagId, record.currentVersion);
+  const dag =
+    deps.manifests.peek(record.dagId, record.currentVersion) ??
+    (await deps.manifests.get(record.dagId, record.currentVersion));
   const activeRuns = await countActiveRuns(deps, record.dagId);
   const plan = planRunCreation({ dag, record, activeRuns, now });
   let created = 0;
