@@ -106,8 +106,10 @@ async function runSimulation(input: SimulationInput): Promise<SimReport> {
   let passes = 0;
   /** Runs that have news (a task finished, a retry is due): the next event-driven pass looks at them only. */
   const pendingRuns = new Map<string, RunRef>();
-  const touch = (run: RunRef) =>
-    pendingRuns.set(`${run.dagId}/${run.runId}`, { dagId: run.dagId, runId: run.runId });
+  const touch = (run: RunRef) => {
+    const id = `${run.dagId}/${run.runId}`;
+    if (!pendingRuns.has(id)) pendingRuns.set(id, { dagId: run.dagId, runId: run.runId });
+  };
   /** DAGs with news about no particular run (a backfill was created). */
   const pendingDags = new Set<string>();
   /** DAGs whose wake-up is due: an event-driven pass creates runs for these only, as a wake-up does in AWS. */

@@ -23,12 +23,20 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
  */
 function iso(t: number | null): string | null {
   if (t === null) return null;
-  const known = isoMemo.get(t);
-  if (known !== undefined) return known;
-  const text = formatIso(t);
-  isoMemo.set(t, text);
+  // Consecutive instants are often the same one (a try's changes at a pass, a run's fields).
+  if (t === lastIso.t) return lastIso.text;
+  let text = isoMemo.get(t);
+  if (text === undefined) {
+    text = formatIso(t);
+    isoMemo.set(t, text);
+  }
+  lastIso.t = t;
+  lastIso.text = text;
   return text;
 }
+
+/** The instant `iso` formatted last, and its text. */
+const lastIso = { t: Number.NaN, text: '' };
 
 /**
  * Instants formatted so far: most instants of a report recur (a pass's claims, starts and wait
@@ -179,6 +187,7 @@ async function buildReport(input: {
 }): Promise<SimReport> {
   const { store, recorder, scenario, settings } = input;
   isoMemo.clear();
+  lastIso.t = Number.NaN;
   const end = Date.parse(scenario.end);
   const dags = await allPages((cursor) => store.listDags({ cursor }));
   const manifests = new Map<string, DagManifest>();
@@ -215,9 +224,14 @@ async function buildReport(input: {
   addLimit('default_pool', Number.MIN_SAFE_INTEGER, 128);
   for (const p of scenario.pools ?? []) addLimit(p.name, Number.MIN_SAFE_INTEGER, p.slots);
   for (const p of scenario.poolChanges ?? []) addLimit(p.name, Date.parse(p.at), p.slots);
-  const poolLimitAt = (name: string) => (t: number) => {
-    const changes = (poolLimits.get(name) ?? []).filter((c) => c.at <= t);
-    return changes.at(-1)?.slots ?? null;
+  const poolLimitAt = (name: string) => {
+    const changes = poolLimits.get(name) ?? [];
+    // The last change made by `t` (in the order given), with no array made per instant asked for.
+    return (t: number) => {
+      let slots: number | null = null;
+      for (const c of changes) if (c.at <= t) slots = c.slots;
+      return slots;
+    };
   };
   // A pool resized below its use admits nothing new until usage falls: only claims made after the
   // resize are held to the new size, which is what checking at each claim instant does.
@@ -243,7 +257,23 @@ async function buildReport(input: {
     );
   }
   const taskPeaks: Record<string, Peak> = {};
-  for (const [id, list] of groupBy(tries, (i) => `${h.key[i]!.dagId}.${h.key[i]!.taskId}`)) {
+  // Each task's id is built once, not once per try (a day has 240,000 tries of 10,000 tasks).
+  const taskIds = new Map<string, Map<string, string>>();
+  const taskIdOf = (i: number) => {
+    const { dagId, taskId } = h.key[i]!;
+    let ofDag = taskIds.get(dagId);
+    if (!ofDag) {
+      ofDag = new Map();
+      taskIds.set(dagId, ofDag);
+    }
+    let id = ofDag.get(taskId);
+    if (id === undefined) {
+      id = `${dagId}.${taskId}`;
+      ofDag.set(taskId, id);
+    }
+    return id;
+  };
+  for (const [id, list] of groupBy(tries, taskIdOf)) {
     const { dagId, taskId } = h.key[list[0]!]!;
     const task = manifests.get(dagId)?.tasks.find((t) => t.taskId === taskId);
     taskPeaks[id] = check(
