@@ -17,7 +17,6 @@ import { keyOf, type RunEvaluation, shapeOf, stepOf, type TiTransition, timedOut
 import type { DagManifest } from './manifest.ts';
 import type { DagRun, TaskInstance } from './model.ts';
 import { isFinished, isUnfinished, type TiState } from './states.ts';
-import { sameWaitReason } from './wait-reasons.ts';
 
 /** Instances read by task id; null: read, and the task has no instance in this run. */
 export type KnownInstances = ReadonlyMap<string, TaskInstance | null>;
@@ -159,7 +158,7 @@ function evaluateDownstream(input: {
       states[i] = step.set.state;
       // A skip, an upstream_failed or an empty task's success is news for its own downstream.
       if (isFinished(step.set.state) && !visitDownstream(i)) return { kind: 'full' };
-    } else if (step.wait && !sameWaitReason(ti.waitReason, step.wait)) {
+    } else if (step.wait) {
       waits.push({ key: keyOf(ti), reason: step.wait });
     }
   }

@@ -13,7 +13,6 @@ import type { DagRun, TaskInstance, TiKey, WaitReason } from './model.ts';
 import { decideRunState } from './run-state.ts';
 import { holdsSlot, isFinished, isUnfinished, type RunState, type TiState } from './states.ts';
 import { evaluateTriggerRule, type UpstreamCounts } from './trigger-rules.ts';
-import { sameWaitReason } from './wait-reasons.ts';
 
 export interface TiTransition {
   key: TiKey;
@@ -54,12 +53,23 @@ function shapeOf(dag: DagManifest): Shape {
   return shape;
 }
 
-/** Counts of a task's direct upstream by state, over the upstream tasks that have an instance in this run. */
+/**
+ * Counts of a task's direct upstream by state, over the upstream tasks that have an instance in
+ * this run, written into `into` (one scratch object: a look counts for every waiting instance, and
+ * the trigger rule reads the counts at once and keeps none of them).
+ */
 function countUpstream(
   upstream: readonly number[],
   states: readonly (TiState | undefined)[],
+  into: UpstreamCounts,
 ): UpstreamCounts {
-  const c = { upstream: 0, success: 0, failed: 0, skipped: 0, upstreamFailed: 0, removed: 0 };
+  const c = into;
+  c.upstream = 0;
+  c.success = 0;
+  c.failed = 0;
+  c.skipped = 0;
+  c.upstreamFailed = 0;
+  c.removed = 0;
   for (const up of upstream) {
     const state = states[up];
     if (state === undefined) continue;
@@ -73,6 +83,15 @@ function countUpstream(
   return c;
 }
 
+const scratchCounts: UpstreamCounts = {
+  upstream: 0,
+  success: 0,
+  failed: 0,
+  skipped: 0,
+  upstreamFailed: 0,
+  removed: 0,
+};
+
 /** The upstream task ids still unfinished, in upstream order (the `upstream_pending` wait reason). */
 function pendingUpstream(
   task: TaskManifest,
@@ -85,6 +104,40 @@ function pendingUpstream(
     if (state !== undefined && !isFinished(state)) pending.push(task.upstream[k]!);
   }
   return pending;
+}
+
+/** Own enumerable keys of a plain object, counted without building their list. */
+function keyCount(value: object): number {
+  let n = 0;
+  for (const key in value) if (Object.hasOwn(value, key)) n += 1;
+  return n;
+}
+
+/**
+ * Whether `reason` says what `pendingUpstream` would (`sameWaitReason` of the two), judged in
+ * place: most looks find a waiting instance's reason unchanged, and build no reason for it.
+ */
+function samePending(
+  reason: WaitReason | null,
+  task: TaskManifest,
+  upstream: readonly number[],
+  states: readonly (TiState | undefined)[],
+): boolean {
+  if (reason === null || reason.kind !== 'upstream_pending' || !Array.isArray(reason.pending)) return false;
+  const listed = reason.pending;
+  let n = 0;
+  for (let k = 0; k < upstream.length; k += 1) {
+    const state = states[upstream[k]!];
+    if (state === undefined || isFinished(state)) continue;
+    if (n >= listed.length || listed[n] !== task.upstream[k]) return false;
+    n += 1;
+  }
+  return n === listed.length && keyCount(reason) === 2;
+}
+
+/** Whether `reason` is `{ kind, at }` of this kind and instant (`sameWaitReason` of the two). */
+function sameInstant(reason: WaitReason | null, kind: 'retry_at' | 'reschedule_at', at: number): boolean {
+  return reason !== null && reason.kind === kind && reason.at === at && keyCount(reason) === 2;
 }
 
 /**
@@ -113,10 +166,17 @@ function timedOut(input: {
   return { transitions, waits: [], finish: { state: 'failed', note: 'dagrun_timeout' } };
 }
 
+/** What one look does to one instance (see `stepOf`). */
+type Step = { set?: TiTransition['set']; wait?: WaitReason };
+
+/** The step that changes nothing (shared: it is only read). */
+const NO_STEP: Step = Object.freeze({});
+
 /**
  * What one look does to one instance, given the working states of its direct upstream: a
- * transition (`set`), a wait reason, or nothing (an instance outside none / up_for_retry /
- * up_for_reschedule is left alone).
+ * transition (`set`), a new wait reason (`wait`, only when it differs from the instance's own:
+ * an unchanged reason is not written again), or nothing (an instance outside none / up_for_retry
+ * / up_for_reschedule is left alone).
  */
 function stepOf(
   task: TaskManifest,
@@ -124,10 +184,10 @@ function stepOf(
   upstream: readonly number[],
   states: readonly (TiState | undefined)[],
   now: number,
-): { set?: TiTransition['set']; wait?: WaitReason } {
+): Step {
   switch (ti.state) {
     case 'none': {
-      const verdict = evaluateTriggerRule(task.triggerRule, countUpstream(upstream, states));
+      const verdict = evaluateTriggerRule(task.triggerRule, countUpstream(upstream, states, scratchCounts));
       if (verdict.passes && task.operator.kind === 'empty') {
         return {
           set: {
@@ -145,6 +205,7 @@ function stepOf(
         };
       }
       if (verdict.setState) return { set: { state: verdict.setState, endedAt: now, waitReason: null } };
+      if (samePending(ti.waitReason, task, upstream, states)) return NO_STEP;
       return { wait: { kind: 'upstream_pending', pending: pendingUpstream(task, upstream, states) } };
     }
     case 'up_for_retry':
@@ -161,15 +222,26 @@ function stepOf(
           },
         };
       }
+      if (sameInstant(ti.waitReason, 'retry_at', ti.nextRetryAt)) return NO_STEP;
       return { wait: { kind: 'retry_at', at: ti.nextRetryAt } };
     case 'up_for_reschedule':
       if (ti.rescheduleAt === null || ti.rescheduleAt <= now) {
         return { set: { state: 'scheduled', scheduledAt: now, rescheduleAt: null, waitReason: null } };
       }
+      if (sameInstant(ti.waitReason, 'reschedule_at', ti.rescheduleAt)) return NO_STEP;
       return { wait: { kind: 'reschedule_at', at: ti.rescheduleAt } };
     default:
-      return {};
+      return NO_STEP;
   }
+}
+
+/**
+ * The position of `ti`'s task in the manifest, or -1: `j`, its place in the run's listing, first
+ * (a run's instances are listed in creation order, the manifest's), then by id.
+ */
+function positionOf(dag: DagManifest, shape: Shape, ti: TaskInstance, j: number): number {
+  if (dag.tasks[j]?.taskId === ti.taskId) return j;
+  return shape.position.get(ti.taskId) ?? -1;
 }
 
 function evaluateRun(input: {
@@ -182,46 +254,48 @@ function evaluateRun(input: {
   if (expired) return expired;
   const { dag, tis, now } = input;
   const shape = shapeOf(dag);
+  const n = dag.tasks.length;
   // The run's instances and their working states by task position (a task without an instance
   // in this run has none); the last instance of a task id wins, as a map by id would keep it.
-  const tiAt: (TaskInstance | undefined)[] = new Array(dag.tasks.length);
-  const states: (TiState | undefined)[] = new Array(dag.tasks.length);
-  for (const ti of tis) {
-    const i = shape.position.get(ti.taskId);
-    if (i === undefined) continue;
+  const tiAt: (TaskInstance | undefined)[] = new Array(n);
+  const states: (TiState | undefined)[] = new Array(n);
+  for (let j = 0; j < tis.length; j += 1) {
+    const ti = tis[j]!;
+    const i = positionOf(dag, shape, ti, j);
+    if (i === -1) continue;
     tiAt[i] = ti;
     states[i] = ti.state;
   }
   const transitions: TiTransition[] = [];
   const waits: RunEvaluation['waits'] = [];
-  const move = (i: number, ti: TaskInstance, set: TiTransition['set']) => {
-    transitions.push({ key: keyOf(ti), expect: { state: ti.state, tryNumber: ti.tryNumber }, set });
-    states[i] = set.state;
-  };
-  const wait = (ti: TaskInstance, reason: WaitReason) => {
-    if (!sameWaitReason(ti.waitReason, reason)) waits.push({ key: keyOf(ti), reason });
-  };
-
-  for (let i = 0; i < dag.tasks.length; i += 1) {
+  for (let i = 0; i < n; i += 1) {
     const ti = tiAt[i];
     if (!ti) continue;
     const step = stepOf(dag.tasks[i]!, ti, shape.upstream[i]!, states, now);
-    if (step.set) move(i, ti, step.set);
-    else if (step.wait) wait(ti, step.wait);
+    if (step.set) {
+      transitions.push({
+        key: keyOf(ti),
+        expect: { state: ti.state, tryNumber: ti.tryNumber },
+        set: step.set,
+      });
+      states[i] = step.set.state;
+    } else if (step.wait) waits.push({ key: keyOf(ti), reason: step.wait });
   }
 
-  const stateAfter = (ti: TaskInstance) => {
-    const i = shape.position.get(ti.taskId);
-    return (i === undefined ? undefined : states[i]) ?? ti.state;
+  // An instance's state after this look: its task's working state (the last instance of an id
+  // wins), or its own when its task is not in the manifest.
+  const stateAfter = (ti: TaskInstance, j: number) => {
+    const i = positionOf(dag, shape, ti, j);
+    return (i === -1 ? undefined : states[i]) ?? ti.state;
   };
   // Most looks find work still going: an unfinished instance outside `none`, or a change, means
   // running and never deadlocked (decideRunState's first rule), decided without its scans.
   const changed = transitions.length > 0;
-  for (const ti of tis) {
-    const state = stateAfter(ti);
+  for (let j = 0; j < tis.length; j += 1) {
+    const state = stateAfter(tis[j]!, j);
     if (isUnfinished(state) && (changed || state !== 'none')) return { transitions, waits, finish: null };
   }
-  const after = tis.map((ti) => ({ taskId: ti.taskId, state: stateAfter(ti) }));
+  const after = tis.map((ti, j) => ({ taskId: ti.taskId, state: stateAfter(ti, j) }));
   const decision = decideRunState(dag, after, { changed });
   return { transitions, waits, finish: decision.state === 'running' ? null : decision };
 }

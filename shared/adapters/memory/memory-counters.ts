@@ -23,6 +23,12 @@ function totals(
 /** The counter ids of `holds`, in order: a claim's are kept with its instance, so the release builds none again. */
 const idsOf = (holds: readonly Hold[]) => holds.map((h) => counterKeyString(h.counter));
 
+/** Whether no counter is named twice (nearly always): then each hold is its counter's whole amount. */
+function distinct(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i += 1) for (let j = 0; j < i; j += 1) if (ids[i] === ids[j]) return false;
+  return true;
+}
+
 class MemoryCounters {
   readonly #counters = new Map<string, { key: CounterKey; used: number }>();
 
@@ -35,6 +41,22 @@ class MemoryCounters {
    * a counter named twice counting twice); otherwise changes nothing and returns the first full one.
    */
   claim(holds: ClaimRequest['holds'], ids: readonly string[] = idsOf(holds)): CounterKey | null {
+    if (!distinct(ids)) return this.#claimSummed(holds, ids);
+    for (let i = 0; i < holds.length; i += 1) {
+      const { counter, limit, amount } = holds[i]!;
+      if (limit !== -1 && (this.#counters.get(ids[i]!)?.used ?? 0) + amount > limit) return counter;
+    }
+    for (let i = 0; i < holds.length; i += 1) {
+      const { counter: key, amount } = holds[i]!;
+      const counter = this.#counters.get(ids[i]!);
+      if (counter) counter.used += amount;
+      else this.#counters.set(ids[i]!, { key: { ...key }, used: amount });
+    }
+    return null;
+  }
+
+  /** `claim` with a counter named more than once: its holds are summed first. */
+  #claimSummed(holds: ClaimRequest['holds'], ids: readonly string[]): CounterKey | null {
     const sums = totals(holds, ids);
     for (let i = 0; i < holds.length; i += 1) {
       const { counter, limit } = holds[i]!;
@@ -54,14 +76,26 @@ class MemoryCounters {
    * checks them all first, so a double release changes nothing.
    */
   release(holds: readonly Hold[], owner: TiKey, ids: readonly string[] = idsOf(holds)): void {
+    if (!distinct(ids)) {
+      this.#releaseSummed(holds, owner, ids);
+      return;
+    }
+    for (let i = 0; i < holds.length; i += 1) {
+      const left = (this.#counters.get(ids[i]!)?.used ?? 0) - holds[i]!.amount;
+      if (left < 0) throw belowZero(ids[i]!, left, owner);
+    }
+    for (let i = 0; i < holds.length; i += 1) {
+      const counter = this.#counters.get(ids[i]!);
+      if (counter) counter.used -= holds[i]!.amount;
+    }
+  }
+
+  /** `release` with a counter named more than once: its holds are summed first. */
+  #releaseSummed(holds: readonly Hold[], owner: TiKey, ids: readonly string[]): void {
     const sums = totals(holds, ids);
     for (const [id, { amount }] of sums) {
       const left = (this.#counters.get(id)?.used ?? 0) - amount;
-      if (left < 0) {
-        throw new Error(
-          `counter ${id} would go below zero (${left}) ending ${tiKeyString(owner)}: a slot was released twice`,
-        );
-      }
+      if (left < 0) throw belowZero(id, left, owner);
     }
     for (const [id, { amount }] of sums) {
       const counter = this.#counters.get(id);
@@ -92,6 +126,12 @@ class MemoryCounters {
   snapshot(): Map<string, number> {
     return new Map(Array.from(this.#counters, ([id, c]) => [id, c.used]));
   }
+}
+
+function belowZero(id: string, left: number, owner: TiKey): Error {
+  return new Error(
+    `counter ${id} would go below zero (${left}) ending ${tiKeyString(owner)}: a slot was released twice`,
+  );
 }
 
 export { idsOf, MemoryCounters };
