@@ -10,6 +10,7 @@ import { planRunStarts } from '#core/runs.ts';
 import { isRunFinished } from '#core/states.ts';
 import type { TiChange } from '#ports';
 import { allPages, type ServiceDeps } from './deps.ts';
+import { tiWith } from './ti-copy.ts';
 
 export interface AdvanceReport {
   runsStarted: number;
@@ -102,7 +103,7 @@ async function startQueuedRuns(
       { state: 'queued' },
       { state: 'running', startedAt: now },
     );
-    if (ok) started.push({ ...run, state: 'running', startedAt: now });
+    if (ok) started.push(Object.assign({}, run, { state: 'running' as const, startedAt: now }));
   }
   return started;
 }
@@ -117,6 +118,32 @@ interface RunLook {
   pools: string[];
   /** With `defer`: the changes to scheduled left for the claim step. */
   toSchedule: ScheduleChange[];
+}
+
+/** The look that changed nothing (shared, and only read: most looks at a run change nothing). */
+const UNCHANGED: RunLook = Object.freeze({
+  changed: 0,
+  finished: null,
+  lostRace: false,
+  scheduled: Object.freeze([]) as unknown as TaskInstance[],
+  pools: Object.freeze([]) as unknown as string[],
+  toSchedule: Object.freeze([]) as unknown as ScheduleChange[],
+});
+
+/** A look from what `applyLook` made of it (a literal: `{ ...applied, more }` is slow, see ti-copy.ts). */
+function lookOf(
+  applied: Pick<RunLook, 'changed' | 'scheduled' | 'pools' | 'toSchedule'>,
+  finished: DagRun | null,
+  lostRace: boolean,
+): RunLook {
+  return {
+    changed: applied.changed,
+    finished,
+    lostRace,
+    scheduled: applied.scheduled,
+    pools: applied.pools,
+    toSchedule: applied.toSchedule,
+  };
 }
 
 /**
@@ -157,7 +184,7 @@ async function applyLook(
       const ti = known.get(t.key.taskId);
       if (t.set.state !== 'scheduled' || !ti) continue;
       pools.push(ti.pool);
-      if (done.has(ti.taskId)) scheduled.push({ ...ti, ...t.set });
+      if (done.has(ti.taskId)) scheduled.push(tiWith(ti, t.set));
     }
   }
   return { changed: applied.length, lost: lost.length, scheduled, pools, toSchedule };
@@ -174,15 +201,15 @@ async function evaluateOneRun(
   const dag =
     deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const tis = listed ?? (await deps.store.listTis(run.dagId, run.runId));
-  const evaluation = evaluateRun({ dag, run, tis, now });
+  const { transitions, waits, finish } = evaluateRun({ dag, run, tis, now });
   // Most looks at a run change nothing: no write is made for them, and nothing is built for them.
+  if (transitions.length === 0 && waits.length === 0 && !finish) return UNCHANGED;
   const byTask = () => new Map<string, TaskInstance | null>(tis.map((ti) => [ti.taskId, ti]));
-  const applied = await applyLook(deps, evaluation.transitions, evaluation.waits, byTask, defer);
-  const look = { ...applied, finished: null, lostRace: applied.lost > 0 };
-  if (applied.lost > 0 || !evaluation.finish) return look;
-  const patch = { state: evaluation.finish.state, endedAt: now, note: evaluation.finish.note };
+  const applied = await applyLook(deps, transitions, waits, byTask, defer);
+  if (applied.lost > 0 || !finish) return lookOf(applied, null, applied.lost > 0);
+  const patch = { state: finish.state, endedAt: now, note: finish.note };
   const ok = await deps.store.updateRun(run.dagId, run.runId, { state: 'running' }, patch);
-  return { ...look, finished: ok ? { ...run, ...patch } : null, lostRace: !ok };
+  return lookOf(applied, ok ? Object.assign({}, run, patch) : null, !ok);
 }
 
 /** Reads instances (mapIndex -1, the only index Updraft makes) by task id, at once. */
@@ -240,11 +267,12 @@ async function lookDownstream(
       continue;
     }
     const applied = await applyLook(deps, look.transitions, look.waits, known, defer);
-    const narrow: RunLook = { ...applied, finished: null, lostRace: applied.lost > 0 };
+    const narrow = lookOf(applied, null, applied.lost > 0);
     if (applied.lost > 0 || look.running) return narrow;
     const whole = await evaluateOneRun(deps, run, now, undefined, defer);
     return {
-      ...whole,
+      finished: whole.finished,
+      lostRace: whole.lostRace,
       changed: narrow.changed + whole.changed,
       scheduled: [...narrow.scheduled, ...whole.scheduled],
       pools: [...narrow.pools, ...whole.pools],
@@ -296,13 +324,21 @@ export type RunRef = { dagId: string; runId: string; ended?: string[]; dagVersio
 
 const refKey = (r: { dagId: string; runId: string }) => `${r.dagId}/${r.runId}`;
 
+/** A ref of its own (ended tasks copied), from a literal rather than spreads (see ti-copy.ts). */
+function copyRef(ref: RunRef): RunRef {
+  const copy: RunRef = { dagId: ref.dagId, runId: ref.runId };
+  if (ref.ended) copy.ended = [...ref.ended];
+  if (ref.dagVersion !== undefined) copy.dagVersion = ref.dagVersion;
+  return copy;
+}
+
 /** One ref per run: the ended tasks of its refs together, or none (a whole look) if any ref has none. */
 function mergeRefs(refs: RunRef[]): Map<string, RunRef> {
   const out = new Map<string, RunRef>();
   for (const ref of refs) {
     const key = refKey(ref);
     const seen = out.get(key);
-    if (!seen) out.set(key, { ...ref, ...(ref.ended ? { ended: [...ref.ended] } : {}) });
+    if (!seen) out.set(key, copyRef(ref));
     else if (!seen.ended || !ref.ended || seen.dagVersion !== ref.dagVersion)
       out.set(key, { dagId: ref.dagId, runId: ref.runId });
     else for (const taskId of ref.ended) if (!seen.ended.includes(taskId)) seen.ended.push(taskId);
@@ -328,13 +364,13 @@ const byLogicalDate = (a: DagRun, b: DagRun) =>
  * of `dags` and those of runs still queued. (A task finishing frees no maxActiveRuns slot: a run
  * finishing does, and the pass then advances its DAG in `dags`.)
  */
-async function unfinishedInScope(deps: ServiceDeps, scope: { runs: RunRef[]; dags?: string[] }) {
-  const refs = new Map(scope.runs.map((r) => [refKey(r), r]));
-  const read = await Promise.all([...refs.values()].map((r) => deps.store.getRun(r.dagId, r.runId)));
-  const listedDags = new Set(scope.dags ?? []);
+async function unfinishedInScope(deps: ServiceDeps, refs: Map<string, RunRef>, dags: string[] = []) {
+  const read = await Promise.all(Array.from(refs.values(), (r) => deps.store.getRun(r.dagId, r.runId)));
+  const listedDags = new Set(dags);
   for (const run of read) if (run?.state === 'queued') listedDags.add(run.dagId);
   const byDag = new Map<string, DagRun[]>();
-  for (const dagId of [...scope.runs.map((r) => r.dagId), ...(scope.dags ?? [])]) byDag.set(dagId, []);
+  for (const ref of refs.values()) byDag.set(ref.dagId, []);
+  for (const dagId of dags) byDag.set(dagId, []);
   const listed = await Promise.all(
     [...listedDags].map((dagId) => allPages((cursor) => deps.store.listUnfinishedRuns({ dagId, cursor }))),
   );
@@ -425,19 +461,22 @@ async function advanceRuns(
   const sweep = scope?.sweep;
   const unfinished =
     scope && !sweep
-      ? await unfinishedInScope(deps, { runs: [...refs.values()], dags: scope.dags })
+      ? await unfinishedInScope(deps, refs, scope.dags)
       : await allPages((cursor) => deps.store.listUnfinishedRuns({ cursor }));
-  const isWanted = (r: DagRun) => !scope || sweep !== undefined || refs.has(refKey(r));
+  const everyRun = !scope || sweep !== undefined;
   // Only the DAGs this pass acts on are read: those with queued runs and those of the runs it evaluates.
-  const dags = await loadDags(
-    deps,
-    unfinished
-      .filter((r) => r.state === 'queued' || (r.state === 'running' && isWanted(r)))
-      .map((r) => r.dagId),
-    dagReads,
-  );
+  const running: DagRun[] = [];
+  const dagIds: string[] = [];
+  for (const r of unfinished) {
+    if (r.state === 'queued') dagIds.push(r.dagId);
+    else if (r.state === 'running' && (everyRun || refs.has(refKey(r)))) {
+      dagIds.push(r.dagId);
+      running.push(r);
+    }
+  }
+  const dags = await loadDags(deps, dagIds, dagReads);
   const started = await startQueuedRuns(deps, unfinished, dags, now);
-  const running = [...unfinished.filter((r) => r.state === 'running' && isWanted(r)), ...started];
+  running.push(...started);
   const startedKeys = new Set(started.map(refKey));
 
   const report = emptyReport(dags);
