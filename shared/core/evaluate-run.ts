@@ -259,9 +259,12 @@ function evaluateRun(input: {
   // in this run has none); the last instance of a task id wins, as a map by id would keep it.
   const tiAt: (TaskInstance | undefined)[] = new Array(n);
   const states: (TiState | undefined)[] = new Array(n);
+  // Each instance's task position (-1: not in the manifest), found once for both walks below.
+  const positions: number[] = new Array(tis.length);
   for (let j = 0; j < tis.length; j += 1) {
     const ti = tis[j]!;
     const i = positionOf(dag, shape, ti, j);
+    positions[j] = i;
     if (i === -1) continue;
     tiAt[i] = ti;
     states[i] = ti.state;
@@ -285,7 +288,7 @@ function evaluateRun(input: {
   // An instance's state after this look: its task's working state (the last instance of an id
   // wins), or its own when its task is not in the manifest.
   const stateAfter = (ti: TaskInstance, j: number) => {
-    const i = positionOf(dag, shape, ti, j);
+    const i = positions[j]!;
     return (i === -1 ? undefined : states[i]) ?? ti.state;
   };
   // Most looks find work still going: an unfinished instance outside `none`, or a change, means
