@@ -146,6 +146,12 @@ function lookOf(
   };
 }
 
+/** What no write applied (shared, and only read). */
+const NOTHING_WRITTEN = Object.freeze({
+  applied: Object.freeze([]) as unknown as TiKey[],
+  lost: Object.freeze([]) as unknown as TiKey[],
+});
+
 /**
  * Applies a look's changes and wait reasons (independent writes, made at once). With `defer`, the
  * changes to scheduled are not written but handed back (`toSchedule`) for the claim step.
@@ -172,10 +178,14 @@ async function applyLook(
       else writes.push(t);
     }
   }
-  const [{ applied, lost }] = await Promise.all([
-    writes.length > 0 ? deps.store.updateTis(writes) : { applied: [], lost: [] },
-    waits.length > 0 ? deps.store.setWaitReasons(waits) : undefined,
-  ]);
+  // Both writes at once when there are both; one alone is awaited as it is (most looks that
+  // write only change wait reasons: no Promise.all and no result object for them).
+  let written: { applied: TiKey[]; lost: TiKey[] } = NOTHING_WRITTEN;
+  if (writes.length > 0 && waits.length > 0)
+    [written] = await Promise.all([deps.store.updateTis(writes), deps.store.setWaitReasons(waits)]);
+  else if (writes.length > 0) written = await deps.store.updateTis(writes);
+  else if (waits.length > 0) await deps.store.setWaitReasons(waits);
+  const { applied, lost } = written;
   const scheduled: TaskInstance[] = [];
   const pools = toSchedule.map((s) => s.read.pool);
   if (known && writes.some((t) => t.set.state === 'scheduled')) {

@@ -100,6 +100,11 @@ interface PassContext {
   exclude: Exclusions;
   /** The candidates of `ClaimNews.toSchedule` not written yet, by `tiKeyString`. */
   fresh: Map<string, ScheduleChange>;
+  /**
+   * The DAGs of `fresh`: an instance read from another DAG is not one of them, told without
+   * building its key (the pass schedules for the few DAGs with news; it reads from many).
+   */
+  freshDags: Set<string>;
 }
 
 interface Exclusions {
@@ -290,7 +295,7 @@ async function readMore(
     )
       continue;
     // Another pass wrote it scheduled meanwhile: this pass's own candidate stands for it (and loses).
-    if (ctx.fresh.size > 0 && ctx.fresh.has(ctx.ids.of(ti))) continue;
+    if (ctx.fresh.size > 0 && ctx.freshDags.has(ti.dagId) && ctx.fresh.has(ctx.ids.of(ti))) continue;
     const found = toCandidate(ctx, ti);
     const candidate = found instanceof Promise ? await found : found;
     if (candidate) into.push(candidate);
@@ -480,6 +485,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     counters: new Map(inputs?.counters),
     exclude: { dagIds: new Set(), tasks: new Map() },
     fresh: new Map(),
+    freshDags: new Set(),
   };
   // What just became scheduled is known without reading (its DAG record came with the news).
   const scheduled: ClaimCandidate[] = [];
@@ -495,9 +501,12 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     const found = toCandidate(ctx, tiWith(change.read, change.change.set));
     const candidate = found instanceof Promise ? await found : found;
     if (!candidate) notCandidates.push(change);
-    else if (!ctx.fresh.has(ctx.ids.of(candidate.ti))) {
+    else {
+      const id = ctx.ids.of(candidate.ti);
+      if (ctx.fresh.has(id)) continue;
       fresh.push(candidate);
-      ctx.fresh.set(ctx.ids.of(candidate.ti), change);
+      ctx.fresh.set(id, change);
+      ctx.freshDags.add(candidate.ti.dagId);
     }
   }
   const written = writeScheduled(ctx, notCandidates, []);
@@ -570,6 +579,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
       );
       // From here on it is in the store like any other instance.
       ctx.fresh.clear();
+      ctx.freshDags.clear();
     }
     countClaims(ctx, selection.claims, outcome);
     await setAsideBlocked(ctx, selection, current);
