@@ -22,15 +22,18 @@ export interface RunCreationPlan {
  * it is the largest of those and the DAG's.
  */
 function timeRestriction(dag: DagManifest): { earliest: number | null; latest: number | null } {
-  const starts = dag.tasks.map((t) => t.startDate).filter((d): d is number => d !== null);
-  if (dag.startDate !== null) starts.push(dag.startDate);
-  const ends = dag.tasks.map((t) => t.endDate).filter((d): d is number => d !== null);
-  let latest = dag.endDate;
-  if (dag.tasks.length > 0 && ends.length === dag.tasks.length) {
-    if (dag.endDate !== null) ends.push(dag.endDate);
-    latest = Math.max(...ends);
+  // One walk over the tasks, with no arrays: every run creation asks this.
+  let earliest = dag.startDate;
+  let latestEnd = Number.NEGATIVE_INFINITY;
+  let allEnd = dag.tasks.length > 0;
+  for (const { startDate, endDate } of dag.tasks) {
+    if (startDate !== null && (earliest === null || startDate < earliest)) earliest = startDate;
+    if (endDate === null) allEnd = false;
+    else if (endDate > latestEnd) latestEnd = endDate;
   }
-  return { earliest: starts.length > 0 ? Math.min(...starts) : null, latest };
+  let latest = dag.endDate;
+  if (allEnd) latest = dag.endDate !== null && dag.endDate > latestEnd ? dag.endDate : latestEnd;
+  return { earliest, latest };
 }
 
 /**

@@ -20,7 +20,22 @@ import { isValidTimezone, zoneClock } from './timetable/zone-clock.ts';
 /** Timetables are immutable, so each distinct schedule is built once (parsing cron is not free). */
 const built = new Map<string, Timetable>();
 
+/**
+ * The same, by a frozen schedule's identity (a stored manifest's is frozen: run creation asks for it
+ * once per DAG and pass), so its key is not built again; a schedule that may still change is not kept.
+ */
+const byFrozen = new WeakMap<ScheduleSpec, Timetable>();
+
 function timetableFor(schedule: ScheduleSpec): Timetable {
+  const frozen = Object.isFrozen(schedule);
+  const known = frozen ? byFrozen.get(schedule) : undefined;
+  if (known) return known;
+  const timetable = timetableByKey(schedule);
+  if (frozen) byFrozen.set(schedule, timetable);
+  return timetable;
+}
+
+function timetableByKey(schedule: ScheduleSpec): Timetable {
   const key = JSON.stringify(schedule);
   let timetable = built.get(key);
   if (!timetable) {
