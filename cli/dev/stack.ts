@@ -9,6 +9,7 @@
  * `startLocalStack` returns the running stack: its endpoints, resource names, the dependencies the
  * handlers share (for an HTTP API mounted on it: `http.handler`), and `stop()`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -88,6 +89,11 @@ export interface LocalStackOptions {
   dynamodbClient?: DynamoDBClient;
   /** Sees every SQS and S3 request the stack makes, with its answer (a benchmark's meter). */
   onAwsRequest?: (request: AwsRequest) => void;
+  /**
+   * What an AWS request would take in AWS, in ms (a benchmark's model of latency in the region):
+   * with it, each invocation's duration is also modelled as AWS would bill it (`stats.modeledMs`).
+   */
+  requestLatencyMs?: (request: TimedRequest) => number;
   /** Serve HTTP on this stack (the API and console mount here). */
   http?: { port: number; handler: (stack: LocalStack) => RequestListener };
 }
@@ -101,6 +107,17 @@ export interface AwsRequest {
 }
 
 type Invoked = 'scheduler' | 'worker' | 'dagProcessor' | 'taskEvents';
+
+/** One AWS request an invocation made (each attempt of it), on this process's clock. */
+export interface TimedRequest {
+  service: 'dynamodb' | 'sqs' | 's3';
+  /** The SDK command's name, e.g. `TransactWriteItemsCommand`. */
+  command: string;
+  /** Actions of a `TransactWriteItems`, keys of a `BatchGetItem`, entries of a batch send; else 1. */
+  size: number;
+  start: number;
+  end: number;
+}
 
 export interface LocalStack {
   endpoints: { dynamodb: string; aws: string; http: string | null };
@@ -120,6 +137,13 @@ export interface LocalStack {
     invocations: Record<Invoked, number>;
     busyMs: Record<Invoked, number>;
     cpuMs: Record<Invoked, number>;
+    /** The part of `busyMs` an invocation spent with at least one AWS request of its own in flight. */
+    ioMs: Record<Invoked, number>;
+    /**
+     * `busyMs` with each invocation's AWS requests at `requestLatencyMs` instead of the local
+     * emulators' times (see `modeledDuration`); equals `busyMs` without that option.
+     */
+    modeledMs: Record<Invoked, number>;
   };
   /** Batches handled at once per queue. */
   concurrency: { worker: number; scheduler: number };
@@ -192,6 +216,9 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       observeRequests(sqs, 'sqs', observe);
       observeRequests(s3, 's3', observe);
     }
+    timeRequests(ddb, 'dynamodb');
+    timeRequests(sqs, 'sqs');
+    timeRequests(s3, 's3');
     cleanups.push(async () => {
       ddb.destroy();
       sqs.destroy();
@@ -260,20 +287,27 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       invocations: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       busyMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       cpuMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+      ioMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+      modeledMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
     };
-    /** A handler whose invocations are counted and timed. */
+    /** A handler whose invocations are counted and timed, its own AWS requests apart. */
     const counted =
       <E, R>(name: Invoked, handler: (event: E, context: Context) => Promise<R>) =>
       async (event: E, context: Context): Promise<R> => {
         stats.invocations[name] += 1;
+        const requests: TimedRequest[] = [];
         const started = performance.now();
         const cpu = process.cpuUsage();
         try {
-          return await handler(event, context);
+          return await invocationRequests.run(requests, () => handler(event, context));
         } finally {
-          stats.busyMs[name] += performance.now() - started;
+          const busy = performance.now() - started;
+          stats.busyMs[name] += busy;
           const used = process.cpuUsage(cpu);
           stats.cpuMs[name] += (used.user + used.system) / 1000;
+          const modeled = modeledDuration(busy, requests, options.requestLatencyMs);
+          stats.ioMs[name] += modeled.ioMs;
+          stats.modeledMs[name] += modeled.ms;
         }
       };
     let workerGeneration = 0;
@@ -404,6 +438,65 @@ function observeRequests(
   );
 }
 
+/** The AWS requests of the invocation whose async context is current (none: not inside one). */
+const invocationRequests = new AsyncLocalStorage<TimedRequest[]>();
+
+/** Times each attempt of each request made inside an invocation, for that invocation. */
+function timeRequests(client: DynamoDBClient | SQSClient | S3Client, service: TimedRequest['service']): void {
+  (client as SQSClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const requests = invocationRequests.getStore();
+      if (!requests) return next(args);
+      const start = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        const command = String(context.commandName);
+        requests.push({ service, command, size: sizeOf(args.input), start, end: performance.now() });
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'updraftTimeRequests' },
+  );
+}
+
+function sizeOf(input: unknown): number {
+  const i = input as {
+    TransactItems?: unknown[];
+    RequestItems?: Record<string, { Keys?: unknown[] }>;
+    Entries?: unknown[];
+  };
+  if (i.TransactItems) return i.TransactItems.length;
+  if (i.RequestItems) return Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 1), 0);
+  return i.Entries?.length ?? 1;
+}
+
+/**
+ * An invocation's duration with its AWS requests at `latencyMs` instead of the local emulators'
+ * times. `ioMs` is the wall time with at least one of its requests in flight (the union of their
+ * intervals); the rest of `busyMs` (computing, waiting for this process's event loop) is kept as
+ * measured, and the I/O part is scaled by Σ modelled / Σ local latency of the same requests, so
+ * requests made side by side stay side by side. Without a model: the busy time itself.
+ */
+function modeledDuration(
+  busyMs: number,
+  requests: TimedRequest[],
+  latencyMs?: (request: TimedRequest) => number,
+): { ioMs: number; ms: number } {
+  const sorted = [...requests].sort((a, b) => a.start - b.start);
+  let ioMs = 0;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const r of sorted) {
+    if (r.start > end) ioMs += r.end - r.start;
+    else if (r.end > end) ioMs += r.end - end;
+    end = Math.max(end, r.end);
+  }
+  ioMs = Math.min(ioMs, busyMs);
+  if (!latencyMs || requests.length === 0) return { ioMs, ms: busyMs };
+  const local = requests.reduce((sum, r) => sum + (r.end - r.start), 0);
+  const modeled = requests.reduce((sum, r) => sum + latencyMs(r), 0);
+  return { ioMs, ms: busyMs - ioMs + (local > 0 ? ioMs * (modeled / local) : 0) };
+}
+
 async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 }
@@ -436,4 +529,4 @@ async function unpauseRegistered(stack: LocalStack, results: unknown, now: numbe
   }
 }
 
-export { startLocalStack };
+export { modeledDuration, startLocalStack };
