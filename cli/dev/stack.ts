@@ -462,11 +462,16 @@ function timeRequests(client: DynamoDBClient | SQSClient | S3Client, service: Ti
 function sizeOf(input: unknown): number {
   const i = input as {
     TransactItems?: unknown[];
-    RequestItems?: Record<string, { Keys?: unknown[] }>;
+    RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
     Entries?: unknown[];
   };
   if (i.TransactItems) return i.TransactItems.length;
-  if (i.RequestItems) return Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 1), 0);
+  // BatchGetItem names keys per table; BatchWriteItem lists its requests per table.
+  if (i.RequestItems)
+    return Object.values(i.RequestItems).reduce(
+      (n: number, r) => n + (Array.isArray(r) ? r.length : (r.Keys?.length ?? 1)),
+      0,
+    );
   return i.Entries?.length ?? 1;
 }
 

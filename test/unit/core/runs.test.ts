@@ -1,7 +1,7 @@
 /** Run creation, run starts, run ids and task instances of a new run (SEMANTICS.md §2, §4). */
 import { describe, expect, it } from 'vitest';
 import { type DagManifest, MANIFEST_VERSION, type TaskManifest } from '#core/manifest.ts';
-import type { DagRun } from '#core/model.ts';
+import { blankTry, type DagRun } from '#core/model.ts';
 import { makeTaskInstances, planRunCreation, planRunStarts, runIdFor, timeRestriction } from '#core/runs.ts';
 
 const DAY = 86_400_000;
@@ -360,6 +360,13 @@ describe('makeTaskInstances', () => {
       error: null,
       result: null,
     });
+  });
+
+  it("starts each instance with exactly blankTry()'s fields (spelled out there for speed)", () => {
+    const [extract] = makeTaskInstances(manifest, run({ logicalDate: utc('2024-01-03T00:00') }));
+    const blank = blankTry();
+    const fields = Object.fromEntries(Object.keys(blank).map((k) => [k, extract![k as keyof typeof blank]]));
+    expect(fields).toEqual(blank);
   });
 
   it('skips tasks whose own start date is after, or end date before, the logical date (bounds inclusive)', () => {
