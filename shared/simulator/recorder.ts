@@ -14,6 +14,15 @@ import { TI_STATES, type TiState } from '#core/states.ts';
 import { sameWaitReason } from '#core/wait-reasons.ts';
 import type { ClaimRequest, ClaimResult, StateStore, TiChange, TryEnd } from '#ports';
 
+/**
+ * A store the recorder can wrap: one that can show an instance's current record at once (the
+ * memory store's `peekTi`) has a try opened without a read, a snapshot and an await per try.
+ */
+type PeekableStore = StateStore & { peekTi?(key: TiKey): Readonly<TaskInstance> | undefined };
+
+/** Settled: what a try is opened after on a store that can peek (see `#onChange`). */
+const OPENED = Promise.resolve();
+
 /** What the recorder follows of one task instance: its current try and the last wait reason it was given. */
 interface Followed {
   key: TiKey;
@@ -101,7 +110,7 @@ class Recorder {
    * instances wrapped to record what they applied. (A Proxy cost a trap and a bound function per
    * call, on every store call of every pass.)
    */
-  wrap(store: StateStore): StateStore {
+  wrap(store: PeekableStore): StateStore {
     const observed: Record<string, unknown> = {};
     for (let proto = store; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
       for (const name of Object.getOwnPropertyNames(proto)) {
@@ -179,9 +188,10 @@ class Recorder {
 
   /**
    * Records a change that applied. Synchronous for a change of the instance's current try; a
-   * promise when it opens a try (the instance is read for its pool and priority).
+   * promise when it opens a try (the instance is read for its pool and priority: peeked at on a
+   * store that can, without a snapshot of it).
    */
-  #onChange(store: StateStore, change: TiChange): Promise<void> | undefined {
+  #onChange(store: PeekableStore, change: TiChange): Promise<void> | undefined {
     const state = change.set.state;
     if (!state) return undefined;
     const tryNumber = change.set.tryNumber ?? change.expect.tryNumber;
@@ -189,6 +199,15 @@ class Recorder {
     if (i >= 0 && this.history.tryNumber[i] === tryNumber && state !== 'none') {
       this.#changed(i, state);
       return undefined;
+    }
+    const { peekTi } = store;
+    // Opened a microtask later all the same, as after a read: the order tries are opened in is
+    // the report's order (of its peaks), and the calls around it keep their interleaving.
+    if (peekTi) {
+      return OPENED.then(() => {
+        const ti = peekTi.call(store, change.key);
+        if (ti) this.#changed(this.#open(ti, tryNumber), state);
+      });
     }
     return store.getTi(change.key).then((ti) => {
       if (ti) this.#changed(this.#open(ti, tryNumber), state);
@@ -206,7 +225,7 @@ class Recorder {
     }
   }
 
-  #open(ti: TaskInstance, tryNumber: number): number {
+  #open(ti: Readonly<TaskInstance>, tryNumber: number): number {
     const h = this.history;
     const followed = this.#follow(ti);
     const i = h.count;

@@ -12,7 +12,7 @@ import {
   registeredDag,
 } from '#core/model.ts';
 import type { Page, PageRequest } from '#ports';
-import { deepFreeze } from './frozen.ts';
+import { deepFreeze, ownValue } from './frozen.ts';
 import { keysetPage } from './paging.ts';
 
 type DagPatch = Partial<
@@ -35,7 +35,7 @@ class MemoryDags {
     const newVersion = !this.#versions.has(versionKey);
     if (newVersion) {
       // Manifests never change (a version is its content hash): stored frozen, handed out as they are.
-      this.#versions.set(versionKey, deepFreeze(copy(manifest)));
+      this.#versions.set(versionKey, ownValue(manifest));
       this.#registeredAt.set(versionKey, opts.now);
     }
     const dag = registeredDag(this.#dags.get(manifest.dagId) ?? null, manifest, opts);

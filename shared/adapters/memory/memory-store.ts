@@ -67,6 +67,16 @@ const holdsKey = (holds: readonly Hold[]) =>
   holds.map((h) => `${counterKeyString(h.counter)}=${h.amount}`).join(',');
 
 /**
+ * What a claim records as held: each hold without its limit, frozen as it is built (a deepFreeze
+ * walk over a fresh copy went over every hold and counter a second time).
+ */
+function ownHolds(holds: ClaimRequest['holds']): Hold[] {
+  const owned: Hold[] = [];
+  for (const { counter, amount } of holds) owned.push(Object.freeze({ counter: ownValue(counter), amount }));
+  return Object.freeze(owned) as Hold[];
+}
+
+/**
  * The scheduling change a `schedule` claim applies in its own write (checked like `updateTis`'s:
  * a legal move to scheduled, the try the request claims, no holds), as the store's own values.
  */
@@ -164,7 +174,7 @@ class MemoryStateStore implements StateStore {
     // A repeat call completes instances an interrupted first call did not write.
     for (const ti of tis) {
       if (this.#tis.slot(ti)) continue;
-      this.#indexTi(this.#tis.insert(ownValues(ti)));
+      this.#indexTi(this.#tis.insert(ti));
     }
     return { created };
   }
@@ -259,6 +269,15 @@ class MemoryStateStore implements StateStore {
 
   async getTi(key: TiKey) {
     return this.#tis.get(key) ?? null;
+  }
+
+  /**
+   * An instance's current record itself, at once and without a snapshot: for an observer in the
+   * same process that reads a few fields on the spot and keeps nothing (the simulator's recorder).
+   * Later writes change it in place; a caller must neither change nor keep it.
+   */
+  peekTi(key: TiKey): Readonly<TaskInstance> | undefined {
+    return this.#tis.slot(key)?.live;
   }
 
   /**
@@ -358,7 +377,7 @@ class MemoryStateStore implements StateStore {
         state: 'queued',
         queuedAt: request.queuedAt,
         waitReason: null,
-        holds: deepFreeze(request.holds.map((h) => ({ counter: { ...h.counter }, amount: h.amount }))),
+        holds: ownHolds(request.holds),
       });
       slot.holdIds = ids;
       result.claimed.push(request.key);
@@ -412,7 +431,10 @@ class MemoryStateStore implements StateStore {
       endedAt: ti.endedAt,
       workerId: ti.workerId,
     };
-    this.#writeTi(slot, ownValues({ ...end.set, holds: NO_HOLDS }));
+    // Owned, then holds replaced: not `{ ...end.set, holds }` (a spread is slow on Node 20, ti-copy.ts).
+    const patch = ownValues(end.set as Partial<TaskInstance>);
+    patch.holds = NO_HOLDS;
+    this.#writeTi(slot, patch);
     this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], before, ti));
     return true;
   }

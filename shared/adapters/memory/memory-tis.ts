@@ -12,6 +12,7 @@
  * kept a day's writes alive long enough for every young-generation collection to copy them.)
  */
 import type { TaskInstance, TiKey } from '#core/model.ts';
+import { ownValue } from './frozen.ts';
 
 /** Where one task instance's current record lives. */
 export interface Slot {
@@ -70,9 +71,22 @@ function hasModelFields(ti: object): boolean {
   return keys.length === FIELDS.length && FIELDS.every((key) => Object.hasOwn(ti, key));
 }
 
-/** A record the store can change in place: the model's shape when it has the model's fields. */
-function liveRecord(ti: TaskInstance): TaskInstance {
-  return hasModelFields(ti) ? copyOf(ti) : { ...ti };
+/**
+ * A record the store can change in place, copied from a caller's instance once: the model's shape
+ * when it has the model's fields, and each nested value the store's own (see frozen.ts `ownValue`).
+ * Of the model's fields only `holds`, `waitReason` and `result` can hold objects.
+ */
+function liveRecord(ti: TaskInstance, modelShape: boolean): TaskInstance {
+  if (modelShape) {
+    const live = copyOf(ti);
+    live.holds = ownValue(live.holds);
+    live.waitReason = ownValue(live.waitReason);
+    live.result = ownValue(live.result);
+    return live;
+  }
+  const live: Record<string, unknown> = { ...ti };
+  for (const key in live) live[key] = ownValue(live[key]);
+  return live as unknown as TaskInstance;
 }
 
 /** What a reader is handed: a frozen copy of the slot's record, which no later write changes. */
@@ -111,7 +125,7 @@ class TiTable {
     return slot && view(slot);
   }
 
-  /** A new instance's slot, appended to its run's list; `ti` is the store's own (mutable) record. */
+  /** A new instance's slot, appended to its run's list, with a copy of `ti` (the caller's) as its record. */
   insert(ti: TaskInstance): Slot {
     let runs = this.#byDag.get(ti.dagId);
     if (!runs) {
@@ -123,8 +137,8 @@ class TiTable {
       run = { slots: [], byTask: new Map() };
       runs.set(ti.runId, run);
     }
-    const live = liveRecord(ti);
-    const slot: Slot = { live, snap: null, modelShape: hasModelFields(live), holdIds: null };
+    const modelShape = hasModelFields(ti);
+    const slot: Slot = { live: liveRecord(ti, modelShape), snap: null, modelShape, holdIds: null };
     run.slots.push(slot);
     run.byTask.set(taskKey(ti), slot);
     return slot;
