@@ -468,11 +468,21 @@ async function writeScheduled(
  */
 async function readClaimInputs(deps: ServiceDeps, dagIds: Iterable<string>): Promise<ClaimInputs> {
   const ctx = { deps, counters: new Map<string, number>() } as PassContext;
-  const pools = await deps.store.listPools();
   const dags = [...new Set(dagIds)].map((dagId): CounterKey => ({ kind: 'dag', dagId }));
-  await readCounters(ctx, [...passCounters(pools.map((p) => p.name)), ...dags]);
+  // The counters are read beside the pool list, the pools' by the names the last listing gave
+  // (pools change rarely): only a pool new since then costs a second read after the list.
+  const [pools] = await Promise.all([
+    deps.store.listPools(),
+    readCounters(ctx, [...passCounters(knownPools.get(deps.store) ?? []), ...dags]),
+  ]);
+  const names = pools.map((p) => p.name);
+  knownPools.set(deps.store, names);
+  await readCounters(ctx, passCounters(names));
   return { pools, counters: ctx.counters };
 }
+
+/** The pool names each store's last pool listing gave, for `readClaimInputs`. */
+const knownPools = new WeakMap<ServiceDeps['store'], string[]>();
 
 async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews = {}): Promise<ClaimReport> {
   const inputs = news.inputs ? await news.inputs : null;
