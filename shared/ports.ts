@@ -185,6 +185,12 @@ export interface StateStore {
    */
   endTry(end: TryEnd): Promise<boolean>;
   /**
+   * Optional: resolves once what the store still does for calls that already returned is done
+   * (DynamoDB lets parked work back after a try end has committed and resolved). A worker awaits it
+   * before it tells the scheduler of the end and before its invocation ends.
+   */
+  settled?(): Promise<void>;
+  /**
    * The instance's ended tries, oldest first, the newest MAX_TRY_HISTORY of them (kept inside the
    * instance, so this is one keyed read); empty for an instance never tried or not there.
    */

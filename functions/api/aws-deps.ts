@@ -33,7 +33,10 @@ function awsApiDeps(config: ApiConfig, logger: Logger = apiLogger()): ApiDeps {
     region: config.aws.region,
     ...(config.aws.endpoint && { endpoint: config.aws.endpoint }),
   });
-  const store = new DynamoDbStateStore(ddb, config.tableName, { counterShards: config.counterShards });
+  const store = new DynamoDbStateStore(ddb, config.tableName, {
+    counterShards: config.counterShards,
+    logger,
+  });
   const s3 = createS3Client(config.aws);
   return {
     store,

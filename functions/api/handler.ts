@@ -8,6 +8,16 @@ import { createApiApp } from './app.ts';
 import { awsApiDeps } from './aws-deps.ts';
 import { loadConfig } from './config.ts';
 
-const handler = handle(createApiApp(awsApiDeps(loadConfig(process.env))));
+const deps = awsApiDeps(loadConfig(process.env));
+const app = handle(createApiApp(deps));
+
+/** The response is returned once the store has finished what the request started (`StateStore.settled`). */
+const handler: typeof app = async (event, context) => {
+  try {
+    return await app(event, context);
+  } finally {
+    await deps.store.settled?.();
+  }
+};
 
 export { handler };

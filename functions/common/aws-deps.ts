@@ -28,7 +28,10 @@ function awsServiceDeps(
     ...(config.aws.endpoint && { endpoint: config.aws.endpoint }),
   });
   const sqs = createSqsClient(config.aws);
-  const store = new DynamoDbStateStore(ddb, config.tableName, { counterShards: config.counterShards });
+  const store = new DynamoDbStateStore(ddb, config.tableName, {
+    counterShards: config.counterShards,
+    logger,
+  });
   const bundles = config.bucketName ? new S3BundleStore(createS3Client(config.aws), config.bucketName) : null;
   const runtimes = bundles ? new BundleRuntimes(bundles, { logger }) : null;
   return {

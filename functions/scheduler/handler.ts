@@ -10,6 +10,7 @@ import { runScheduler } from '#services/scheduler-input.ts';
 import { decode } from '../../shared/messages.ts';
 import { awsServiceDeps } from '../common/aws-deps.ts';
 import { functionLogger } from '../common/logger.ts';
+import { settleStore } from '../common/settle.ts';
 import { loadConfig } from './config.ts';
 import { decodeRecords, isSqsEvent } from './inputs.ts';
 
@@ -19,6 +20,7 @@ export const createHandler = (deps: SchedulerDeps) => {
   const onFailure = (reason: unknown) =>
     deps.logger.error('scheduler input failed', { reason: String(reason) });
   const batch = middy<SQSEvent>()
+    .use(settleStore(deps.store))
     .use(sqsPartialBatchFailure({ logger: onFailure }))
     .handler(async (event) => {
       const records = decodeRecords(event);
@@ -27,10 +29,12 @@ export const createHandler = (deps: SchedulerDeps) => {
       // One settled result per record, in record order.
       return records.map((r) => (r.ok ? pass! : { status: 'rejected' as const, reason: r.error }));
     });
-  const direct = middy<unknown>().handler(async (event) => {
-    const report = await runScheduler(deps, [decode('schedule-wakeup', event)], deps.clock.now());
-    return { runsCreated: report.runsCreated, claimed: report.claim.claimed };
-  });
+  const direct = middy<unknown>()
+    .use(settleStore(deps.store))
+    .handler(async (event) => {
+      const report = await runScheduler(deps, [decode('schedule-wakeup', event)], deps.clock.now());
+      return { runsCreated: report.runsCreated, claimed: report.claim.claimed };
+    });
   return (event: unknown, context: Context) =>
     isSqsEvent(event) ? batch(event, context) : direct(event, context);
 };

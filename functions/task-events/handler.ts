@@ -9,18 +9,21 @@ import { completeContainerTry } from '#services/container-try.ts';
 import type { ServiceDeps } from '#services/deps.ts';
 import { awsServiceDeps } from '../common/aws-deps.ts';
 import { functionLogger } from '../common/logger.ts';
+import { settleStore } from '../common/settle.ts';
 import { loadConfig } from './config.ts';
 
 export type TaskEventsDeps = ServiceDeps & { clock: { now(): number } };
 
 export const createHandler = (deps: TaskEventsDeps) =>
-  middy<unknown>().handler(async (event) => {
-    const stopped = stoppedTryOf(event);
-    if (!stopped) return { outcome: 'ignored' };
-    const outcome = await completeContainerTry(deps, { ...stopped, now: deps.clock.now() });
-    deps.logger.info('container try ended', { ...stopped.key, tryNumber: stopped.tryNumber, outcome });
-    return { outcome };
-  });
+  middy<unknown>()
+    .use(settleStore(deps.store))
+    .handler(async (event) => {
+      const stopped = stoppedTryOf(event);
+      if (!stopped) return { outcome: 'ignored' };
+      const outcome = await completeContainerTry(deps, { ...stopped, now: deps.clock.now() });
+      deps.logger.info('container try ended', { ...stopped.key, tryNumber: stopped.tryNumber, outcome });
+      return { outcome };
+    });
 
 let cached: ReturnType<typeof createHandler> | undefined;
 

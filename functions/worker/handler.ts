@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { functionLogger } from '../common/logger.ts';
+import { settleStore } from '../common/settle.ts';
 import { loadConfig } from './config.ts';
 import { awsWorkerDeps } from './deps.ts';
 import { handleDispatch, type WorkerFunctionDeps } from './dispatch.ts';
@@ -14,6 +15,7 @@ export type { WorkerFunctionDeps };
 
 export const createHandler = (deps: WorkerFunctionDeps) =>
   middy<SQSEvent>()
+    .use(settleStore(deps.store))
     .use(
       sqsPartialBatchFailure({
         logger: (reason) => deps.logger.error('dispatch failed', { reason: String(reason) }),

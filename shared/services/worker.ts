@@ -148,6 +148,9 @@ async function finishTry(
     const event = taskFinished(ti);
     const passed =
       opts.downstream && passesDownstream(started, set.state) && (await opts.downstream.run(event));
+    // The scheduler's pass for the event sees what the end let back (the downstream pass's claim
+    // listing waits for it itself), and the invocation leaves nothing of it in flight.
+    await deps.store.settled?.();
     if (!passed) await deps.events.publish([event]);
     if (set.state === 'failed') await notifyTaskFailed(deps, ti, set.error ?? 'task failed', now);
   } else

@@ -26,6 +26,7 @@ import type {
   ClaimRequest,
   ClaimResult,
   CounterState,
+  Logger,
   Page,
   PageRequest,
   StateStore,
@@ -95,6 +96,8 @@ export interface DynamoDbStoreOptions {
    * @default 25
    */
   tryEndGroup?: number;
+  /** Where the store reports what goes wrong in work it does after a call returned (letting parked work back). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 const DEFAULT: Pool = {
@@ -111,6 +114,8 @@ class DynamoDbStateStore implements StateStore {
   readonly #delistAfterMs: number;
   readonly #shards: number;
   readonly #ends: TryEndGroups | null;
+  /** The tries this store started, as written, so their ends need no read (tries.ts). */
+  readonly #started = new tries.StartedTries();
 
   constructor(client: DynamoDBClient, table: string, options: DynamoDbStoreOptions = {}) {
     this.#items = new Items(client, table);
@@ -119,7 +124,11 @@ class DynamoDbStateStore implements StateStore {
     this.#delistAfterMs = options.delistAfterMs ?? DELIST_AFTER_MS;
     this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
     const group = Math.floor(options.tryEndGroup ?? 25);
-    this.#ends = group >= 2 ? new TryEndGroups(this.#items, this.#now, group) : null;
+    const logger = options.logger;
+    this.#ends =
+      group >= 2
+        ? new TryEndGroups(this.#items, this.#now, group, (message, fields) => logger?.warn(message, fields))
+        : null;
   }
 
   // ---- DAGs
@@ -282,6 +291,7 @@ class DynamoDbStateStore implements StateStore {
   }
 
   updateTis(changes: TiChange[]) {
+    for (const change of changes) this.#started.drop(change.key);
     return tries.updateTis(this.#items, changes, this.#now());
   }
 
@@ -291,7 +301,9 @@ class DynamoDbStateStore implements StateStore {
 
   // ---- claiming
 
-  listClaimCandidates(query: CandidateQuery) {
+  /** Read after the parked work that try ends of this store let back (`settled`), so a pass that follows an end sees it. */
+  async listClaimCandidates(query: CandidateQuery) {
+    await this.#ends?.settled();
     return listClaimCandidates(this.#items, query, this.#now());
   }
 
@@ -307,8 +319,11 @@ class DynamoDbStateStore implements StateStore {
     return claim(this.#items, requests, this.#now(), this.#shards);
   }
 
-  startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
-    return tries.startTry(this.#items, key, tryNumber, opts);
+  async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
+    const started = await tries.startTry(this.#items, key, tryNumber, opts);
+    if (!started) return false;
+    this.#started.keep(key, started);
+    return true;
   }
 
   async listTries(key: TiKey) {
@@ -318,8 +333,15 @@ class DynamoDbStateStore implements StateStore {
     return triesOf(item);
   }
 
-  heartbeat(key: TiKey, tryNumber: number, now: number) {
-    return tries.heartbeat(this.#items, key, tryNumber, now);
+  async heartbeat(key: TiKey, tryNumber: number, now: number) {
+    const beat = await tries.heartbeat(this.#items, key, tryNumber, now);
+    if (beat) this.#started.beat(key, tryNumber, now);
+    else this.#started.drop(key);
+    return beat;
+  }
+
+  async settled(): Promise<void> {
+    await this.#ends?.settled();
   }
 
   /** Try-end transactions committed and the ends in them, since this store was made (null: grouping is off). */
@@ -328,8 +350,9 @@ class DynamoDbStateStore implements StateStore {
   }
 
   endTry(end: TryEnd) {
-    if (this.#ends) return this.#ends.end(end);
-    return tries.endTry(this.#items, end, this.#now());
+    const image = this.#started.take(end.key);
+    if (this.#ends) return this.#ends.end(end, image);
+    return tries.endTry(this.#items, end, this.#now(), image);
   }
 
   listCounters() {

@@ -117,6 +117,25 @@ class Items {
     }
   }
 
+  /** `update`, returning the item as the update left it (ALL_NEW), or null if the condition did not hold. */
+  async updateReturning(key: Key, update: string, extra: Condition = {}): Promise<Item | null> {
+    const condition = extra.condition ? both(knownVersion, extra.condition) : knownVersion;
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: keyOf(key),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ...expression({ update, condition }, { ':v': N(ITEM_VERSION), ...extra.values }),
+        }),
+      );
+      return out.Attributes ?? null;
+    } catch (error) {
+      return lostOrUnknown(error) || null;
+    }
+  }
+
   /** Deletes an item of this version under an extra condition; false if absent or lost. */
   async delete(key: Key, extra: Condition = {}): Promise<boolean> {
     const condition = extra.condition ? both(knownVersion, extra.condition) : knownVersion;

@@ -46,10 +46,13 @@ const asRead = (state: string, tryNumber: number) => ({
   values: { ':expectedState': S(state), ':expectedTry': N(tryNumber) },
 });
 
-/** queued(try) → running: one UpdateItem of the hot attributes, no read. */
+/**
+ * queued(try) → running: one UpdateItem of the hot attributes, no read. Returns the instance as the
+ * start left it (ALL_NEW: what the try's end will rewrite, see StartedTries), null if lost.
+ */
 function startTry(items: Items, key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
   const expect = asRead('queued', tryNumber);
-  return items.update(
+  return items.updateReturning(
     keys.ti(key),
     'SET #state = :running, #startedAt = :now, #heartbeatAt = :now, #workerId = :workerId',
     {
@@ -124,11 +127,35 @@ export interface PreparedEnd {
   ti: TaskInstance;
   put: TransactWriteItem;
   counters: HoldPart[];
+  /**
+   * Built from the image this store's start kept (StartedTries), not from a read: its put also
+   * expects the instance unchanged since, and a failed condition means "read it and prepare again",
+   * not "the try already ended".
+   */
+  fromImage: boolean;
 }
 
-/** Reads the instance and builds its end; null if the try already ended (or never was). */
-async function prepareEnd(items: Items, end: TryEnd): Promise<PreparedEnd | null> {
-  const item = await items.get(keys.ti(end.key));
+/**
+ * What an end built from a kept image also expects: the attributes every other writer of a running
+ * try changes (a container's launch sets `workerId`; a heartbeat, `heartbeatAt`; a new try,
+ * `startedAt`) as the image has them, so the put never rewrites a change it has not seen.
+ */
+const unchangedSinceImage =
+  '#workerId = :imageWorker AND #startedAt = :imageStarted AND #heartbeatAt = :imageBeat';
+
+/**
+ * Builds the try's end from `image` (the item as this store last wrote it) when it is the running
+ * try the end expects, else from a read; null if the try already ended (or never was).
+ */
+async function prepareEnd(items: Items, end: TryEnd, image: Item | null = null): Promise<PreparedEnd | null> {
+  const usable =
+    image !== null &&
+    image.state?.S === end.expect.state &&
+    image.tryNumber?.N === String(end.expect.tryNumber) &&
+    image.workerId?.S !== undefined &&
+    image.startedAt?.N !== undefined &&
+    image.heartbeatAt?.N !== undefined;
+  const item = usable ? image : await items.get(keys.ti(end.key));
   if (!item) return null;
   const ti = tiOf(item);
   if (ti.state !== end.expect.state || ti.tryNumber !== end.expect.tryNumber) return null;
@@ -136,26 +163,67 @@ async function prepareEnd(items: Items, end: TryEnd): Promise<PreparedEnd | null
   const counters = [...partsHeld(item, ti.holds).values()];
   const expect = asRead(end.expect.state, end.expect.tryNumber);
   const after: TaskInstance = { ...ti, ...end.set, holds: [] };
+  const condition = usable
+    ? both(knownVersion, expect.condition, unchangedSinceImage)
+    : both(knownVersion, expect.condition);
+  const imageValues: Item = usable
+    ? { ':imageWorker': item.workerId!, ':imageStarted': item.startedAt!, ':imageBeat': item.heartbeatAt! }
+    : {};
   const put = withOldItems({
     Put: {
       TableName: items.table,
       // The ended try joins the instance's bounded history in the same write.
       Item: { ...tiItem(after), ...triesAttribute(recordTry(triesOf(item), ti, after)) },
-      ...expression(
-        { condition: both(knownVersion, expect.condition) },
-        { ':v': N(ITEM_VERSION), ...expect.values },
-      ),
+      ...expression({ condition }, { ':v': N(ITEM_VERSION), ...expect.values, ...imageValues }),
     },
   });
-  return { ti, put, counters };
+  return { ti, put, counters, fromImage: usable };
+}
+
+/** Tries kept at most (a worker runs a batch of them at once; an image left behind is only memory). */
+const MAX_STARTED = 1_000;
+
+/**
+ * The images of the tries this store started, as its start wrote them (ALL_NEW) and its heartbeats
+ * since: a try's end is then built without reading the instance again (one round trip less between
+ * a task's end and its downstream's start). An image is only a guess: the end's put expects the
+ * instance as the image has it (`unchangedSinceImage`), and reads it when that fails.
+ */
+class StartedTries {
+  readonly #images = new Map<string, Item>();
+
+  keep(key: TiKey, item: Item): void {
+    const id = tiKeyString(key);
+    this.#images.delete(id);
+    if (this.#images.size >= MAX_STARTED) this.#images.delete(this.#images.keys().next().value!);
+    this.#images.set(id, item);
+  }
+
+  /** A heartbeat this store wrote: the image follows it. */
+  beat(key: TiKey, tryNumber: number, now: number): void {
+    const image = this.#images.get(tiKeyString(key));
+    if (image?.tryNumber?.N === String(tryNumber)) image.heartbeatAt = N(now);
+  }
+
+  drop(key: TiKey): void {
+    this.#images.delete(tiKeyString(key));
+  }
+
+  /** The image of `key`'s try, removed (an end is prepared from it once). */
+  take(key: TiKey): Item | null {
+    const id = tiKeyString(key);
+    const image = this.#images.get(id) ?? null;
+    this.#images.delete(id);
+    return image;
+  }
 }
 
 /**
  * Ends a try and lowers exactly its holds (summed per counter shard), atomically; false if the try
  * already ended. Alone: the group commit of try ends (try-ends.ts) coalesces ends that coincide.
  */
-async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> {
-  const prepared = await prepareEnd(items, end);
+async function endTry(items: Items, end: TryEnd, now: number, image: Item | null = null): Promise<boolean> {
+  const prepared = await prepareEnd(items, end, image);
   if (!prepared) return false;
   const { ti, put, counters } = prepared;
   const actions = [
@@ -171,7 +239,9 @@ async function endTry(items: Items, end: TryEnd, now: number): Promise<boolean> 
       return true;
     }
     if (outcome.kind === 'cancelled') {
-      if (outcome.reasons[0]?.code === 'ConditionalCheckFailed') return false;
+      if (outcome.reasons[0]?.code === 'ConditionalCheckFailed')
+        // An image is only a guess: the instance as it is now decides.
+        return prepared.fromImage ? endTry(items, end, now) : false;
       const broken = counters.find((_, i) => outcome.reasons[i + 1]?.code === 'ConditionalCheckFailed');
       throw doubleRelease(broken?.counter, ti);
     }
@@ -326,6 +396,7 @@ export {
   lowerUpdate,
   partsHeld,
   prepareEnd,
+  StartedTries,
   setWaitReasons,
   startTry,
   updateTis,

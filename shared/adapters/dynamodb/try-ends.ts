@@ -10,7 +10,10 @@
  *     counter A   ADD −(Σ of every member's A)                      if #used >= that sum  (= each member's lowering in turn)
  *
  * Each caller gets what `endTry` alone gives it (tries.ts):
- * - committed: true, after the parked work the group's releases make room for is let back (parking.ts);
+ * - committed: true, at once; the parked work the group's releases make room for is let back after
+ *   (parking.ts), and the store's claim listings wait for that (`settled`);
+ * - prepared from the image the store's start kept, and the instance changed since: prepared again
+ *   from a read, and committed in a later group;
  * - its instance's condition failed (a duplicate delivery, a stale try): false; the others are
  *   committed again without it, under a new request token;
  * - a counter's condition failed with every instance as read: each member is committed alone, so
@@ -25,6 +28,7 @@ import { counterKeyString, tiKeyString } from '#core/model.ts';
 import type { HoldPart } from '#core/reconcile.ts';
 import type { TryEnd } from '#ports';
 import type { Items } from './items.ts';
+import type { Item } from './marshal.ts';
 import { unparkAfterRelease } from './parking.ts';
 import { backoff, MAX_ACTIONS, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 import { doubleRelease, lowerAction, type PreparedEnd, prepareEnd } from './tries.ts';
@@ -33,6 +37,8 @@ import { doubleRelease, lowerAction, type PreparedEnd, prepareEnd } from './trie
 const MAX_GROUP_BYTES = 2_000_000;
 
 interface Member {
+  /** The end as asked for: prepared again from a read when the image it was prepared from was stale. */
+  input: TryEnd;
   end: PreparedEnd;
   id: string;
   bytes: number;
@@ -68,18 +74,23 @@ class TryEndGroups {
   readonly #queue: Member[] = [];
   #draining = false;
 
-  /** @param max most ends one transaction commits (≥ 2; a store with 1 does not group). */
+  /** Work parked on the counters committed ends lowered, being let back (#letBack). */
+  readonly #lettingBack = new Set<Promise<void>>();
+
   constructor(
     readonly items: Items,
     readonly now: () => number,
     readonly max: number,
+    readonly warn: (message: string, fields: Record<string, unknown>) => void = () => {},
   ) {}
 
-  async end(end: TryEnd): Promise<boolean> {
-    const prepared = await prepareEnd(this.items, end);
+  /** `image`: the instance as this store's start left it (StartedTries), so the end needs no read. */
+  async end(end: TryEnd, image: Item | null = null): Promise<boolean> {
+    const prepared = await prepareEnd(this.items, end, image);
     if (!prepared) return false;
     return new Promise<boolean>((resolve, reject) => {
       this.#queue.push({
+        input: end,
         end: prepared,
         id: tiKeyString(prepared.ti),
         bytes: JSON.stringify(prepared.put).length,
@@ -101,7 +112,7 @@ class TryEndGroups {
         try {
           const { committed, now } = await this.#commit(group);
           // Letting parked work back does not hold up the next group.
-          if (committed.length > 0) void this.#letBack(committed, now);
+          if (committed.length > 0) this.#letBack(committed, now);
         } catch (error) {
           // Not a request's outcome (those settle inside #commit): no caller is left waiting for ever.
           for (const m of group) m.reject(error);
@@ -171,7 +182,11 @@ class TryEndGroups {
           const { reasons } = outcome;
           const lost = new Set(members.filter((_, i) => reasons[i]?.code === 'ConditionalCheckFailed'));
           if (lost.size > 0) {
-            for (const m of lost) m.resolve(false);
+            for (const m of lost) {
+              // An image is only a guess: such an end is prepared again from the instance as it is now.
+              if (m.end.fromImage) this.end(m.input).then(m.resolve, m.reject);
+              else m.resolve(false);
+            }
             members = members.filter((m) => !lost.has(m));
             retry = true;
             continue;
@@ -195,18 +210,30 @@ class TryEndGroups {
     }
   }
 
-  /** Work parked on a DAG or task counter the group's tries held comes back now that it fell (parking.ts). */
-  async #letBack(committed: Member[], now: number): Promise<void> {
-    try {
-      await unparkAfterRelease(
-        this.items,
-        committed.flatMap((m) => m.end.counters),
-        now,
-      );
-      for (const m of committed) m.resolve(true);
-    } catch (error) {
-      for (const m of committed) m.reject(error);
-    }
+  /**
+   * Work parked on a DAG or task counter the group's tries held comes back now that it fell
+   * (parking.ts, step 4). The ends are settled first: what follows an end (its downstream pass)
+   * need not wait for this read, and this store's claim listings do (`settled`), so a pass that
+   * follows an end still sees the work it let back. Failing here fails no end: the try has ended,
+   * and the sweep lets back what a try end missed (step 5).
+   */
+  #letBack(committed: Member[], now: number): void {
+    for (const m of committed) m.resolve(true);
+    const done: Promise<void> = unparkAfterRelease(
+      this.items,
+      committed.flatMap((m) => m.end.counters),
+      now,
+    )
+      .catch((error: unknown) =>
+        this.warn('parked work not let back after a try end (the sweep will)', { error: String(error) }),
+      )
+      .finally(() => this.#lettingBack.delete(done));
+    this.#lettingBack.add(done);
+  }
+
+  /** Resolves once the parked work of the ends committed so far has been let back. */
+  async settled(): Promise<void> {
+    if (this.#lettingBack.size > 0) await Promise.all([...this.#lettingBack]);
   }
 }
 

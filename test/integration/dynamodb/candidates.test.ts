@@ -86,6 +86,7 @@ describe('DynamoDB store claim candidates', () => {
       small.map(name),
     );
     await store.endTry({ key: big[0]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    await store.settled();
     const after = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
     expect(after.items.map(name)).toEqual([name(big[2]!), ...small.map(name)]);
   });
@@ -123,8 +124,10 @@ describe('DynamoDB store claim candidates', () => {
     await store.listClaimCandidates({ pool: 'default_pool', limit: 3, exclude: { dagIds: ['big'] } });
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(28);
     // Two ends in a row: each sees room for its own release only, not the one the other gave back.
-    for (const ti of big.slice(0, 2))
+    for (const ti of big.slice(0, 2)) {
       await store.endTry({ key: ti, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+      await store.settled();
+    }
     expect(await listed(ddb, table, 'POOL#default_pool')).toBe(2 + 3);
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(26);
   });
@@ -153,6 +156,7 @@ describe('DynamoDB store claim candidates', () => {
     expect(await listed(ddb, table, 'POOL#default_pool')).toBe(28 + 3);
     // A try end of the DAG lets one parked instance back (as much as it released).
     await store.endTry({ key: big[0]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    await store.settled();
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(3);
     expect((await store.getTi(later[0]!))?.state).toBe('scheduled');
     client.destroy();
@@ -213,6 +217,7 @@ describe('DynamoDB store claim candidates', () => {
           expect: { state: 'queued', tryNumber: 1 },
           set: { state: 'failed' },
         });
+        await ender.settled();
       }
       return out;
     }) as typeof inner.send;
@@ -266,9 +271,11 @@ describe('DynamoDB store claim candidates', () => {
     const rest = big.slice(2);
     await store.claim(rest.map((t) => claimOf(t, [])));
     await store.endTry({ key: big[0]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    await store.settled();
     expect(await listed(ddb, table, 'PARKING')).toBe(1);
     now += SETTLE_MS + 1;
     await store.endTry({ key: big[1]!, expect: { state: 'queued', tryNumber: 1 }, set: { state: 'failed' } });
+    await store.settled();
     expect(await listed(ddb, table, 'PARKING')).toBe(0);
     expect(MAX_UNPARK).toBeGreaterThan(2);
   });

@@ -168,4 +168,86 @@ describe('DynamoDB store tries', () => {
     expect(await store.heartbeat(a!, 1, 15)).toBe(true);
     expect((await store.getTi(a!))?.heartbeatAt).toBe(15);
   });
+
+  for (const tryEndGroup of [25, 1]) {
+    const grouping = tryEndGroup > 1 ? 'grouped' : 'alone';
+    const success = (key: TryEnd['key']): TryEnd => ({
+      key,
+      expect: { state: 'running', tryNumber: 1 },
+      set: { state: 'success', endedAt: 30, heartbeatAt: null },
+    });
+
+    test(`end a try this store started and heartbeat without reading the instance again (${grouping})`, async ({
+      table,
+      store,
+    }) => {
+      const [a] = await scheduledTis(store, 1);
+      await store.claim([claimOf(a!, holds)]);
+      const client = new CountingClient();
+      const worker = new DynamoDbStateStore(client, table, { tryEndGroup });
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      expect(await worker.heartbeat(a!, 1, 20)).toBe(true);
+      expect(await worker.endTry(success(a!))).toBe(true);
+      expect(client.count('GetItem')).toBe(0);
+      expect(await store.getTi(a!)).toMatchObject({
+        state: 'success',
+        holds: [],
+        endedAt: 30,
+        workerId: 'w',
+      });
+      expect(await store.readCounters([GLOBAL, pool('gpu')])).toEqual([
+        { key: GLOBAL, used: 0 },
+        { key: pool('gpu'), used: 0 },
+      ]);
+      expect((await store.listTries(a!)).map((t) => [t.tryNumber, t.state, t.workerId])).toEqual([
+        [1, 'success', 'w'],
+      ]);
+      client.destroy();
+    });
+
+    test(`end from a fresh read, keeping what another writer changed since the start (${grouping})`, async ({
+      table,
+      store,
+    }) => {
+      const [a, b] = await scheduledTis(store, 2);
+      await store.claim([claimOf(a!, holds), claimOf(b!, holds)]);
+      const client = new CountingClient();
+      const worker = new DynamoDbStateStore(client, table, { tryEndGroup });
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      expect(await worker.startTry(b!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      // Another writer: a container's launch takes the try over; a heartbeat the worker did not write.
+      const other = new DynamoDbStateStore(new CountingClient(), table);
+      expect(
+        await other.updateTis([
+          { key: a!, expect: { state: 'running', tryNumber: 1 }, set: { workerId: 'container:x' } },
+        ]),
+      ).toMatchObject({ applied: [a] });
+      expect(await other.heartbeat(b!, 1, 25)).toBe(true);
+      const ended = await Promise.all([worker.endTry(success(a!)), worker.endTry(success(b!))]);
+      expect(ended).toEqual([true, true]);
+      expect(client.count('GetItem')).toBe(2);
+      expect((await store.listTries(a!)).map((t) => t.workerId)).toEqual(['container:x']);
+      expect(await store.getTi(b!)).toMatchObject({ state: 'success', holds: [] });
+      expect(await usedOf(store, pool('gpu'))).toBe(0);
+      client.destroy();
+    });
+
+    test(`end nothing from an image whose try another writer ended (${grouping})`, async ({
+      table,
+      store,
+    }) => {
+      const [a] = await scheduledTis(store, 1);
+      await store.claim([claimOf(a!, holds)]);
+      const worker = new DynamoDbStateStore(new CountingClient(), table, { tryEndGroup });
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      // The sweep fails the try (its heartbeat timed out) before the worker's end arrives.
+      const sweep = new DynamoDbStateStore(new CountingClient(), table);
+      expect(
+        await sweep.endTry({ key: a!, expect: { state: 'running', tryNumber: 1 }, set: { state: 'failed' } }),
+      ).toBe(true);
+      expect(await worker.endTry(success(a!))).toBe(false);
+      expect(await store.getTi(a!)).toMatchObject({ state: 'failed', holds: [] });
+      expect(await usedOf(store, pool('gpu'))).toBe(0);
+    });
+  }
 });

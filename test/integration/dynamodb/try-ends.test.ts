@@ -210,6 +210,8 @@ describe('DynamoDB store group commit of try ends', () => {
     expect(results.every((r) => r.status === 'fulfilled' && r.value)).toBe(true);
     expect(client.count('TransactWriteItems')).toBe(1);
     expect(await usedOf(store, dagCounter('big'))).toBe(0);
+    // The ends resolve at their commit; what they let back is done once the store settles.
+    await grouped.settled();
     // Each released slot lets one back, as three ends one by one would.
     expect(await listed(ddb, table, 'POOL#default_pool')).toBe(3);
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(24);
