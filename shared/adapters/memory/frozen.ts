@@ -30,8 +30,10 @@ function frozenCopy(value: unknown): unknown {
   if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy));
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return deepFreeze(structuredClone(value));
+  // Keys, not entries: no [key, value] array per property.
+  const source = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) out[key] = frozenCopy(inner);
+  for (const key of Object.keys(source)) out[key] = frozenCopy(source[key]);
   return Object.freeze(out);
 }
 

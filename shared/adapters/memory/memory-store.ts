@@ -67,6 +67,29 @@ const holdsKey = (holds: readonly Hold[]) =>
   holds.map((h) => `${counterKeyString(h.counter)}=${h.amount}`).join(',');
 
 /**
+ * Whether a claim candidate is kept by a listing's exclusions; null when it leaves nothing out (most
+ * pages: no sets built). Excluded tasks go by DAG, so a member is judged without a key string.
+ */
+function keepOf(
+  exclude:
+    | {
+        dagIds?: string[];
+        tasks?: { dagId: string; taskId: string }[];
+      }
+    | undefined,
+): ((ti: TaskInstance) => boolean) | null {
+  if (!exclude?.dagIds?.length && !exclude?.tasks?.length) return null;
+  const excludedDags = new Set(exclude.dagIds ?? []);
+  const excludedTasks = new Map<string, Set<string>>();
+  for (const { dagId, taskId } of exclude.tasks ?? []) {
+    const tasks = excludedTasks.get(dagId) ?? new Set<string>();
+    tasks.add(taskId);
+    excludedTasks.set(dagId, tasks);
+  }
+  return (ti) => !excludedDags.has(ti.dagId) && !excludedTasks.get(ti.dagId)?.has(ti.taskId);
+}
+
+/**
  * What a claim records as held: each hold without its limit, frozen as it is built (a deepFreeze
  * walk over a fresh copy went over every hold and counter a second time).
  */
@@ -95,8 +118,6 @@ class MemoryStateStore implements StateStore {
   readonly #unfinishedByDag = new Map<string, Set<RunSlot>>();
   readonly #runByLogicalDate = new Map<string, RunSlot>();
   readonly #tis = new TiTable();
-  /** Each instance's bounded try history (core/try-history.ts), by its slot. */
-  readonly #tries = new WeakMap<Slot, TryRecord[]>();
   readonly #candidates = new CandidateIndex();
   readonly #holding = new Set<Slot>();
   readonly #waits = new Set<Slot>();
@@ -305,7 +326,8 @@ class MemoryStateStore implements StateStore {
       if (ti.holds.length > 0 && !holdsSlot(state)) {
         throw new Error(`updateTis cannot end the try of ${tiKeyString(ti)}, which holds slots: use endTry`);
       }
-      if (holdsKey(holds) !== holdsKey(ti.holds)) {
+      // A change that sets no holds keeps them (most set none: no key strings built for them).
+      if (holds !== ti.holds && holdsKey(holds) !== holdsKey(ti.holds)) {
         throw new Error(`updateTis cannot change the holds of ${tiKeyString(ti)}: only claim and endTry do`);
       }
       this.#writeTi(slot, ownValues(set));
@@ -333,19 +355,12 @@ class MemoryStateStore implements StateStore {
     cursor?: string | null;
     exclude?: { dagIds?: string[]; tasks?: { dagId: string; taskId: string }[] };
   }) {
-    const excludedDags = new Set(query.exclude?.dagIds ?? []);
-    // Excluded tasks by DAG, so a member is judged without building a key string.
-    const excludedTasks = new Map<string, Set<string>>();
-    for (const { dagId, taskId } of query.exclude?.tasks ?? []) {
-      const tasks = excludedTasks.get(dagId) ?? new Set<string>();
-      tasks.add(taskId);
-      excludedTasks.set(dagId, tasks);
-    }
-    const keep =
-      excludedDags.size === 0 && excludedTasks.size === 0
-        ? null
-        : (ti: TaskInstance) => !excludedDags.has(ti.dagId) && !excludedTasks.get(ti.dagId)?.has(ti.taskId);
-    const { slots, next } = this.#candidates.page(query.pool, query.limit, query.cursor ?? null, keep);
+    const { slots, next } = this.#candidates.page(
+      query.pool,
+      query.limit,
+      query.cursor ?? null,
+      keepOf(query.exclude),
+    );
     return { items: slots.map(view), next };
   }
 
@@ -435,13 +450,13 @@ class MemoryStateStore implements StateStore {
     const patch = ownValues(end.set as Partial<TaskInstance>);
     patch.holds = NO_HOLDS;
     this.#writeTi(slot, patch);
-    this.#tries.set(slot, recordTry(this.#tries.get(slot) ?? [], before, ti));
+    slot.tries = recordTry(slot.tries ?? [], before, ti);
     return true;
   }
 
   async listTries(key: TiKey): Promise<TryRecord[]> {
     const slot = this.#tis.slot(key);
-    return (slot ? (this.#tries.get(slot) ?? []) : []).map((t) => ({ ...t }));
+    return (slot?.tries ?? []).map((t) => ({ ...t }));
   }
 
   async listCounters(): Promise<CounterState[]> {

@@ -12,6 +12,7 @@
  * kept a day's writes alive long enough for every young-generation collection to copy them.)
  */
 import type { TaskInstance, TiKey } from '#core/model.ts';
+import type { TryRecord } from '#core/try-history.ts';
 import { ownValue } from './frozen.ts';
 
 /** Where one task instance's current record lives. */
@@ -24,6 +25,11 @@ export interface Slot {
   modelShape: boolean;
   /** The counter ids of `live.holds` while it holds slots (see memory-counters.ts `idsOf`). */
   holdIds: readonly string[] | null;
+  /**
+   * Its bounded try history (core/try-history.ts), null before its first try ends. On the slot,
+   * not in a WeakMap by slot: a day's 240,000 entries made every full collection walk them as ephemerons.
+   */
+  tries: TryRecord[] | null;
 }
 
 /**
@@ -138,7 +144,13 @@ class TiTable {
       runs.set(ti.runId, run);
     }
     const modelShape = hasModelFields(ti);
-    const slot: Slot = { live: liveRecord(ti, modelShape), snap: null, modelShape, holdIds: null };
+    const slot: Slot = {
+      live: liveRecord(ti, modelShape),
+      snap: null,
+      modelShape,
+      holdIds: null,
+      tries: null,
+    };
     run.slots.push(slot);
     run.byTask.set(taskKey(ti), slot);
     return slot;
