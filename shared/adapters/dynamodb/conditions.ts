@@ -44,6 +44,8 @@ const stillListedUnder = '#claimPk = :listedUnder';
 const groupUntouched = '#parkedAt = :seenTouchedAt';
 /** A task instance still scheduled, in whatever try (parking moves it between claim partitions). */
 const stillScheduled = '#state = :scheduled';
+/** Listed where it was read, or waiting in a ready list (scheduled, listed nowhere itself: ready.ts). */
+const listedUnderOrUnlisted = `${stillListedUnder} OR attribute_not_exists(#claimPk)`;
 
 /** Joins conditions with AND, each in parentheses. */
 function both(...conditions: string[]): string {
@@ -116,6 +118,7 @@ export {
   itemAbsent,
   itemPresent,
   knownVersion,
+  listedUnderOrUnlisted,
   maxBefore,
   runIncomplete,
   runStillAsRead,

@@ -58,13 +58,13 @@ class Items {
     return out.Item ?? null;
   }
 
-  /** Strongly consistent reads of many keys (missing ones are absent from the result), any order. */
-  async getMany(keys: Key[]): Promise<Item[]> {
+  /** Reads of many keys, strongly consistent unless told (missing ones are absent from the result), any order. */
+  async getMany(keys: Key[], consistent = true): Promise<Item[]> {
     const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
     const out: Item[] = [];
     for (let i = 0; i < unique.length; i += 100) {
       let request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {
-        [this.table]: { Keys: unique.slice(i, i + 100).map(keyOf), ConsistentRead: true },
+        [this.table]: { Keys: unique.slice(i, i + 100).map(keyOf), ConsistentRead: consistent },
       };
       for (let attempt = 0; request && Object.keys(request).length > 0; attempt += 1) {
         if (attempt > 0)

@@ -11,7 +11,8 @@
  *     such work never enters the pool's partition, so no pass reads it before it can be claimed
  *   park (a listing read instances the caller excludes, and their counter is full: used ≥ lim > 0)
  *     1. flag the counter: parkedIn += pool, parkedAt = now, listed in `holding` under PARKING
- *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key)
+ *     2. move each instance: claimPk POOL#<pool> → PARKED#<pool>#<counter> (same sort key; one
+ *        waiting in a ready list, ready.ts, gets that entry of its own)
  *     3. re-read the counter: room already (a try ended meanwhile)? unpark that many now
  *   try end (after its transaction lowered the counter)
  *     4. read the DAG and task counters it lowered; each flagged one with room gets its best
@@ -33,9 +34,15 @@
  */
 import type { CounterKey, TaskInstance } from '#core/model.ts';
 import { counterKeyString } from '#core/model.ts';
-import { both, groupUntouched, stillListedUnder, stillScheduled } from './conditions.ts';
+import {
+  both,
+  groupUntouched,
+  listedUnderOrUnlisted,
+  stillListedUnder,
+  stillScheduled,
+} from './conditions.ts';
 import type { Items } from './items.ts';
-import { claimPartition, keys, parkPartition } from './keys.ts';
+import { claimPartition, claimSortKey, keys, parkPartition } from './keys.ts';
 import { type Item, type Key, N, num, S } from './marshal.ts';
 
 /** Instances moved back per counter and pool at most, per try end. */
@@ -85,6 +92,23 @@ function move(items: Items, key: Key, from: string, to: string) {
   return items.update(key, 'SET #claimPk = :to', {
     condition: both(stillListedUnder, stillScheduled),
     values: { ':to': S(to), ':listedUnder': S(from), ':scheduled': S('scheduled') },
+  });
+}
+
+/**
+ * Parks an instance read as a candidate: moved from its pool's partition as above, or, waiting in
+ * a ready list (ready.ts: scheduled, listed nowhere itself), listed under the parking partition by
+ * its own entry — after which the list counts it done.
+ */
+function parkMove(items: Items, ti: TaskInstance, from: string, to: string) {
+  return items.update(keys.ti(ti), 'SET #claimPk = :to, #claimSk = :claimSk', {
+    condition: both(listedUnderOrUnlisted, stillScheduled),
+    values: {
+      ':to': S(to),
+      ':claimSk': S(claimSortKey(ti)),
+      ':listedUnder': S(from),
+      ':scheduled': S('scheduled'),
+    },
   });
 }
 
@@ -271,9 +295,7 @@ async function park(
   }
   for (const { counter, tis } of groups.values()) {
     if (!(await flag(items, counter, pool, now))) continue;
-    await inBatches(tis, (ti) =>
-      move(items, keys.ti(ti), claimPartition(pool), parkPartition(pool, counter)),
-    );
+    await inBatches(tis, (ti) => parkMove(items, ti, claimPartition(pool), parkPartition(pool, counter)));
     const after = (await viewsOf(items, [counter])).get(counterKeyString(counter));
     if (after && after.used < after.lim) await unpark(items, pool, counter, after.lim - after.used);
   }

@@ -39,6 +39,7 @@ import { keys, parkPartition } from './keys.ts';
 import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
 import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
 import { pendingOf } from './pending.ts';
+import { READY_MIN, readyListItems } from './ready.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -324,28 +325,62 @@ async function updateTis(
     if (item?.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
     if (item?.tries) written.tries = item.tries;
     const parkOn = next.state === 'scheduled' && fullDag(next.dagId) ? dagCounter(next.dagId) : null;
-    return { change, written, parkOn, pool: next.pool, first: !item };
+    return { change, next, written, parkOn, pool: next.pool, first: !item };
   });
   const groups = new Map<string, { counter: CounterKey; pool: string }>();
   for (const w of writes)
     if (w?.parkOn) groups.set(parkPartition(w.pool, w.parkOn), { counter: w.parkOn, pool: w.pool });
-  const outcomes = await parkOnWrite(items, [...groups.values()], now, (flagged) =>
-    Promise.all(
+  const outcomes = await parkOnWrite(items, [...groups.values()], now, async (flagged) => {
+    const lists = new Map<string, NonNullable<(typeof writes)[number]>[]>();
+    for (const w of writes) {
+      if (!w) continue;
+      const lot = w.parkOn && parkPartition(w.pool, w.parkOn);
+      if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
+      else if (w.first && w.next.state === 'scheduled') {
+        const id = `${keys.ti(w.next).pk}\u0000${w.pool}`;
+        lists.set(id, [...(lists.get(id) ?? []), w]);
+      }
+    }
+    await listReady(items, [...lists.values()], now);
+    return Promise.all(
       writes.map((w) => {
         if (!w) return false;
-        const lot = w.parkOn && parkPartition(w.pool, w.parkOn);
-        if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
         const condition = w.first
           ? { condition: itemAbsent }
           : asRead(w.change.expect.state, w.change.expect.tryNumber);
         return items.put(w.written, condition);
       }),
-    ),
-  );
+    );
+  });
   return {
     applied: changes.filter((_, i) => outcomes[i]).map((c) => c.key),
     lost: changes.filter((_, i) => !outcomes[i]).map((c) => c.key),
   };
+}
+
+/**
+ * Many first writes of one run left scheduled in one pool go unlisted, in ready lists (ready.ts):
+ * the lists are written before the instances, so no instance is ever scheduled and listed nowhere.
+ */
+async function listReady(
+  items: Items,
+  groups: { next: TaskInstance; written: Item }[][],
+  now: number,
+): Promise<void> {
+  const listed = groups.filter((g) => g.length >= READY_MIN);
+  const lists = listed.flatMap((g) =>
+    readyListItems(
+      g.map((w) => w.next),
+      now,
+    ),
+  );
+  const put = await Promise.all(lists.map((list) => items.put(list, { condition: itemAbsent })));
+  if (put.includes(false)) throw new Error('a ready list with the key just drawn exists already');
+  for (const g of listed)
+    for (const w of g) {
+      delete w.written.claimPk;
+      delete w.written.claimSk;
+    }
 }
 
 /**

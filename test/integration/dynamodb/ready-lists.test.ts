@@ -1,0 +1,244 @@
+/**
+ * Ready lists on DynamoDB Local (ready.ts): many instances of one run scheduled at once wait with
+ * their items written but no `claim` entry of their own, listed by a few list items. A listing
+ * merges them with the pool's own entries in exact claim order over pages; racing claimers never
+ * claim one twice and lose none; the head moves past what is done and the list goes when empty; an
+ * instance blocked by its DAG is parked with an entry of its own; a list whose instance was never
+ * written keeps its head until no writer can be left.
+ */
+import { type AttributeValue, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect } from 'vitest';
+import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
+import { tiItem } from '#adapters/dynamodb/entities.ts';
+import { DELIST_AFTER_MS } from '#adapters/dynamodb/holders.ts';
+import { READY_MAX, READY_MIN, readyListItems } from '#adapters/dynamodb/ready.ts';
+import { compareClaimOrder } from '#core/claim-order.ts';
+import type { CounterKey, TaskInstance } from '#core/model.ts';
+import { ddbTest as test } from '../../support/ddb.ts';
+import { run, T0, ti } from '../../support/factories.ts';
+import { CountingClient, claimOf, GLOBAL, scheduledTis } from './helpers.ts';
+
+const name = (t: TaskInstance) => `${t.dagId}/${t.runId}/${t.taskId}`;
+const unlimited = [{ counter: GLOBAL, amount: 1, limit: -1 }];
+
+/** `n` instances of a new run in state none (its pending block), then scheduled in one updateTis. */
+async function readyRun(
+  store: DynamoDbStateStore,
+  n: number,
+  overrides: (i: number) => Partial<TaskInstance> = () => ({}),
+  runId = 'manual__r1',
+  dagId = 'etl',
+): Promise<TaskInstance[]> {
+  const tis = Array.from({ length: n }, (_, i) =>
+    ti({
+      dagId,
+      runId,
+      taskId: `t${String(i).padStart(4, '0')}`,
+      state: 'none',
+      tryNumber: 0,
+      scheduledAt: null,
+      ...overrides(i),
+    }),
+  );
+  await store.createRun(run({ dagId, runId }), tis);
+  const out = await store.updateTis(
+    tis.map((t) => ({
+      key: t,
+      expect: { state: 'none' as const, tryNumber: 0 },
+      set: { state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 },
+    })),
+  );
+  expect(out.lost).toEqual([]);
+  return tis.map((t) => ({ ...t, state: 'scheduled', tryNumber: 1, scheduledAt: T0 }));
+}
+
+async function pages(store: DynamoDbStateStore, limit: number, exclude?: { dagIds: string[] }) {
+  const out: TaskInstance[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listClaimCandidates({ pool: 'default_pool', limit, cursor, exclude });
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    out.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return out;
+}
+
+async function claimEntries(client: CountingClient, table: string, claimPk: string) {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: table,
+      IndexName: 'claim',
+      KeyConditionExpression: 'claimPk = :p',
+      ExpressionAttributeValues: { ':p': { S: claimPk } },
+    }),
+  );
+  return (out.Items ?? []) as Record<string, AttributeValue>[];
+}
+
+describe('DynamoDB store ready lists', () => {
+  test('list many instances scheduled at once by a few list items, their items unlisted', async ({
+    table,
+    store,
+  }) => {
+    const client = new CountingClient();
+    const tis = await readyRun(store, READY_MAX + 10);
+    const entries = await claimEntries(client, table, 'POOL#default_pool');
+    expect(entries.map((e) => e.type?.S)).toEqual(['readyList', 'readyList']);
+    const item = (
+      await client.send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: { S: 'RUN#etl#manual__r1' }, sk: { S: 'TI#t0000#-1' } },
+        }),
+      )
+    ).Item!;
+    expect(item.state).toEqual({ S: 'scheduled' });
+    expect(item.claimPk).toBeUndefined();
+    expect(await store.getTi(tis[0]!)).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+    client.destroy();
+  });
+
+  test('a few scheduled at once are listed one by one, as before', async ({ table, store }) => {
+    const client = new CountingClient();
+    await readyRun(store, READY_MIN - 1);
+    const entries = await claimEntries(client, table, 'POOL#default_pool');
+    expect(entries.map((e) => e.type?.S)).toEqual(Array(READY_MIN - 1).fill('ti'));
+    client.destroy();
+  });
+
+  test('merge lists and single entries in exact claim order over pages of any size', async ({ store }) => {
+    // Two wide runs with interleaving priorities and dates, and single entries between them.
+    const a = await readyRun(store, 120, (i) => ({ priorityWeight: [5, -1, 3][i % 3]! }), 'manual__a');
+    const b = await readyRun(
+      store,
+      40,
+      (i) => ({ priorityWeight: [4, 3, -1][i % 3]!, logicalDate: T0 - 1000 }),
+      'manual__b',
+    );
+    const single = await scheduledTis(
+      store,
+      7,
+      (i) => ({ priorityWeight: [5, 3, 0, -1, 9, 4, 3][i]! }),
+      'manual__s',
+    );
+    const all = [...a, ...b, ...single].sort(compareClaimOrder).map(name);
+    for (const limit of [1, 7, 64, 1000]) expect((await pages(store, limit)).map(name)).toEqual(all);
+  });
+
+  test('leave out what is claimed, move the head past it, and delete a list with nothing left', async ({
+    table,
+    store,
+  }) => {
+    const client = new CountingClient();
+    const tis = await readyRun(store, 40);
+    const sorted = [...tis].sort(compareClaimOrder);
+    const first = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(first.items.map(name)).toEqual(sorted.slice(0, 10).map(name));
+    expect((await store.claim(first.items.map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(10);
+    const second = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(second.items.map(name)).toEqual(sorted.slice(10, 20).map(name));
+    const [list] = await claimEntries(client, table, 'POOL#default_pool');
+    expect(list?.head).toEqual({ N: '10' });
+    expect((await store.claim(sorted.slice(10).map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(30);
+    const last = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(last).toEqual({ items: [], next: null });
+    expect(await claimEntries(client, table, 'POOL#default_pool')).toEqual([]);
+    client.destroy();
+  });
+
+  test('racing claimers claim each instance of a list once and lose none', async ({ table, store }) => {
+    const tis = await readyRun(store, 120);
+    const clients = Array.from({ length: 4 }, () => new CountingClient());
+    const stores = clients.map((c) => new DynamoDbStateStore(c, table));
+    const claimed: string[] = [];
+    try {
+      for (let round = 0; round < 40 && claimed.length < tis.length; round += 1) {
+        const results = await Promise.all(
+          stores.map(async (s) => {
+            const page = await s.listClaimCandidates({ pool: 'default_pool', limit: 16 });
+            return s.claim(page.items.map((t) => claimOf(t, unlimited)));
+          }),
+        );
+        for (const r of results) claimed.push(...r.claimed.map((k) => name(k as TaskInstance)));
+      }
+      expect(new Set(claimed).size).toBe(claimed.length);
+      expect([...claimed].sort()).toEqual(tis.map(name).sort());
+      for (const t of tis) expect(await store.getTi(t)).toMatchObject({ state: 'queued', tryNumber: 1 });
+      // The next listing finds every list done and deletes it.
+      expect(await store.listClaimCandidates({ pool: 'default_pool', limit: 16 })).toEqual({
+        items: [],
+        next: null,
+      });
+      expect(await claimEntries(clients[0]!, table, 'POOL#default_pool')).toEqual([]);
+    } finally {
+      for (const c of clients) c.destroy();
+    }
+  });
+
+  test('park an instance of a list whose DAG is full under an entry of its own', async ({ table, store }) => {
+    const client = new CountingClient();
+    const dag: CounterKey = { kind: 'dag', dagId: 'etl' };
+    const tis = await readyRun(store, 20);
+    const sorted = [...tis].sort(compareClaimOrder);
+    const limit = [{ counter: dag, amount: 1, limit: 2 }];
+    expect((await store.claim(sorted.slice(0, 2).map((t) => claimOf(t, limit)))).claimed).toHaveLength(2);
+    const page = await store.listClaimCandidates({
+      pool: 'default_pool',
+      limit: 10,
+      exclude: { dagIds: ['etl'] },
+    });
+    expect(page.items).toEqual([]);
+    const parked = await claimEntries(client, table, 'PARKED#default_pool#dag/etl');
+    expect(parked.map((e) => e.sk?.S)).toEqual(
+      sorted.slice(2, 2 + parked.length).map((t) => `TI#${t.taskId}#-1`),
+    );
+    expect(parked.length).toBeGreaterThan(0);
+    // Parked ones are done for the list; every instance is still found, listed or parked, exactly once.
+    const stillListed = await pages(store, 100);
+    expect(
+      new Set([...stillListed.map(name), ...parked.map((e) => `etl/manual__r1/${e.sk!.S!.split('#')[1]}`)])
+        .size,
+    ).toBe(18);
+    client.destroy();
+  });
+
+  test('keep the head at an instance not written yet, until no writer of its list can be left', async ({
+    table,
+    store,
+  }) => {
+    const client = new CountingClient();
+    const tis = Array.from({ length: 10 }, (_, i) =>
+      ti({ taskId: `t${i}`, state: 'none', tryNumber: 0, scheduledAt: null }),
+    );
+    await store.createRun(run({}), tis);
+    // A writer that died after its list: the list names t0 … t9, only t5 … t9 were put scheduled.
+    const scheduled = tis.map((t) => ({ ...t, state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 }));
+    const put = async (createdAt: number) => {
+      const [list] = readyListItems(scheduled, createdAt);
+      await client.send(new PutItemCommand({ TableName: table, Item: list! }));
+    };
+    await put(Date.now());
+    for (const t of scheduled.slice(5)) {
+      const { claimPk: _, claimSk: __, ...item } = tiItem(t);
+      await client.send(new PutItemCommand({ TableName: table, Item: item }));
+    }
+    const page = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(page.items.map((t) => t.taskId)).toEqual(['t5', 't6', 't7', 't8', 't9']);
+    let lists = (await claimEntries(client, table, 'POOL#default_pool')).filter(
+      (e) => e.type?.S === 'readyList',
+    );
+    expect(lists.map((l) => l.head?.N)).toEqual(['0']);
+    // The same list, older than any pass can live: the unwritten ones count as done.
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { ...lists[0]!, createdAt: { N: String(Date.now() - DELIST_AFTER_MS - 1000) } },
+      }),
+    );
+    await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    lists = (await claimEntries(client, table, 'POOL#default_pool')).filter((e) => e.type?.S === 'readyList');
+    expect(lists.map((l) => l.head?.N)).toEqual(['5']);
+    client.destroy();
+  });
+});
