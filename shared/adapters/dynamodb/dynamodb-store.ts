@@ -124,11 +124,7 @@ class DynamoDbStateStore implements StateStore {
     this.#delistAfterMs = options.delistAfterMs ?? DELIST_AFTER_MS;
     this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
     const group = Math.floor(options.tryEndGroup ?? 25);
-    const logger = options.logger;
-    this.#ends =
-      group >= 2
-        ? new TryEndGroups(this.#items, this.#now, group, (message, fields) => logger?.warn(message, fields))
-        : null;
+    this.#ends = group >= 2 ? new TryEndGroups(this.#items, this.#now, group, options.logger) : null;
   }
 
   // ---- DAGs

@@ -338,7 +338,9 @@ async function updateTis(
       if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
       else if (w.first && w.next.state === 'scheduled') {
         const id = `${keys.ti(w.next).pk}\u0000${w.pool}`;
-        lists.set(id, [...(lists.get(id) ?? []), w]);
+        const group = lists.get(id);
+        if (group) group.push(w);
+        else lists.set(id, [w]);
       }
     }
     await listReady(items, [...lists.values()], now);

@@ -26,7 +26,7 @@
 import type { CounterKey } from '#core/model.ts';
 import { counterKeyString, tiKeyString } from '#core/model.ts';
 import type { HoldPart } from '#core/reconcile.ts';
-import type { TryEnd } from '#ports';
+import type { Logger, TryEnd } from '#ports';
 import type { Items } from './items.ts';
 import type { Item } from './marshal.ts';
 import { unparkAfterRelease } from './parking.ts';
@@ -81,7 +81,7 @@ class TryEndGroups {
     readonly items: Items,
     readonly now: () => number,
     readonly max: number,
-    readonly warn: (message: string, fields: Record<string, unknown>) => void = () => {},
+    readonly logger?: Pick<Logger, 'warn'>,
   ) {}
 
   /** `image`: the instance as this store's start left it (StartedTries), so the end needs no read. */
@@ -225,7 +225,9 @@ class TryEndGroups {
       now,
     )
       .catch((error: unknown) =>
-        this.warn('parked work not let back after a try end (the sweep will)', { error: String(error) }),
+        this.logger?.warn('parked work not let back after a try end (the sweep will)', {
+          error: String(error),
+        }),
       )
       .finally(() => this.#lettingBack.delete(done));
     this.#lettingBack.add(done);

@@ -217,6 +217,31 @@ describe('DynamoDB store group commit of try ends', () => {
     expect(await listed(ddb, table, 'PARKED#default_pool#dag/big')).toBe(24);
     client.destroy();
   });
+
+  test('answer an end at its commit even when letting parked work back fails, and report that', async ({
+    table,
+    store,
+  }) => {
+    const [a] = await scheduledTis(store, 1);
+    const limit = [{ counter: dagCounter('etl'), amount: 1, limit: 3 }];
+    expect((await store.claim([claimOf(a!, limit)])).claimed).toHaveLength(1);
+    // The let-back's read of the lowered DAG counter fails; the end's own transaction does not.
+    const client = new (class extends CountingClient {
+      // biome-ignore lint/suspicious/noExplicitAny: as CountingClient.send.
+      override send(command: any, ...rest: any[]): Promise<any> {
+        if (command.constructor.name === 'BatchGetItemCommand') return Promise.reject(new Error('throttled'));
+        return super.send(command, ...rest);
+      }
+    })();
+    const warnings: string[] = [];
+    const grouped = new DynamoDbStateStore(client, table, { logger: { warn: (m) => void warnings.push(m) } });
+    expect(await grouped.endTry(failed(a!))).toBe(true);
+    await grouped.settled();
+    expect(warnings).toEqual(['parked work not let back after a try end (the sweep will)']);
+    expect(await store.getTi(a!)).toMatchObject({ state: 'failed', holds: [] });
+    expect(await usedOf(store, dagCounter('etl'))).toBe(0);
+    client.destroy();
+  });
 });
 
 const dagCounter = (dagId: string): CounterKey => ({ kind: 'dag', dagId });
