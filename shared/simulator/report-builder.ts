@@ -25,10 +25,14 @@ function iso(t: number | null): string | null {
   if (t === null) return null;
   // Consecutive instants are often the same one (a try's changes at a pass, a run's fields).
   if (t === lastIso.t) return lastIso.text;
-  let text = isoMemo.get(t);
+  // Keyed by the offset from the report's start, a small integer: an instant itself (beyond 2^30)
+  // is a boxed number, allocated for every lookup and hashed from its bits.
+  const offset = t - isoMemo.base;
+  const small = offset >= -SMALL_OFFSET && offset <= SMALL_OFFSET && Number.isInteger(offset);
+  let text = small ? isoMemo.texts.get(offset) : undefined;
   if (text === undefined) {
     text = formatIso(t);
-    isoMemo.set(t, text);
+    if (small) isoMemo.texts.set(offset, text);
   }
   lastIso.t = t;
   lastIso.text = text;
@@ -39,11 +43,13 @@ function iso(t: number | null): string | null {
 const lastIso = { t: Number.NaN, text: '' };
 
 /**
- * Instants formatted so far: most instants of a report recur (a pass's claims, starts and wait
- * reasons share its instant; a try's end is its end state's instant too), so each is formatted
- * once and its string shared. Emptied per report.
+ * Instants formatted so far, by their offset in ms from `base` (the report's window start): most
+ * instants of a report recur (a pass's claims, starts and wait reasons share its instant; a try's
+ * end is its end state's instant too), so each is formatted once and its string shared. Only
+ * offsets within ±`SMALL_OFFSET` (12 days) are kept. Emptied per report.
  */
-const isoMemo = new Map<number, string>();
+const isoMemo = { base: 0, texts: new Map<number, string>() };
+const SMALL_OFFSET = 2 ** 30 - 1;
 
 function formatIso(t: number): string {
   if (!Number.isSafeInteger(t)) return new Date(t).toISOString();
@@ -186,7 +192,9 @@ async function buildReport(input: {
   passes: number;
 }): Promise<SimReport> {
   const { store, recorder, scenario, settings } = input;
-  isoMemo.clear();
+  isoMemo.texts.clear();
+  isoMemo.base = Date.parse(scenario.start);
+  if (!Number.isSafeInteger(isoMemo.base)) isoMemo.base = 0;
   lastIso.t = Number.NaN;
   const end = Date.parse(scenario.end);
   const dags = await allPages((cursor) => store.listDags({ cursor }));
@@ -325,7 +333,7 @@ async function buildReport(input: {
     },
     violations,
   };
-  isoMemo.clear();
+  isoMemo.texts.clear();
   return report;
 }
 
