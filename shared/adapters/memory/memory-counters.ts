@@ -20,8 +20,30 @@ function totals(
   return sums;
 }
 
+/**
+ * `counterKeyString` of a DAG's or a pool's counter, each built once (every claim names its DAG's
+ * and pool's counters, and every pass reads them: a string built per call is hashed anew for each
+ * lookup). Bounded by the DAGs and pools there are; emptied if it ever grows past `MAX_IDS`.
+ */
+const memo = { dag: new Map<string, string>(), pool: new Map<string, string>() };
+const MAX_IDS = 100_000;
+
+function idOf(key: CounterKey): string {
+  if (key.kind === 'global') return 'global';
+  if (key.kind !== 'dag' && key.kind !== 'pool') return counterKeyString(key);
+  const ids = memo[key.kind];
+  const name = key.kind === 'dag' ? key.dagId : key.pool;
+  let id = ids.get(name);
+  if (id === undefined) {
+    if (ids.size >= MAX_IDS) ids.clear();
+    id = counterKeyString(key);
+    ids.set(name, id);
+  }
+  return id;
+}
+
 /** The counter ids of `holds`, in order: a claim's are kept with its instance, so the release builds none again. */
-const idsOf = (holds: readonly Hold[]) => holds.map((h) => counterKeyString(h.counter));
+const idsOf = (holds: readonly Hold[]) => holds.map((h) => idOf(h.counter));
 
 /** Whether no counter is named twice (nearly always): then each hold is its counter's whole amount. */
 function distinct(ids: readonly string[]): boolean {
@@ -33,7 +55,7 @@ class MemoryCounters {
   readonly #counters = new Map<string, { key: CounterKey; used: number }>();
 
   used(key: CounterKey): number {
-    return this.#counters.get(counterKeyString(key))?.used ?? 0;
+    return this.#counters.get(idOf(key))?.used ?? 0;
   }
 
   /**
