@@ -9,7 +9,6 @@
  * `startLocalStack` returns the running stack: its endpoints, resource names, the dependencies the
  * handlers share (for an HTTP API mounted on it: `http.handler`), and `stop()`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -42,6 +41,15 @@ import { BUCKET } from '../../shared/resources.ts';
 import { DagBucketEvents } from './bucket-events.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { type Invokers, lambdaContext, startEventSources } from './event-sources.ts';
+import {
+  compute,
+  type Invocation,
+  meterInvocation,
+  modeledDuration,
+  sharedWork,
+  type TimedRequest,
+  timeRequests,
+} from './invocation-meter.ts';
 import { assertPortFree } from './ports.ts';
 import { type LocalResourceNames, provision } from './provision.ts';
 import { restoreBucket, saveBucket } from './s3-snapshot.ts';
@@ -91,7 +99,8 @@ export interface LocalStackOptions {
   onAwsRequest?: (request: AwsRequest) => void;
   /**
    * What an AWS request would take in AWS, in ms (a benchmark's model of latency in the region):
-   * with it, each invocation's duration is also modelled as AWS would bill it (`stats.modeledMs`).
+   * with it, each invocation's duration is also modelled as AWS would bill it (`stats.modeledMs`),
+   * and each invocation's own compute is timed (async hooks, which slow the process down a little).
    */
   requestLatencyMs?: (request: TimedRequest) => number;
   /** Serve HTTP on this stack (the API and console mount here). */
@@ -107,17 +116,6 @@ export interface AwsRequest {
 }
 
 type Invoked = 'scheduler' | 'worker' | 'dagProcessor' | 'taskEvents';
-
-/** One AWS request an invocation made (each attempt of it), on this process's clock. */
-export interface TimedRequest {
-  service: 'dynamodb' | 'sqs' | 's3';
-  /** The SDK command's name, e.g. `TransactWriteItemsCommand`. */
-  command: string;
-  /** Actions of a `TransactWriteItems`, keys of a `BatchGetItem`, entries of a batch send; else 1. */
-  size: number;
-  start: number;
-  end: number;
-}
 
 export interface LocalStack {
   endpoints: { dynamodb: string; aws: string; http: string | null };
@@ -137,10 +135,18 @@ export interface LocalStack {
     invocations: Record<Invoked, number>;
     busyMs: Record<Invoked, number>;
     cpuMs: Record<Invoked, number>;
-    /** The part of `busyMs` an invocation spent with at least one AWS request of its own in flight. */
+    /**
+     * The part of `busyMs` an invocation spent with at least one AWS request in flight that it
+     * waited on: its own, or one of shared work it joined (a group commit of try ends).
+     */
     ioMs: Record<Invoked, number>;
     /**
-     * `busyMs` with each invocation's AWS requests at `requestLatencyMs` instead of the local
+     * Synchronous execution in the invocations' own async contexts, with a share of the shared work
+     * they waited on (invocation-meter.ts); 0 without `requestLatencyMs`.
+     */
+    computeMs: Record<Invoked, number>;
+    /**
+     * Each invocation's own compute plus its I/O at `requestLatencyMs` instead of the local
      * emulators' times (see `modeledDuration`); equals `busyMs` without that option.
      */
     modeledMs: Record<Invoked, number>;
@@ -228,7 +234,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
     if (dataDir) await restoreBucket(s3, names.bucket, join(dataDir, 's3'));
 
     const settings = { ...DEFAULT_SETTINGS, ...options.settings };
-    const store = new DynamoDbStateStore(ddb, names.table);
+    const store = new DynamoDbStateStore(ddb, names.table, { sharedWork });
     for (const [name, slots] of Object.entries(options.pools ?? {})) {
       const existing = await store.getPool(name);
       if (existing?.slots !== slots)
@@ -288,25 +294,36 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       busyMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       cpuMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       ioMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
+      computeMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
       modeledMs: { scheduler: 0, worker: 0, dagProcessor: 0, taskEvents: 0 },
     };
-    /** A handler whose invocations are counted and timed, its own AWS requests apart. */
+    const model = options.requestLatencyMs;
+    if (model) {
+      compute.enable();
+      cleanups.push(async () => compute.disable());
+    }
+    /** A handler whose invocations are counted and timed: their compute and AWS requests apart. */
     const counted =
       <E, R>(name: Invoked, handler: (event: E, context: Context) => Promise<R>) =>
       async (event: E, context: Context): Promise<R> => {
         stats.invocations[name] += 1;
-        const requests: TimedRequest[] = [];
-        const started = performance.now();
+        const invocation: Invocation = { requests: [], computeMs: 0, done: false };
+        const start = performance.now();
         const cpu = process.cpuUsage();
         try {
-          return await invocationRequests.run(requests, () => handler(event, context));
+          return await meterInvocation(invocation, () => handler(event, context));
         } finally {
-          const busy = performance.now() - started;
-          stats.busyMs[name] += busy;
+          const end = performance.now();
+          invocation.done = true;
+          stats.busyMs[name] += end - start;
           const used = process.cpuUsage(cpu);
           stats.cpuMs[name] += (used.user + used.system) / 1000;
-          const modeled = modeledDuration(busy, requests, options.requestLatencyMs);
+          const modeled = modeledDuration(
+            { start, end, computeMs: model ? invocation.computeMs : null, requests: invocation.requests },
+            model,
+          );
           stats.ioMs[name] += modeled.ioMs;
+          stats.computeMs[name] += model ? invocation.computeMs : 0;
           stats.modeledMs[name] += modeled.ms;
         }
       };
@@ -316,7 +333,7 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
       const worker = workerProcess(deps, workerGeneration);
       // Its grouped events and downstream pass run on the worker's own (severable) dependencies: they die with it.
       return {
-        handler: counted('worker', workerHandler(forWorker(worker.deps))),
+        handler: counted('worker', workerHandler(forWorker(worker.deps, sharedWork))),
         kill: worker.kill,
       };
     };
@@ -438,70 +455,6 @@ function observeRequests(
   );
 }
 
-/** The AWS requests of the invocation whose async context is current (none: not inside one). */
-const invocationRequests = new AsyncLocalStorage<TimedRequest[]>();
-
-/** Times each attempt of each request made inside an invocation, for that invocation. */
-function timeRequests(client: DynamoDBClient | SQSClient | S3Client, service: TimedRequest['service']): void {
-  (client as SQSClient).middlewareStack.add(
-    (next, context) => async (args) => {
-      const requests = invocationRequests.getStore();
-      if (!requests) return next(args);
-      const start = performance.now();
-      try {
-        return await next(args);
-      } finally {
-        const command = String(context.commandName);
-        requests.push({ service, command, size: sizeOf(args.input), start, end: performance.now() });
-      }
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'updraftTimeRequests' },
-  );
-}
-
-function sizeOf(input: unknown): number {
-  const i = input as {
-    TransactItems?: unknown[];
-    RequestItems?: Record<string, { Keys?: unknown[] } | unknown[]>;
-    Entries?: unknown[];
-  };
-  if (i.TransactItems) return i.TransactItems.length;
-  // BatchGetItem names keys per table; BatchWriteItem lists its requests per table.
-  if (i.RequestItems)
-    return Object.values(i.RequestItems).reduce(
-      (n: number, r) => n + (Array.isArray(r) ? r.length : (r.Keys?.length ?? 1)),
-      0,
-    );
-  return i.Entries?.length ?? 1;
-}
-
-/**
- * An invocation's duration with its AWS requests at `latencyMs` instead of the local emulators'
- * times. `ioMs` is the wall time with at least one of its requests in flight (the union of their
- * intervals); the rest of `busyMs` (computing, waiting for this process's event loop) is kept as
- * measured, and the I/O part is scaled by Σ modelled / Σ local latency of the same requests, so
- * requests made side by side stay side by side. Without a model: the busy time itself.
- */
-function modeledDuration(
-  busyMs: number,
-  requests: TimedRequest[],
-  latencyMs?: (request: TimedRequest) => number,
-): { ioMs: number; ms: number } {
-  const sorted = [...requests].sort((a, b) => a.start - b.start);
-  let ioMs = 0;
-  let end = Number.NEGATIVE_INFINITY;
-  for (const r of sorted) {
-    if (r.start > end) ioMs += r.end - r.start;
-    else if (r.end > end) ioMs += r.end - end;
-    end = Math.max(end, r.end);
-  }
-  ioMs = Math.min(ioMs, busyMs);
-  if (!latencyMs || requests.length === 0) return { ioMs, ms: busyMs };
-  const local = requests.reduce((sum, r) => sum + (r.end - r.start), 0);
-  const modeled = requests.reduce((sum, r) => sum + latencyMs(r), 0);
-  return { ioMs, ms: busyMs - ioMs + (local > 0 ? ioMs * (modeled / local) : 0) };
-}
-
 async function runCleanups(cleanups: (() => Promise<unknown>)[]): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 }
@@ -534,4 +487,4 @@ async function unpauseRegistered(stack: LocalStack, results: unknown, now: numbe
   }
 }
 
-export { modeledDuration, startLocalStack };
+export { startLocalStack, type TimedRequest };

@@ -10,6 +10,7 @@ import { LocalTaskExecutor } from '#adapters/local/task-executor.ts';
 import { S3BundleStore } from '#adapters/s3/s3-bundle-store.ts';
 import { S3LogStore } from '#adapters/s3/s3-log-store.ts';
 import { S3ResultStore } from '#adapters/s3/s3-result-store.ts';
+import type { SharedWorkObserver } from '#core/shared-work.ts';
 import type { Logger } from '#ports';
 import { DownstreamPasses } from '#services/downstream-pass.ts';
 import { GroupedEvents } from '#services/grouped-events.ts';
@@ -47,12 +48,13 @@ function awsWorkerDeps(config: Config, logger: Logger): WorkerFunctionDeps {
 /**
  * What a worker container adds to its dependencies (in AWS and in the local stack): its events sent
  * together (a batch's ends, one SendMessageBatch), and its own downstream pass (Airflow's mini
- * scheduler) when the settings ask for it.
+ * scheduler) when the settings ask for it. `shared`: an observer of the work those do for several
+ * tries at once (the local stack's meter).
  */
-function forWorker(deps: WorkerFunctionDeps): WorkerFunctionDeps {
-  const grouped: WorkerFunctionDeps = { ...deps, events: new GroupedEvents(deps.events) };
+function forWorker(deps: WorkerFunctionDeps, shared?: SharedWorkObserver): WorkerFunctionDeps {
+  const grouped: WorkerFunctionDeps = { ...deps, events: new GroupedEvents(deps.events, shared) };
   if (!deps.settings.scheduleAfterTaskExecution) return grouped;
-  return { ...grouped, downstream: new DownstreamPasses(grouped, grouped.clock) };
+  return { ...grouped, downstream: new DownstreamPasses(grouped, grouped.clock, shared) };
 }
 
 export { awsWorkerDeps, forWorker, heartbeatEvery };

@@ -14,6 +14,7 @@
  * Ends that arrive together (a worker's batch) share one pass, and ends that arrive while a pass is
  * running share the next one, as the scheduler's batches of events do.
  */
+import type { SharedWorkObserver } from '#core/shared-work.ts';
 import type { SchedulerEvent } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 import { runScheduler } from './scheduler-input.ts';
@@ -22,26 +23,30 @@ import { TickBatches } from './tick-batches.ts';
 class DownstreamPasses {
   /** Passes run and events they took the place of (the rest were sent: their pass failed). */
   readonly stats = { passes: 0, events: 0, failed: 0 };
-  readonly #passes = new TickBatches<SchedulerEvent, boolean>(async (events) => {
-    try {
-      await runScheduler(this.deps, events, this.clock.now());
-      this.stats.passes += 1;
-      this.stats.events += events.length;
-      return true;
-    } catch (error) {
-      this.stats.failed += events.length;
-      this.deps.logger.warn('downstream pass failed: its events go to the scheduler', {
-        events: events.length,
-        error: String(error),
-      });
-      return false;
-    }
-  });
+  readonly #passes: TickBatches<SchedulerEvent, boolean>;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly clock: { now(): number },
-  ) {}
+    /** Sees each pass as done for every end whose event it took. */
+    shared?: SharedWorkObserver,
+  ) {
+    this.#passes = new TickBatches(async (events) => {
+      try {
+        await runScheduler(this.deps, events, this.clock.now());
+        this.stats.passes += 1;
+        this.stats.events += events.length;
+        return true;
+      } catch (error) {
+        this.stats.failed += events.length;
+        this.deps.logger.warn('downstream pass failed: its events go to the scheduler', {
+          events: events.length,
+          error: String(error),
+        });
+        return false;
+      }
+    }, shared);
+  }
 
   /** The pass for an ended try's event: true once it ran, false when it failed (send the event then). */
   run(event: SchedulerEvent): Promise<boolean> {

@@ -5,6 +5,7 @@
  * `publish` (SQS: one SendMessageBatch per 10), not one request each. Each caller waits for the
  * send that carries its event and gets its error, as with the port itself.
  */
+import type { SharedWorkObserver } from '#core/shared-work.ts';
 import type { SchedulerEvent, SchedulerEvents } from '#ports';
 import { TickBatches } from './tick-batches.ts';
 
@@ -12,13 +13,19 @@ class GroupedEvents implements SchedulerEvents {
   /** Sends made and the publish calls they carried. */
   readonly stats = { sends: 0, publishes: 0 };
   // Which events of a failed send went out is not known per caller: each gets the error (a resend is harmless).
-  readonly #sends = new TickBatches<SchedulerEvent[], void>(async (groups) => {
-    this.stats.sends += 1;
-    this.stats.publishes += groups.length;
-    await this.inner.publish(groups.flat());
-  });
+  readonly #sends: TickBatches<SchedulerEvent[], void>;
 
-  constructor(private readonly inner: SchedulerEvents) {}
+  constructor(
+    private readonly inner: SchedulerEvents,
+    /** Sees each send as done for every caller whose events it carries. */
+    shared?: SharedWorkObserver,
+  ) {
+    this.#sends = new TickBatches(async (groups) => {
+      this.stats.sends += 1;
+      this.stats.publishes += groups.length;
+      await this.inner.publish(groups.flat());
+    }, shared);
+  }
 
   publish(events: SchedulerEvent[]): Promise<void> {
     return events.length === 0 ? Promise.resolve() : this.#sends.add(events);

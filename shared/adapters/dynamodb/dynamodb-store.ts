@@ -21,6 +21,7 @@ import {
   type TiKey,
   type WaitReason,
 } from '#core/model.ts';
+import type { SharedWorkObserver } from '#core/shared-work.ts';
 import { isFinished, isRunFinished, type RunState } from '#core/states.ts';
 import type {
   ClaimRequest,
@@ -98,6 +99,12 @@ export interface DynamoDbStoreOptions {
   tryEndGroup?: number;
   /** Where the store reports what goes wrong in work it does after a call returned (letting parked work back). */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * Sees the work the store does for several callers at once (a group commit of try ends, the
+   * let-back after it), for a meter that charges each caller's wait (the local stack's model of
+   * Lambda's bill). @default none
+   */
+  sharedWork?: SharedWorkObserver;
 }
 
 const DEFAULT: Pool = {
@@ -124,7 +131,8 @@ class DynamoDbStateStore implements StateStore {
     this.#delistAfterMs = options.delistAfterMs ?? DELIST_AFTER_MS;
     this.#shards = Math.max(1, Math.floor(options.counterShards ?? 1));
     const group = Math.floor(options.tryEndGroup ?? 25);
-    this.#ends = group >= 2 ? new TryEndGroups(this.#items, this.#now, group, options.logger) : null;
+    this.#ends =
+      group >= 2 ? new TryEndGroups(this.#items, this.#now, group, options.logger, options.sharedWork) : null;
   }
 
   // ---- DAGs

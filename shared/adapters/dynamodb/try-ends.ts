@@ -26,6 +26,7 @@
 import type { CounterKey } from '#core/model.ts';
 import { counterKeyString, tiKeyString } from '#core/model.ts';
 import type { HoldPart } from '#core/reconcile.ts';
+import type { SharedWorkObserver } from '#core/shared-work.ts';
 import type { Logger, TryEnd } from '#ports';
 import type { Items } from './items.ts';
 import type { Item } from './marshal.ts';
@@ -44,6 +45,8 @@ interface Member {
   bytes: number;
   resolve: (ended: boolean) => void;
   reject: (error: unknown) => void;
+  /** Who waits for it, for the observer of shared work (`SharedWorkObserver.join`). */
+  caller: unknown;
 }
 
 const shardId = (c: { counter: CounterKey; shard?: number }) =>
@@ -74,14 +77,16 @@ class TryEndGroups {
   readonly #queue: Member[] = [];
   #draining = false;
 
-  /** Work parked on the counters committed ends lowered, being let back (#letBack). */
-  readonly #lettingBack = new Set<Promise<void>>();
+  /** Work parked on the counters committed ends lowered, being let back (#letBack), with who waits for it (`settled`). */
+  readonly #lettingBack = new Map<Promise<void>, unknown[]>();
 
   constructor(
     readonly items: Items,
     readonly now: () => number,
     readonly max: number,
     readonly logger?: Pick<Logger, 'warn'>,
+    /** Sees each group's transaction as done for every end in it, and a let-back for whoever waits on it. */
+    readonly shared?: SharedWorkObserver,
   ) {}
 
   /** `image`: the instance as this store's start left it (StartedTries), so the end needs no read. */
@@ -96,6 +101,7 @@ class TryEndGroups {
         bytes: JSON.stringify(prepared.put).length,
         resolve,
         reject,
+        caller: this.shared?.join(),
       });
       if (!this.#draining) {
         this.#draining = true;
@@ -110,7 +116,12 @@ class TryEndGroups {
       while (this.#queue.length > 0) {
         const group = this.#take();
         try {
-          const { committed, now } = await this.#commit(group);
+          const { committed, now } = await (this.shared
+            ? this.shared.run(
+                group.map((m) => m.caller),
+                () => this.#commit(group),
+              )
+            : this.#commit(group));
           // Letting parked work back does not hold up the next group.
           if (committed.length > 0) this.#letBack(committed, now);
         } catch (error) {
@@ -219,23 +230,32 @@ class TryEndGroups {
    */
   #letBack(committed: Member[], now: number): void {
     for (const m of committed) m.resolve(true);
-    const done: Promise<void> = unparkAfterRelease(
-      this.items,
-      committed.flatMap((m) => m.end.counters),
-      now,
-    )
+    // Nobody waits for it yet: whoever does joins it in `settled`.
+    const waiting: unknown[] = [];
+    const letBack = () =>
+      unparkAfterRelease(
+        this.items,
+        committed.flatMap((m) => m.end.counters),
+        now,
+      );
+    const done: Promise<void> = (this.shared ? this.shared.run(waiting, letBack) : letBack())
       .catch((error: unknown) =>
         this.logger?.warn('parked work not let back after a try end (the sweep will)', {
           error: String(error),
         }),
       )
       .finally(() => this.#lettingBack.delete(done));
-    this.#lettingBack.add(done);
+    this.#lettingBack.set(done, waiting);
   }
 
   /** Resolves once the parked work of the ends committed so far has been let back. */
   async settled(): Promise<void> {
-    if (this.#lettingBack.size > 0) await Promise.all([...this.#lettingBack]);
+    if (this.#lettingBack.size === 0) return;
+    if (this.shared) {
+      const caller = this.shared.join();
+      for (const waiting of this.#lettingBack.values()) waiting.push(caller);
+    }
+    await Promise.all([...this.#lettingBack.keys()]);
   }
 }
 
