@@ -14,9 +14,15 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DagRun, TaskInstance } from '#core/model.ts';
 import { triggerRun } from '#services/trigger-run.ts';
-import { type AwsRequest, type LocalStack, startLocalStack, type TimedRequest } from '../cli/dev/stack.ts';
+import {
+  type AwsRequest,
+  type Invoked,
+  type LocalStack,
+  startLocalStack,
+  type TimedRequest,
+} from '../cli/dev/stack.ts';
 import { startDynamoDbLocal } from '../scripts/dynamodb-local.ts';
-import { FUNCTIONS } from '../shared/resources.ts';
+import { FUNCTIONS, type FunctionName } from '../shared/resources.ts';
 import { MeteredClient } from './dynamodb-store.ts';
 
 const PRICES = {
@@ -106,8 +112,21 @@ async function readRoundTripMs(client: DynamoDBClient, table: string): Promise<n
 }
 
 type Metered = 'scheduler' | 'worker';
-type Invoked = keyof LocalStack['stats']['computeMs'];
 const INVOKED: Invoked[] = ['scheduler', 'worker', 'dagProcessor', 'taskEvents'];
+const FUNCTION_OF: Record<Invoked, FunctionName> = {
+  scheduler: 'scheduler',
+  worker: 'worker',
+  dagProcessor: 'dag-processor',
+  taskEvents: 'task-events',
+};
+
+/**
+ * The share of a vCPU a function has in AWS at the memory it is deployed with (FUNCTIONS, the
+ * defaults infra/props.ts deploys): Lambda allocates CPU in proportion to memory, one vCPU at
+ * 1,769 MB (docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). A core of this machine
+ * is taken as one vCPU of Graviton.
+ */
+const vcpus = (fn: Invoked) => Math.min(1, FUNCTIONS[FUNCTION_OF[fn]].memoryMiB / 1769);
 
 /**
  * What the stack's functions did from `before` on, per task: invocations, busy time, own compute
@@ -144,9 +163,9 @@ function lambdaFigures(
       (stack.stats.cpuMs[fn] - before.cpuMs[fn]) /
       Math.max(1, invocations(fn))
     ).toFixed(1);
-    figures[`    ${fn} own compute per invocation (ms, its async context's callbacks)`] = (
-      computeMs(fn) / Math.max(1, invocations(fn))
-    ).toFixed(1);
+    figures[
+      `    ${fn} own compute per invocation (ms of CPU in its context; modelled at ${vcpus(fn).toFixed(2)} vCPU)`
+    ] = (computeMs(fn) / Math.max(1, invocations(fn))).toFixed(1);
     figures[`    ${fn} waiting on AWS requests, own or shared, per invocation (ms, local)`] = (
       ioMs(fn) / Math.max(1, invocations(fn))
     ).toFixed(1);
@@ -187,6 +206,7 @@ async function benchHandoff(): Promise<Record<string, string | number>> {
     sweepEveryMs: 0,
     onAwsRequest,
     requestLatencyMs: awsLatencyMs,
+    vcpus,
     settings: miniScheduler(),
   });
   try {
@@ -314,6 +334,7 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
       dynamodbClient: metered,
       onAwsRequest,
       requestLatencyMs: awsLatencyMs,
+      vcpus,
     });
     let tisCount: number;
     try {

@@ -6,8 +6,10 @@
  * behalf (a group commit of try ends), and for the event loop while other invocations run. The
  * meter keeps apart, per invocation:
  *
- * - its own compute: the synchronous segments its async context runs (async_hooks `before` and
- *   `after`, each segment timed), only while the model is on (`compute.enable()`: hooks cost);
+ * - its own compute: the CPU time of the synchronous segments its async context runs (async_hooks
+ *   `before` and `after`, each segment timed by this process's CPU clock, not the wall clock: on a
+ *   machine shared with other work a segment's wall time holds the time the thread waited for a
+ *   core), only while the model is on (`compute.enable()`: hooks cost, ≈ 2 µs a segment);
  * - its I/O: every AWS request it sent, and every request of shared work it waited on
  *   (`sharedWork`, #core/shared-work.ts), each attempt timed by a middleware on the clients.
  *
@@ -34,7 +36,7 @@ export interface TimedRequest {
 export interface Invocation {
   /** Its own AWS requests and those of shared work it waited on. */
   requests: TimedRequest[];
-  /** Synchronous execution in its async context (a share of shared work's), in ms. */
+  /** CPU time of the synchronous execution in its async context (a share of shared work's), in ms. */
   computeMs: number;
   /** Its handler has returned: what still runs in its context (a timer, a let-back) is not billed to it. */
   done: boolean;
@@ -65,16 +67,26 @@ function invocationsOf(charge: unknown, out: Set<Invocation> = new Set()): Set<I
   return out;
 }
 
+/** This process's CPU time (user + system, every thread), in ms. */
+function cpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
+
 /**
  * Synchronous execution charged to the context that runs it: a stack of the async resources being
- * run (callbacks can nest), and the time since the last `before`/`after` charged to its top. Time
- * with nothing on the stack (the event loop idle, or work of no invocation: fauxqs, the pollers)
- * is nobody's. Shared work's time is split among the invocations waiting for it.
+ * run (callbacks can nest), and the CPU time since the last `before`/`after` charged to its top.
+ * Time with nothing on the stack (the event loop idle, or work of no invocation: fauxqs, the
+ * pollers) is nobody's. Shared work's time is split among the invocations waiting for it. The
+ * clock is the whole process's, so a helper thread's work (the GC's) during a segment is charged
+ * to it too: the charges never add up to more than the process's CPU time.
  */
 class ComputeMeter {
   readonly #stack: { id: number; charge: Charge | undefined }[] = [];
   #last = 0;
   #users = 0;
+
+  constructor(private readonly clock: () => number = cpuMs) {}
   readonly #hook = createHook({
     before: (id) => this.#enter(id, charges.getStore()),
     after: (id) => this.#leave(id),
@@ -102,13 +114,13 @@ class ComputeMeter {
   }
 
   #enter(id: number, charge: Charge | undefined): void {
-    const now = performance.now();
+    const now = this.clock();
     this.#chargeUntil(now);
     this.#stack.push({ id, charge });
   }
 
   #leave(id: number): void {
-    this.#chargeUntil(performance.now());
+    this.#chargeUntil(this.clock());
     // An `after` missed (a callback that threw) must not leave its frame behind.
     for (let top = this.#stack.pop(); top && top.id !== id; top = this.#stack.pop());
   }
@@ -181,20 +193,27 @@ export interface MeasuredInvocation {
   /** When its handler was called and when it returned, on the requests' clock. */
   start: number;
   end: number;
-  /** Synchronous execution in its own context (`ComputeMeter`); null: not measured (the model is off). */
+  /** CPU time of the synchronous execution in its own context (`ComputeMeter`); null: not measured (the model is off). */
   computeMs: number | null;
   requests: TimedRequest[];
+  /**
+   * The share of a core it has in AWS: Lambda gives a function CPU in proportion to its memory, a
+   * whole vCPU at 1,769 MB, and one thread uses at most one. Its compute takes that much longer.
+   * @default 1
+   */
+  vcpus?: number;
 }
 
 /**
  * An invocation's duration as AWS would bill it, with its requests at `latencyMs`:
  *
- *   own compute + I/O, where I/O = the wall time with at least one of its requests (own or shared)
+ *   own compute / vCPUs + I/O, where I/O = the wall time with at least one of its requests (own or shared)
  *   in flight, within the invocation (the union of their intervals, clipped to it), scaled by
  *   Σ modelled / Σ local latency of those requests — requests made side by side stay side by side.
  *
  * Compute and I/O are added as if they never overlapped: an upper bound of the critical path of an
- * invocation with a CPU of its own, and never more than the local busy time. What the local busy
+ * invocation with a CPU (share) of its own; it may exceed the local busy time, where the process
+ * had a whole core of this machine, which a small function in AWS has not. What the local busy
  * time holds beside them is dropped: waiting for this process's event loop while other
  * invocations (or fauxqs, or the pollers) run, which in AWS, each invocation in a runtime of its
  * own, does not happen. Not modelled, so also dropped: waits on timers (a retry's back-off) and
@@ -222,7 +241,8 @@ function modeledDuration(
   const local = requests.reduce((sum, r) => sum + (r.end - r.start), 0);
   const modeled = requests.reduce((sum, r) => sum + latencyMs(r), 0);
   const io = local > 0 ? ioMs * (modeled / local) : 0;
-  return { busyMs, ioMs, ms: Math.min(busyMs, invocation.computeMs + io) };
+  const computing = invocation.computeMs / Math.min(1, invocation.vcpus ?? 1);
+  return { busyMs, ioMs, ms: computing + io };
 }
 
-export { compute, meterInvocation, modeledDuration, sharedWork, timeRequests };
+export { ComputeMeter, compute, meterInvocation, modeledDuration, sharedWork, timeRequests };

@@ -103,6 +103,11 @@ export interface LocalStackOptions {
    * and each invocation's own compute is timed (async hooks, which slow the process down a little).
    */
   requestLatencyMs?: (request: TimedRequest) => number;
+  /**
+   * The share of a vCPU each function has in AWS (Lambda: its memory / 1,769 MB), by which the
+   * model stretches an invocation's own compute. @default 1
+   */
+  vcpus?: (fn: Invoked) => number;
   /** Serve HTTP on this stack (the API and console mount here). */
   http?: { port: number; handler: (stack: LocalStack) => RequestListener };
 }
@@ -319,7 +324,13 @@ async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalSt
           const used = process.cpuUsage(cpu);
           stats.cpuMs[name] += (used.user + used.system) / 1000;
           const modeled = modeledDuration(
-            { start, end, computeMs: model ? invocation.computeMs : null, requests: invocation.requests },
+            {
+              start,
+              end,
+              computeMs: model ? invocation.computeMs : null,
+              requests: invocation.requests,
+              vcpus: options.vcpus?.(name) ?? 1,
+            },
             model,
           );
           stats.ioMs[name] += modeled.ioMs;
@@ -487,4 +498,4 @@ async function unpauseRegistered(stack: LocalStack, results: unknown, now: numbe
   }
 }
 
-export { startLocalStack, type TimedRequest };
+export { type Invoked, startLocalStack, type TimedRequest };
