@@ -14,6 +14,7 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DagRun, TaskInstance } from '#core/model.ts';
 import { triggerRun } from '#services/trigger-run.ts';
+import { compute } from '../cli/dev/invocation-meter.ts';
 import {
   type AwsRequest,
   type Invoked,
@@ -139,6 +140,7 @@ function lambdaFigures(
   stack: LocalStack,
   before: LocalStack['stats'],
   cpuBefore: NodeJS.CpuUsage,
+  segmentsBefore: number,
   tasks: number,
 ) {
   const fns: Metered[] = ['scheduler', 'worker'];
@@ -187,7 +189,18 @@ function lambdaFigures(
   ).toFixed(1);
   figures['  own compute of every invocation, all functions (ms; ≤ the CPU above)'] =
     `${(allCompute / tasks).toFixed(1)} — ${allCompute <= cpuMs ? 'within' : 'ABOVE'} the process's CPU (${((100 * allCompute) / cpuMs).toFixed(0)}%)`;
+  const segments = compute.segments - segmentsBefore;
+  figures['    segments charged (each holds one read of the CPU clock, ≈ µs below)'] =
+    `${(segments / tasks).toFixed(0)} per task instance; ${clockReadUs().toFixed(2)} µs a read`;
   return { figures, gbSeconds: total, modeledGbSeconds: modeledTotal, requests };
+}
+
+/** What one read of the meter's CPU clock costs now, in µs. */
+function clockReadUs(): number {
+  const n = 100_000;
+  const started = performance.now();
+  for (let i = 0; i < n; i += 1) process.cpuUsage();
+  return ((performance.now() - started) * 1000) / n;
 }
 
 /** `scheduleAfterTaskExecution` (the worker's downstream pass) from BENCH_MINI_SCHEDULER (0/1; unset: the default). */
@@ -213,9 +226,10 @@ async function benchHandoff(): Promise<Record<string, string | number>> {
     const before = await readRoundTripMs(stack.clients.ddb, stack.names.table);
     const stats = structuredClone(stack.stats);
     meter.sqs.clear();
+    const segments = compute.segments;
     const cpu = process.cpuUsage();
     const { seconds, tis } = await runDag(stack, 'chain.ts', chainSource(links), 'chain');
-    const lambda = lambdaFigures(stack, stats, cpu, tis.length);
+    const lambda = lambdaFigures(stack, stats, cpu, segments, tis.length);
     const sqsRequests = [...meter.sqs.values()].reduce((a, b) => a + b, 0) / tis.length;
     const after = await readRoundTripMs(stack.clients.ddb, stack.names.table);
     const ordered = [...tis].sort((a, b) => a.taskId.localeCompare(b.taskId));
@@ -342,6 +356,7 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
       for (const key of meter.sqs.keys()) meter.sqs.delete(key);
       meter.emptyReceives = 0;
       const stats = structuredClone(stack.stats);
+      const segments = compute.segments;
       const cpu = process.cpuUsage();
       const { tis } = await runDag(stack, 'flat.ts', flatSource(tasks), 'flat');
       tisCount = tis.length;
@@ -350,7 +365,7 @@ async function benchThroughput(): Promise<Record<string, string | number>> {
       const itemsRead = per(metered.reads.get('run') ?? 0);
       const ru = per(metered.readUnits.get('run') ?? 0);
       const sqsRequests = per([...meter.sqs.values()].reduce((a, b) => a + b, 0));
-      const lambda = lambdaFigures(stack, stats, cpu, tisCount);
+      const lambda = lambdaFigures(stack, stats, cpu, segments, tisCount);
       const cost = {
         dynamodb: 1e6 * (wu * PRICES.write + ru * PRICES.read),
         sqs: 1e6 * sqsRequests * PRICES.sqsRequest,
