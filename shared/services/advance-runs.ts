@@ -388,8 +388,12 @@ async function unfinishedInScope(deps: ServiceDeps, refs: Map<string, RunRef>, d
   for (const run of read) {
     if (run && !listedDags.has(run.dagId) && !isRunFinished(run.state)) byDag.get(run.dagId)?.push(run);
   }
-  for (const [dagId, runs] of byDag) if (!listedDags.has(dagId)) runs.sort(byLogicalDate);
-  return [...byDag.values()].flat();
+  const out: DagRun[] = [];
+  for (const [dagId, runs] of byDag) {
+    if (!listedDags.has(dagId)) runs.sort(byLogicalDate);
+    for (const run of runs) out.push(run);
+  }
+  return out;
 }
 
 /**

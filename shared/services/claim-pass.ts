@@ -57,13 +57,16 @@ export interface ClaimInputs {
 }
 
 /**
- * Each instance's `tiKeyString`, built once per pass and then shared: the same string object keys
- * every map of the pass, so its hash is computed once (a key string built per lookup meant building,
- * flattening and hashing a ~50-character string several times per candidate and round). Looked up
- * by the key's own strings, which the records share and whose hashes are cached.
+ * Each instance's `tiKeyString`, built once and then shared across passes: the same string object
+ * keys every map of a pass, so its hash is computed once (a key string built per lookup meant
+ * building, flattening and hashing a ~50-character string several times per candidate and round),
+ * and an instance waiting through many passes is not given a new one by each. Looked up by the
+ * key's own strings, which the records share and whose hashes are cached. Bounded: emptied once it
+ * holds `MAX_TI_IDS` ids (a string is the same whichever copy a pass uses).
  */
 class TiIds {
-  readonly #byDag = new Map<string, Map<string, Map<string, string>>>();
+  #byDag = new Map<string, Map<string, Map<string, string>>>();
+  #size = 0;
 
   of(key: TiKey): string {
     // Mapped instances (never made by Updraft) are rare enough to build each time.
@@ -80,16 +83,28 @@ class TiIds {
     }
     let id = tasks.get(key.taskId);
     if (id === undefined) {
+      if (this.#size >= MAX_TI_IDS) {
+        // Emptied, then the instance's run is set up again in the fresh maps.
+        this.#byDag = new Map();
+        this.#size = 0;
+        return this.of(key);
+      }
       id = tiKeyString(key);
       tasks.set(key.taskId, id);
+      this.#size += 1;
     }
     return id;
   }
 }
 
+const MAX_TI_IDS = 100_000;
+
+/** The ids every pass shares (they depend on nothing but the key). */
+const tiIds = new TiIds();
+
 interface PassContext {
   deps: ServiceDeps;
-  /** `tiKeyString` of an instance, built once per pass. */
+  /** `tiKeyString` of an instance, built once (`tiIds`). */
   ids: TiIds;
   /** DAG records by id, read at most once per pass (pools are read at once, so the read is shared). */
   dags: Map<string, Promise<DagRecord | null>>;
@@ -279,7 +294,11 @@ async function readMore(
     pool: reader.pool,
     limit: Math.max(1, Math.min(size, reader.limit - reader.count)),
     cursor: reader.cursor,
-    exclude: { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
+    // Most pages leave nothing out: no lists built for them.
+    exclude:
+      exclude.dagIds.size === 0 && exclude.tasks.size === 0
+        ? undefined
+        : { dagIds: [...exclude.dagIds], tasks: [...exclude.tasks.values()] },
   });
   // The page's DAG records not read yet this pass are read at once, not one await per DAG.
   const unread = new Set<string>();
@@ -488,11 +507,12 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   const inputs = news.inputs ? await news.inputs : null;
   const ctx: PassContext = {
     deps,
-    ids: new TiIds(),
+    ids: tiIds,
     // The news's records are taken from `dagsRead`; a promise of one is made only if asked for.
     dags: new Map(),
     dagsRead: new Map(news.dags),
-    counters: new Map(inputs?.counters),
+    // The inputs were read for this pass alone: their counters are taken, not copied.
+    counters: inputs?.counters ?? new Map(),
     exclude: { dagIds: new Set(), tasks: new Map() },
     fresh: new Map(),
     freshDags: new Set(),
