@@ -119,6 +119,47 @@ function readUnits(
   return 0;
 }
 
+/** A read request's shape: command, index, partition prefix, sort key condition, consistency. */
+function readShape(
+  command: string,
+  input: {
+    IndexName?: string;
+    KeyConditionExpression?: string;
+    ConsistentRead?: boolean;
+    ExpressionAttributeValues?: Record<string, Attr>;
+    RequestItems?: Record<string, { ConsistentRead?: boolean }>;
+  },
+): string {
+  const name = command.replace('Command', '');
+  if (name === 'BatchGetItem')
+    return `${name}${Object.values(input.RequestItems ?? {})[0]?.ConsistentRead ? '' : ' ec'}`;
+  if (name !== 'Query') return `${name}${input.ConsistentRead ? '' : ' ec'}`;
+  const values = Object.values(input.ExpressionAttributeValues ?? {});
+  const part = (values[0]?.S ?? '').split('#')[0];
+  const sk = input.KeyConditionExpression?.includes('BETWEEN')
+    ? ' sk range'
+    : input.KeyConditionExpression?.includes('begins_with')
+      ? ' sk prefix'
+      : '';
+  return `${name}${input.IndexName ? ` ${input.IndexName}` : ''} ${part}${sk}${input.ConsistentRead ? '' : ' ec'}`;
+}
+
+/** The store's frames that made a request: the first two in shared/ outside items.ts. */
+function callerOf(stack: string): string {
+  const frames = stack
+    .split('\n')
+    .filter((line) => line.includes('/shared/') && !line.includes('/items.ts'))
+    .slice(0, 2)
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^at (async )?/, '')
+        .replace(/ \(.*\/shared\//, ' (')
+        .replace(/:\d+\)$/, ')'),
+    );
+  return frames.join(' < ') || '?';
+}
+
 /**
  * Counts write units and items read per request, by the phase of a task instance's life. Each
  * written item is read back with a separate client (not counted) to know its image after the write.
@@ -133,6 +174,11 @@ class MeteredClient extends DynamoDBClient {
   readonly reads = new Map<string, number>();
   /** Read request units billed on demand (see `readUnits`), by phase. */
   readonly readUnits = new Map<string, number>();
+  /**
+   * Read units by phase, request, index, partition prefix, consistency and the store's caller (the
+   * first frames of shared/ outside items.ts), so a figure names the code that read it.
+   */
+  readonly readUnitDetail = new Map<string, number>();
   readonly images = new Map<string, Item | null>();
   readonly #raw: DynamoDBClient;
   readonly #table: string;
@@ -197,7 +243,17 @@ class MeteredClient extends DynamoDBClient {
       if (written.length > 0) {
         const wu = written.length * (transactional ? 2 : 1);
         this.#add(this.writes, wu);
-        const id = `${this.phase} | ${name.replace('Command', '')} | failed condition`;
+        // What failed: the kinds of the items whose condition failed (a run partition's: an instance).
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+        const kinds = new Set<string>();
+        reasons?.forEach((r, i) => {
+          if (r.Code === 'ConditionalCheckFailed') kinds.add(String(written[i]?.pk?.S).split('#')[0]!);
+          else if (r.Code && r.Code !== 'None') kinds.add(r.Code);
+        });
+        const failed = [...kinds].sort().join('+');
+        // `DYNAMODB_BENCH_WHY=1`: also what failed and the store's caller.
+        const why = process.env.DYNAMODB_BENCH_WHY ? ` ${failed} | ${callerOf(new Error().stack ?? '')}` : '';
+        const id = `${this.phase} | ${name.replace('Command', '')} | failed condition${why}`;
         this.detail.set(id, (this.detail.get(id) ?? 0) + wu);
       }
       throw error;
@@ -205,7 +261,12 @@ class MeteredClient extends DynamoDBClient {
     if (written.length > 0) await this.#settle(written, transactional, name.replace('Command', ''));
     const read = out.Items?.length ?? (out.Item ? 1 : 0) + Object.values(out.Responses ?? {}).flat().length;
     this.#add(this.reads, read);
-    this.#add(this.readUnits, readUnits(name, input, out));
+    const ru = readUnits(name, input, out);
+    this.#add(this.readUnits, ru);
+    if (ru > 0) {
+      const id = `${this.phase} | ${readShape(name, input)} | ${callerOf(new Error().stack ?? '')}`;
+      this.readUnitDetail.set(id, (this.readUnitDetail.get(id) ?? 0) + ru);
+    }
     if (read > 0) {
       const on = input.IndexName ? ` ${input.IndexName}` : '';
       // A query is told apart by its partition's prefix (POOL, PARKED, HOLD, CTRS, …).
