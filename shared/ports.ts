@@ -121,7 +121,12 @@ export interface StateStore {
    * runId exists. If an earlier call died half-way, calling again completes the missing instances.
    */
   createRun(run: DagRun, tis: TaskInstance[]): Promise<{ created: boolean }>;
-  getRun(dagId: string, runId: string): Promise<DagRun | null>;
+  /**
+   * A run by id; `consistent: false` lets the store answer from a possibly older image (DynamoDB: an
+   * eventually consistent read at half the price), for a caller whose decision on the run's state
+   * is advisory anyway (the run may change just after any read).
+   */
+  getRun(dagId: string, runId: string, opts?: { consistent?: boolean }): Promise<DagRun | null>;
   /** Runs of a DAG, newest logical date first. */
   listRuns(dagId: string, opts?: PageRequest & { states?: RunState[] }): Promise<Page<DagRun>>;
   /** Queued and running runs of every DAG (a sparse index): the scheduler's working set. */
@@ -138,6 +143,12 @@ export interface StateStore {
   // ---- task instances
   listTis(dagId: string, runId: string): Promise<TaskInstance[]>;
   getTi(key: TiKey): Promise<TaskInstance | null>;
+  /**
+   * Optional: instances by key, each as `getTi` reads it, in the order asked. A store that reads
+   * neighbours more cheaply together (DynamoDB: one query of the range of a run's partition they
+   * span, instead of a read per item) implements it; callers otherwise call `getTi` for each.
+   */
+  getTis?(keys: TiKey[]): Promise<(TaskInstance | null)[]>;
   /** Applies each change independently under its own condition. */
   updateTis(changes: TiChange[]): Promise<{ applied: TiKey[]; lost: TiKey[] }>;
   /** Records wait reasons without conditions (advisory, last writer wins); skips unchanged ones. */
@@ -175,8 +186,15 @@ export interface StateStore {
    * the rest is still claimed: never partially applied per instance.
    */
   claim(requests: ClaimRequest[]): Promise<ClaimResult>;
-  /** queued(tryNumber) → running; false for a duplicate delivery or a stale try. */
-  startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }): Promise<boolean>;
+  /**
+   * queued(tryNumber) → running, returning the instance as started (so a worker need not read it
+   * first); null for a duplicate delivery or a stale try.
+   */
+  startTry(
+    key: TiKey,
+    tryNumber: number,
+    opts: { now: number; workerId: string },
+  ): Promise<TaskInstance | null>;
   /** Refreshes heartbeatAt of a running try; false if the try is no longer running. */
   heartbeat(key: TiKey, tryNumber: number, now: number): Promise<boolean>;
   /**

@@ -229,9 +229,14 @@ async function readByTask(
   taskIds: readonly string[],
 ): Promise<[string, TaskInstance | null][]> {
   const { dagId, runId } = run;
+  const { store } = deps;
+  if (store.getTis) {
+    const read = await store.getTis(taskIds.map((taskId) => ({ dagId, runId, taskId, mapIndex: -1 })));
+    return taskIds.map((taskId, i) => [taskId, read[i] ?? null]);
+  }
   return Promise.all(
     taskIds.map(
-      async (taskId) => [taskId, await deps.store.getTi({ dagId, runId, taskId, mapIndex: -1 })] as const,
+      async (taskId) => [taskId, await store.getTi({ dagId, runId, taskId, mapIndex: -1 })] as const,
     ),
   ) as Promise<[string, TaskInstance | null][]>;
 }

@@ -8,7 +8,6 @@ import type { DagRun, TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
-import { tiWith } from './ti-copy.ts';
 
 export interface StartedTry {
   ti: TaskInstance;
@@ -31,27 +30,28 @@ async function beginTry(
   opts: { now: number; workerId: string },
 ): Promise<BeginResult> {
   const { store } = deps;
-  // The instance and its run are read at once (the message names both).
-  const [ti, run] = await Promise.all([
-    store.getTi(message.key),
-    store.getRun(message.key.dagId, message.key.runId),
-  ]);
-  if (ti?.state !== 'queued' || ti.tryNumber !== message.tryNumber) return { kind: 'duplicate' };
+  // The run is read eventually consistent: whether it is finished is advisory here, as it may
+  // finish just after any read (its settlement then ends the try). The instance is not read: the
+  // start is conditional on the message's try and returns the instance as started, and a
+  // duplicate delivery is its failed condition.
+  const { dagId, runId } = message.key;
+  // A run not found at all is read again consistently (an older image cannot be trusted to lack it).
+  const run = (await store.getRun(dagId, runId, { consistent: false })) ?? (await store.getRun(dagId, runId));
   if (!run || run.state === 'success' || run.state === 'failed') {
     const handedBack = await store.endTry({
       key: message.key,
-      expect: { state: 'queued', tryNumber: ti.tryNumber },
+      expect: { state: 'queued', tryNumber: message.tryNumber },
       set: { state: 'none', queuedAt: null },
     });
     return handedBack ? { kind: 'run_finished' } : { kind: 'duplicate' };
   }
-  const ok = await store.startTry(message.key, message.tryNumber, opts);
-  if (!ok) return { kind: 'duplicate' };
+  const ti = await store.startTry(message.key, message.tryNumber, opts);
+  if (!ti) return { kind: 'duplicate' };
   const dag =
     deps.manifests.peek(ti.dagId, run.dagVersion) ?? (await deps.manifests.get(ti.dagId, run.dagVersion));
   const task = taskOf(dag, ti.taskId);
   const started: StartedTry = {
-    ti: tiWith(ti, { state: 'running', startedAt: opts.now, heartbeatAt: opts.now, workerId: opts.workerId }),
+    ti,
     run,
     dag,
     task,

@@ -189,10 +189,23 @@ function describeClaims(withStore: WithStore): void {
         const [a] = await scheduled(store, 1);
         await store.claim([claimOf(a!, [{ counter: POOL, amount: 2, limit: 128 }])]);
         expect(await store.heartbeat(a!, 1, T0 + 2)).toBe(false);
-        expect(await store.startTry(a!, 2, { now: T0 + 2, workerId: 'stale' })).toBe(false);
-        expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w1' })).toBe(true);
-        expect(await store.startTry(a!, 1, { now: T0 + 3, workerId: 'w2' })).toBe(false);
-        expect(await store.getTi(a!)).toMatchObject({ state: 'running', startedAt: T0 + 2, workerId: 'w1' });
+        expect(await store.startTry(a!, 2, { now: T0 + 2, workerId: 'stale' })).toBeNull();
+        const started = await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w1' });
+        expect(await store.startTry(a!, 1, { now: T0 + 3, workerId: 'w2' })).toBeNull();
+        const running = {
+          state: 'running',
+          tryNumber: 1,
+          startedAt: T0 + 2,
+          heartbeatAt: T0 + 2,
+          workerId: 'w1',
+        };
+        // The start answers with the instance as it left it, so a worker need not read it first.
+        expect(started).toEqual(await store.getTi(a!));
+        expect(started).toMatchObject({
+          ...running,
+          taskId: a!.taskId,
+          holds: [{ counter: POOL, amount: 2 }],
+        });
         expect(await store.heartbeat(a!, 1, T0 + 4)).toBe(true);
         expect((await store.getTi(a!))?.heartbeatAt).toBe(T0 + 4);
         const end = {
@@ -371,7 +384,7 @@ function describeClaims(withStore: WithStore): void {
           ['t000', 'queued'],
         ]);
         // From here it is an ordinary claimed try.
-        expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w' })).toBe(true);
+        expect(await store.startTry(a!, 1, { now: T0 + 2, workerId: 'w' })).not.toBeNull();
         const end = { key: a!, expect: { state: 'running' as const, tryNumber: 1 } };
         expect(await store.endTry({ ...end, set: { state: 'success', endedAt: T0 + 3 } })).toBe(true);
         expect([await used(store, GLOBAL), await used(store, POOL)]).toEqual([0, 0]);

@@ -22,6 +22,7 @@ import {
   type ReadyList,
   readyListOf,
 } from './ready.ts';
+import { itemsOf } from './ti-reads.ts';
 
 /** Items read per listing at most: a listing never turns into a scan, even before anything is parked. */
 const MAX_READ = 1000;
@@ -87,33 +88,6 @@ class IndexSource {
   }
 }
 
-/**
- * The items of `wanted` (one run's instances), by sort key. Read by a query of the range they span
- * (eventually consistent: an item costs its size, ≈ 0.1 unit, not the 0.5 of a read by key) when
- * that range holds few others — a list's instances are mostly neighbours in task order; what the
- * query does not reach within twice as many items is read by key.
- */
-async function itemsOf(items: Items, pk: string, wanted: Key[]): Promise<Map<string, Item>> {
-  const sks = wanted.map((k) => k.sk).sort();
-  const lo = sks[0]!;
-  const hi = sks.at(-1)!;
-  const want = new Set(sks);
-  const got = new Map<string, Item>();
-  const page = await items.query(
-    {
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-      Limit: Math.max(8, 2 * sks.length),
-      ConsistentRead: false,
-    },
-    { ':pk': S(pk), ':lo': S(lo), ':hi': S(hi) },
-  );
-  for (const item of page.items) if (want.has(item.sk!.S!)) got.set(item.sk!.S!, item);
-  const reached = page.next === null ? hi : (page.items.at(-1)?.sk?.S ?? lo);
-  const rest = wanted.filter((k) => k.sk > reached);
-  if (rest.length > 0) for (const item of await items.getMany(rest, false)) got.set(item.sk!.S!, item);
-  return got;
-}
-
 /** A ready list's instances in claim order, resolved a chunk at a time from their items (ready.ts). */
 class ReadySource {
   #pos: number;
@@ -154,7 +128,8 @@ class ReadySource {
     const end = Math.min(this.list.entries.length, this.#pos + chunk);
     const wanted: Key[] = [];
     for (let i = this.#pos; i < end; i += 1) wanted.push(entryKey(this.list, i));
-    const got = await itemsOf(items, this.list.key.pk, wanted);
+    // Eventually consistent: a stale read never moves a head past a candidate (ready.ts).
+    const got = await itemsOf(items, this.list.key.pk, wanted, { consistent: false, reach: 2 });
     this.read += wanted.length;
     for (let i = this.#pos; i < end; i += 1) {
       const item = got.get(wanted[i - this.#pos]!.sk);

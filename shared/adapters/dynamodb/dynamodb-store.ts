@@ -63,6 +63,7 @@ import { N, recordOf, S } from './marshal.ts';
 import { isBlock, pendingOf, tisOfBlock } from './pending.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
+import { getTis } from './ti-reads.ts';
 import * as tries from './tries.ts';
 import { type TryEndGroupStats, TryEndGroups } from './try-ends.ts';
 
@@ -191,8 +192,8 @@ class DynamoDbStateStore implements StateStore {
     return createRun(this.#items, run, tis);
   }
 
-  async getRun(dagId: string, runId: string) {
-    const item = await this.#items.get(keys.run(dagId, runId));
+  async getRun(dagId: string, runId: string, opts: { consistent?: boolean } = {}) {
+    const item = await this.#items.get(keys.run(dagId, runId), opts.consistent ?? true);
     return item ? runOf(item) : null;
   }
 
@@ -294,6 +295,11 @@ class DynamoDbStateStore implements StateStore {
     return (await pendingOf(this.#items, [key])).get(`${pk}/${sk}`) ?? null;
   }
 
+  /** One range query per run, by key for what it does not reach (ti-reads.ts). */
+  getTis(tis: TiKey[]) {
+    return getTis(this.#items, tis);
+  }
+
   updateTis(changes: TiChange[]) {
     for (const change of changes) this.#started.drop(change.key);
     return tries.updateTis(this.#items, changes, this.#now());
@@ -325,9 +331,9 @@ class DynamoDbStateStore implements StateStore {
 
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     const started = await tries.startTry(this.#items, key, tryNumber, opts);
-    if (!started) return false;
+    if (!started) return null;
     this.#started.keep(key, started);
-    return true;
+    return tiOf(started);
   }
 
   async listTries(key: TiKey) {

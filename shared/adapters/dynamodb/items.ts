@@ -51,9 +51,10 @@ class Items {
     readonly table: string,
   ) {}
 
-  async get(key: Key): Promise<Item | null> {
+  /** One item, strongly consistent unless told. */
+  async get(key: Key, consistent = true): Promise<Item | null> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.table, Key: keyOf(key), ConsistentRead: consistent }),
     );
     return out.Item ?? null;
   }

@@ -403,14 +403,14 @@ class MemoryStateStore implements StateStore {
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {
     const slot = this.#tis.slot(key);
     const ti = slot?.live;
-    if (!slot || ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return false;
+    if (!slot || ti?.state !== 'queued' || ti.tryNumber !== tryNumber) return null;
     this.#writeTi(slot, {
       state: 'running',
       startedAt: opts.now,
       heartbeatAt: opts.now,
       workerId: opts.workerId,
     });
-    return true;
+    return this.#tis.get(key) ?? null;
   }
 
   async heartbeat(key: TiKey, tryNumber: number, now: number) {

@@ -185,7 +185,7 @@ describe('DynamoDB store tries', () => {
       await store.claim([claimOf(a!, holds)]);
       const client = new CountingClient();
       const worker = new DynamoDbStateStore(client, table, { tryEndGroup });
-      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).not.toBeNull();
       expect(await worker.heartbeat(a!, 1, 20)).toBe(true);
       expect(await worker.endTry(success(a!))).toBe(true);
       expect(client.count('GetItem')).toBe(0);
@@ -213,8 +213,8 @@ describe('DynamoDB store tries', () => {
       await store.claim([claimOf(a!, holds), claimOf(b!, holds)]);
       const client = new CountingClient();
       const worker = new DynamoDbStateStore(client, table, { tryEndGroup });
-      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
-      expect(await worker.startTry(b!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).not.toBeNull();
+      expect(await worker.startTry(b!, 1, { now: 10, workerId: 'w' })).not.toBeNull();
       // Another writer: a container's launch takes the try over; a heartbeat the worker did not write.
       const other = new DynamoDbStateStore(new CountingClient(), table);
       expect(
@@ -239,7 +239,7 @@ describe('DynamoDB store tries', () => {
       const [a] = await scheduledTis(store, 1);
       await store.claim([claimOf(a!, holds)]);
       const worker = new DynamoDbStateStore(new CountingClient(), table, { tryEndGroup });
-      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).toBe(true);
+      expect(await worker.startTry(a!, 1, { now: 10, workerId: 'w' })).not.toBeNull();
       // The sweep fails the try (its heartbeat timed out) before the worker's end arrives.
       const sweep = new DynamoDbStateStore(new CountingClient(), table);
       expect(
