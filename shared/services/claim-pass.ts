@@ -11,6 +11,7 @@
  */
 import { type ClaimCandidate, type ClaimDecision, type ClaimState, selectClaims } from '#core/claim.ts';
 import { compareClaimOrder } from '#core/claim-order.ts';
+import { fitToRoom, tightCounters } from '#core/claim-room.ts';
 import { type DagManifest, taskOf } from '#core/manifest.ts';
 import {
   type CounterKey,
@@ -590,7 +591,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
     const selected = new Set(selection.claims.map((c) => ctx.ids.of(c.ti)));
     const [outcome] = await Promise.all([
-      applyClaims(deps, selection.claims, now, report, ctx.fresh, ctx.ids),
+      applyClaims(deps, selection.claims, now, report, ctx.fresh, ctx.ids, ctx.counters),
       writeWaits(ctx, selection, current),
       writeScheduled(
         ctx,
@@ -724,6 +725,7 @@ async function applyClaims(
   report: ClaimReport,
   fresh: Map<string, ScheduleChange>,
   ids: TiIds,
+  counters: Map<string, number>,
 ): Promise<ClaimOutcome> {
   const outcome: ClaimOutcome = { claimed: new Set(), full: [], untouched: new Set() };
   const capacity = deps.settings.executorCapacity;
@@ -749,8 +751,9 @@ async function applyClaims(
         }
       : { key: keyOf(ti), tryNumber: ti.tryNumber, queuedAt: now, holds: held };
   });
-  for (let i = 0; i < requests.length; i += deps.settings.maxTisPerQuery) {
-    const result = await deps.store.claim(requests.slice(i, i + deps.settings.maxTisPerQuery));
+  const sent = await fitToCounters(deps, requests, counters, report, outcome, ids);
+  for (let i = 0; i < sent.length; i += deps.settings.maxTisPerQuery) {
+    const result = await deps.store.claim(sent.slice(i, i + deps.settings.maxTisPerQuery));
     report.claimed += result.claimed.length;
     report.lost += result.lost.length;
     for (const key of result.claimed) outcome.claimed.add(ids.of(key));
@@ -769,6 +772,32 @@ async function applyClaims(
     report.dispatched.push(...messages);
   }
   return outcome;
+}
+
+/**
+ * The counters the claims would fill, read again just before the claim, and the claims fitted to
+ * them (claim-room.ts): a claim a concurrent pass's claims left no room for is lost here, unsent,
+ * instead of cancelling its whole transaction. The pass's counters take the values read.
+ */
+async function fitToCounters(
+  deps: ServiceDeps,
+  requests: ClaimRequest[],
+  counters: Map<string, number>,
+  report: ClaimReport,
+  outcome: ClaimOutcome,
+  ids: TiIds,
+): Promise<ClaimRequest[]> {
+  const used = (counter: CounterKey) => counters.get(counterId(counter)) ?? 0;
+  const tight = tightCounters(requests, used);
+  if (tight.length === 0) return requests;
+  for (const { key, used } of await deps.store.readCounters(tight)) counters.set(counterId(key), used);
+  const { kept, left } = fitToRoom(requests, tight, used);
+  report.lost += left.length;
+  for (const { claim, counter, limit } of left) {
+    outcome.untouched.add(ids.of(claim.key));
+    outcome.full.push({ counter, limit });
+  }
+  return kept;
 }
 
 function keyOf(ti: TiKey): TiKey {
