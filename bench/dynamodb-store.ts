@@ -86,13 +86,17 @@ function writeUnitParts(
 }
 
 /**
- * Read units of one request (DynamoDB's rules): a get per item, its size in 4 KB units (at least 1);
+ * Read units of one request (DynamoDB's rules): a get per item, its size in 4 KB units (at least 1,
+ * also for a key with no item, in a batch too);
  * a query or scan, the items' total size in 4 KB units (at least 1); half for an eventually
  * consistent read, twice in a transaction. Sizes are the items returned (a filter is not used).
  */
 function readUnits(
   command: string,
-  input: { ConsistentRead?: boolean; RequestItems?: Record<string, { ConsistentRead?: boolean }> },
+  input: {
+    ConsistentRead?: boolean;
+    RequestItems?: Record<string, { ConsistentRead?: boolean; Keys?: unknown[] }>;
+  },
   out: { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> | unknown[] },
 ): number {
   const rate = (consistent: boolean | undefined) => (consistent ? 1 : 0.5);
@@ -105,11 +109,19 @@ function readUnits(
     return Math.max(1, Math.ceil(bytes / 4096)) * rate(input.ConsistentRead);
   }
   if (command === 'BatchGetItemCommand') {
-    const consistent = Object.values(input.RequestItems ?? {})[0]?.ConsistentRead;
-    return perItem(
-      Object.values((out.Responses ?? {}) as Record<string, unknown[]>).flat(),
-      rate(consistent),
-    );
+    // Each key is read as a GetItem: one with no item still costs the minimum.
+    const requests = Object.values(input.RequestItems ?? {}) as {
+      ConsistentRead?: boolean;
+      Keys?: unknown[];
+    }[];
+    const consistent = requests[0]?.ConsistentRead;
+    const found = Object.values((out.Responses ?? {}) as Record<string, unknown[]>).flat();
+    const asked = requests.reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    const unprocessed = Object.values(
+      (out as { UnprocessedKeys?: Record<string, { Keys?: unknown[] }> }).UnprocessedKeys ?? {},
+    ).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    const absent = Math.max(0, asked - unprocessed - found.length);
+    return perItem(found, rate(consistent)) + absent * rate(consistent);
   }
   if (command === 'TransactGetItemsCommand')
     return perItem(

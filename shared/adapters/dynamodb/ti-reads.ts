@@ -28,16 +28,30 @@ async function itemsOf(
   const lo = sks[0]!;
   const hi = sks.at(-1)!;
   const want = new Set(sks);
-  const page = await items.query(
-    {
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
-      Limit: Math.max(8, opts.reach * sks.length),
-      ConsistentRead: opts.consistent,
-    },
-    { ':pk': S(pk), ':lo': S(lo), ':hi': S(hi) },
-  );
-  for (const item of page.items) if (want.has(item.sk!.S!)) got.set(item.sk!.S!, item);
-  const reached = page.next === null ? hi : (page.items.at(-1)?.sk?.S ?? lo);
+  // Page after page (a page is at most 1 MB) until the range is read or the reach is used up.
+  let left = Math.max(8, opts.reach * sks.length);
+  let cursor: string | null = null;
+  let reached = lo;
+  for (;;) {
+    const page: { items: Item[]; next: string | null } = await items.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        Limit: left,
+        ConsistentRead: opts.consistent,
+      },
+      { ':pk': S(pk), ':lo': S(lo), ':hi': S(hi) },
+      cursor,
+    );
+    for (const item of page.items) if (want.has(item.sk!.S!)) got.set(item.sk!.S!, item);
+    left -= page.items.length;
+    cursor = page.next;
+    if (cursor === null) {
+      reached = hi;
+      break;
+    }
+    reached = page.items.at(-1)?.sk?.S ?? reached;
+    if (left <= 0) break;
+  }
   const rest = sks.filter((sk) => sk > reached).map((sk) => ({ pk, sk }));
   if (rest.length > 0)
     for (const item of await items.getMany(rest, opts.consistent)) got.set(item.sk!.S!, item);

@@ -36,10 +36,11 @@ import {
 import { tiItem, tiOf, triesAttribute, triesOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { keys, parkPartition } from './keys.ts';
-import { ITEM_VERSION, type Item, json, keyOf, N, S } from './marshal.ts';
+import { ITEM_VERSION, type Item, json, type Key, keyOf, N, S } from './marshal.ts';
 import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
 import { pendingOf } from './pending.ts';
 import { READY_MIN, readyListItems } from './ready.ts';
+import { itemsOf, TI_REACH } from './ti-reads.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -258,6 +259,28 @@ function doubleRelease(counter: CounterKey | undefined, ti: TaskInstance): Error
   );
 }
 
+/**
+ * The instances' items (strongly consistent, by one range query per run: ti-reads.ts; a read by key
+ * costs a whole unit even for a key with no item, as a first write's instances have none) and the
+ * DAG counters (by key), by `pk/sk`.
+ */
+async function readForUpdate(items: Items, tis: Key[], counters: Key[]): Promise<Map<string, Item>> {
+  const byRun = new Map<string, Key[]>();
+  for (const key of tis) {
+    const run = byRun.get(key.pk);
+    if (run) run.push(key);
+    else byRun.set(key.pk, [key]);
+  }
+  const read = new Map<string, Item>();
+  const runs = Array.from(byRun, async ([pk, wanted]) => {
+    for (const [sk, item] of await itemsOf(items, pk, wanted, { consistent: true, reach: TI_REACH }))
+      read.set(`${pk}/${sk}`, item);
+  });
+  const [dagCounters] = await Promise.all([counters.length > 0 ? items.getMany(counters) : [], ...runs]);
+  for (const item of dagCounters) read.set(`${item.pk?.S}/${item.sk?.S}`, item);
+  return read;
+}
+
 /** Whether a change leaves its instance scheduled (it expects the state it read). */
 const leavesScheduled = (change: TiChange) => (change.set.state ?? change.expect.state) === 'scheduled';
 
@@ -286,11 +309,10 @@ async function updateTis(
   const dagKeys = [...new Set(changes.filter(leavesScheduled).map((c) => c.key.dagId))].map((dagId) =>
     keys.counter(dagCounter(dagId)),
   );
-  const read = new Map(
-    (await items.getMany([...changes.map((c) => keys.ti(c.key)), ...dagKeys])).map((item) => [
-      `${item.pk?.S}/${item.sk?.S}`,
-      item,
-    ]),
+  const read = await readForUpdate(
+    items,
+    changes.map((c) => keys.ti(c.key)),
+    dagKeys,
   );
   // Keys without an item may still be pending in their run's blocks (pending.ts): first written now, `if absent`.
   const missing = changes.filter((c) => {

@@ -92,6 +92,25 @@ describe('DynamoDB store getTis', () => {
     counting.destroy();
   });
 
+  test('updateTis reads the instances it writes by a range query, not a read per key', async ({
+    ddb,
+    table,
+  }) => {
+    // Prepare: 40 instances still in their pending block (no items: a read by key would bill each)
+    const tis = await pendingRun(new DynamoDbStateStore(ddb, table), 40);
+    const counting = new CountingClient();
+    const writer = new DynamoDbStateStore(counting, table);
+    // Act
+    const out = await scheduleAll(writer, tis);
+    const again = await scheduleAll(writer, tis.slice(0, 3));
+    // Assess: the instances' read is one Query; only the DAG counter is read by key
+    expect(out.applied).toHaveLength(40);
+    expect(again.lost).toHaveLength(3);
+    expect(counting.count('BatchGetItem')).toBe(2);
+    expect((await writer.getTis(tis)).every((t) => t?.state === 'scheduled')).toBe(true);
+    counting.destroy();
+  });
+
   test('sees a change written just before the read', async ({ store }) => {
     // Prepare
     const tis = await pendingRun(store, 12);
