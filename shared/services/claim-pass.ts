@@ -347,14 +347,18 @@ function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
   return null;
 }
 
-/** The counters every pass reads: parallelism, executors, and the pools'. */
-function passCounters(pools: Iterable<string>): CounterKey[] {
-  return [
+/**
+ * The counters every pass reads: parallelism, the pools', and the executors' that have a capacity
+ * (an unlimited executor's counter is never raised: reading it, absent, would still bill a read).
+ */
+function passCounters(settings: ServiceDeps['settings'], pools: Iterable<string>): CounterKey[] {
+  const out: CounterKey[] = [
     { kind: 'global' },
     ...[...pools].map((pool): CounterKey => ({ kind: 'pool', pool })),
-    { kind: 'executor', executor: 'lambda' },
-    { kind: 'executor', executor: 'fargate' },
   ];
+  for (const executor of ['lambda', 'fargate'] as const)
+    if (settings.executorCapacity[executor] !== null) out.push({ kind: 'executor', executor });
+  return out;
 }
 
 /** The counters `claimState` reads for `candidates`: their pools', DAGs' and limited tasks'. */
@@ -374,7 +378,7 @@ async function freeSlots(
   ctx: PassContext,
   pools: Map<string, number>,
 ): Promise<{ poolFree: Map<string, number>; parallelismFree: number }> {
-  await readCounters(ctx, passCounters(pools.keys()));
+  await readCounters(ctx, passCounters(ctx.deps.settings, pools.keys()));
   const poolFree = new Map<string, number>();
   for (const [pool, slots] of pools)
     poolFree.set(
@@ -493,11 +497,11 @@ async function readClaimInputs(deps: ServiceDeps, dagIds: Iterable<string>): Pro
   // (pools change rarely): only a pool new since then costs a second read after the list.
   const [pools] = await Promise.all([
     deps.store.listPools(),
-    readCounters(ctx, [...passCounters(knownPools.get(deps.store) ?? []), ...dags]),
+    readCounters(ctx, [...passCounters(deps.settings, knownPools.get(deps.store) ?? []), ...dags]),
   ]);
   const names = pools.map((p) => p.name);
   knownPools.set(deps.store, names);
-  await readCounters(ctx, passCounters(names));
+  await readCounters(ctx, passCounters(deps.settings, names));
   return { pools, counters: ctx.counters };
 }
 
@@ -546,7 +550,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   // pools not named by it are read after the pool list.
   const [poolList] = await Promise.all([
     inputs?.pools ?? deps.store.listPools(),
-    readCounters(ctx, [...passCounters([]), ...scheduledCounters([...scheduled, ...fresh])]),
+    readCounters(ctx, [...passCounters(deps.settings, []), ...scheduledCounters([...scheduled, ...fresh])]),
   ]);
   const pools = new Map(poolList.map((p) => [p.name, p.slots]));
   const report: ClaimReport = { claimed: 0, lost: 0, dispatched: [] };
@@ -699,7 +703,10 @@ async function setAsideBlocked(
   const dagIds = new Set<string>();
   const tasks = new Map<string, { dagId: string; taskId: string }>();
   for (const { key, reason } of selection.waits) {
-    const blocked = blockedBy(reason.kind);
+    // A pool's reason is no limit of the instance's own (nothing is parked on a pool): the store
+    // would read its task's counters, absent unless the task has a limit, for nothing.
+    const blocked =
+      reason.kind === 'pool_full' || reason.kind === 'pool_too_small' ? null : blockedBy(reason.kind);
     const ti = current.get(ctx.ids.of(key));
     if (!blocked || !ti) continue;
     if (blocked === 'dag') dagIds.add(key.dagId);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CounterKey } from '#core/model.ts';
-import type { ClaimRequest, ClaimResult } from '#ports';
+import type { CounterKey, TaskInstance } from '#core/model.ts';
+import type { ClaimRequest, ClaimResult, StateStore } from '#ports';
 import { dag } from '#sdk/index.ts';
 import { triggerRun } from '#services/trigger-run.ts';
 import { makeHarness } from '../../support/service-harness.ts';
@@ -76,5 +76,35 @@ describe('a claim step whose counters another pass raised since it read them', (
       done.map((t) => [t.taskId, 'success', 1]),
     );
     expect(await usedOf(h, POOL)).toBe(0);
+  });
+});
+
+describe("a claim step's reads", () => {
+  it('reads no counter of an unlimited executor, and sets nothing aside for a full pool', async () => {
+    // Prepare: 2 slots, 6 tasks, so 4 wait with pool_full
+    const h = makeHarness();
+    await h.store.putPool({ name: 'p', slots: 2, description: '', includeDeferred: false });
+    await h.register(wide('w', 6));
+    await triggerRun(h.deps, { dagId: 'w', now: h.clock.now() });
+    const { store } = h;
+    const readCounters = store.readCounters.bind(store);
+    const read: CounterKey[] = [];
+    store.readCounters = async (keys) => {
+      read.push(...keys);
+      return readCounters(keys);
+    };
+    const setAside: string[] = [];
+    // The memory store sets nothing aside; a store that does is stood in for.
+    const asStore: StateStore = store;
+    asStore.setAsideBlocked = async (_pool: string, tis: TaskInstance[]) =>
+      void setAside.push(...tis.map((t) => t.taskId));
+
+    // Act
+    await h.pass();
+
+    // Assess
+    expect(h.dispatched).toHaveLength(2);
+    expect(read.filter((k) => k.kind === 'executor')).toEqual([]);
+    expect(setAside).toEqual([]);
   });
 });
