@@ -172,7 +172,11 @@ function heldByTry(h: TryHistory): ReturnType<typeof entriesOf> {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+/**
+ * Items grouped by key, the groups in key order (code-unit order, the same in every locale), so the
+ * report's peak maps and its violations do not depend on the order the run recorded its tries in.
+ */
+function groupBy<T>(items: T[], key: (item: T) => string): [string, T[]][] {
   const out = new Map<string, T[]>();
   for (const item of items) {
     const k = key(item);
@@ -180,7 +184,7 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
     if (list) list.push(item);
     else out.set(k, [item]);
   }
-  return out;
+  return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 async function buildReport(input: {
