@@ -333,18 +333,20 @@ const PAGE_MARGIN = 8;
 /** First read per pool beyond its share of what can be claimed. */
 const FIRST_READ_MARGIN = 2;
 
+/**
+ * The limit of the instance's own that a wait reason names: its DAG's (`maxActiveTasks`) or its
+ * task's (`maxActiveTisPerDag`, `…PerDagrun`). Work is parked on these, never on a pool's.
+ */
+function ownLimitOf(kind: WaitReason['kind']): 'dag' | 'task' | null {
+  if (kind === 'dag_max_active_tasks') return 'dag';
+  if (kind === 'task_max_active_tis_per_dag' || kind === 'task_max_active_tis_per_dagrun') return 'task';
+  return null;
+}
+
 /** Wait reasons block their own DAG or task in later rounds: what they say will not change this pass. */
 function blockedBy(kind: WaitReason['kind']): 'dag' | 'task' | null {
-  if (kind === 'dag_max_active_tasks') return 'dag';
-  if (
-    kind === 'task_max_active_tis_per_dag' ||
-    kind === 'task_max_active_tis_per_dagrun' ||
-    kind === 'pool_full' ||
-    kind === 'pool_too_small'
-  ) {
-    return 'task';
-  }
-  return null;
+  if (kind === 'pool_full' || kind === 'pool_too_small') return 'task';
+  return ownLimitOf(kind);
 }
 
 /**
@@ -703,10 +705,9 @@ async function setAsideBlocked(
   const dagIds = new Set<string>();
   const tasks = new Map<string, { dagId: string; taskId: string }>();
   for (const { key, reason } of selection.waits) {
-    // A pool's reason is no limit of the instance's own (nothing is parked on a pool): the store
-    // would read its task's counters, absent unless the task has a limit, for nothing.
-    const blocked =
-      reason.kind === 'pool_full' || reason.kind === 'pool_too_small' ? null : blockedBy(reason.kind);
+    // Only an instance's own limit parks it: for a pool's reason the store would read its task's
+    // counters, absent unless the task has a limit, for nothing.
+    const blocked = ownLimitOf(reason.kind);
     const ti = current.get(ctx.ids.of(key));
     if (!blocked || !ti) continue;
     if (blocked === 'dag') dagIds.add(key.dagId);

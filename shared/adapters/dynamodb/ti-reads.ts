@@ -62,23 +62,34 @@ async function itemsOf(
 const TI_REACH = 4;
 
 /**
- * Instances by key, each as `getTi` reads it (strongly consistent; an instance with no item yet
- * from its run's pending block), in the order of `tis`: one range query per run.
+ * The items of `wanted` (keys of any runs; strongly consistent) that exist, by `pk/sk`: one range
+ * query per run (`itemsOf`, reaching `TI_REACH` items per key wanted).
  */
-async function getTis(items: Items, tis: TiKey[]): Promise<(TaskInstance | null)[]> {
+async function itemsByRun(items: Items, wanted: Key[]): Promise<Map<string, Item>> {
   const byRun = new Map<string, Key[]>();
-  for (const ti of tis) {
-    const key = keys.ti(ti);
+  for (const key of wanted) {
     const run = byRun.get(key.pk);
     if (run) run.push(key);
     else byRun.set(key.pk, [key]);
   }
   const found = new Map<string, Item>();
   await Promise.all(
-    Array.from(byRun, async ([pk, wanted]) => {
-      const got = await itemsOf(items, pk, wanted, { consistent: true, reach: TI_REACH });
+    Array.from(byRun, async ([pk, runKeys]) => {
+      const got = await itemsOf(items, pk, runKeys, { consistent: true, reach: TI_REACH });
       for (const [sk, item] of got) found.set(`${pk}/${sk}`, item);
     }),
+  );
+  return found;
+}
+
+/**
+ * Instances by key, each as `getTi` reads it (strongly consistent; an instance with no item yet
+ * from its run's pending block), in the order of `tis`: one range query per run.
+ */
+async function getTis(items: Items, tis: TiKey[]): Promise<(TaskInstance | null)[]> {
+  const found = await itemsByRun(
+    items,
+    tis.map((ti) => keys.ti(ti)),
   );
   const missing = tis.filter((ti) => {
     const { pk, sk } = keys.ti(ti);
@@ -92,4 +103,4 @@ async function getTis(items: Items, tis: TiKey[]): Promise<(TaskInstance | null)
   });
 }
 
-export { getTis, itemsOf, TI_REACH };
+export { getTis, itemsByRun, itemsOf };

@@ -40,7 +40,7 @@ import { ITEM_VERSION, type Item, json, type Key, keyOf, N, S } from './marshal.
 import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
 import { pendingOf } from './pending.ts';
 import { READY_MIN, readyListItems } from './ready.ts';
-import { itemsOf, TI_REACH } from './ti-reads.ts';
+import { itemsByRun } from './ti-reads.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
 
 const asRead = (state: string, tryNumber: number) => ({
@@ -265,18 +265,10 @@ function doubleRelease(counter: CounterKey | undefined, ti: TaskInstance): Error
  * DAG counters (by key), by `pk/sk`.
  */
 async function readForUpdate(items: Items, tis: Key[], counters: Key[]): Promise<Map<string, Item>> {
-  const byRun = new Map<string, Key[]>();
-  for (const key of tis) {
-    const run = byRun.get(key.pk);
-    if (run) run.push(key);
-    else byRun.set(key.pk, [key]);
-  }
-  const read = new Map<string, Item>();
-  const runs = Array.from(byRun, async ([pk, wanted]) => {
-    for (const [sk, item] of await itemsOf(items, pk, wanted, { consistent: true, reach: TI_REACH }))
-      read.set(`${pk}/${sk}`, item);
-  });
-  const [dagCounters] = await Promise.all([counters.length > 0 ? items.getMany(counters) : [], ...runs]);
+  const [read, dagCounters] = await Promise.all([
+    itemsByRun(items, tis),
+    counters.length > 0 ? items.getMany(counters) : [],
+  ]);
   for (const item of dagCounters) read.set(`${item.pk?.S}/${item.sk?.S}`, item);
   return read;
 }
