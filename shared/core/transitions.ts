@@ -52,4 +52,20 @@ function assertScheduleClaim(
   assertTransition(read.state, 'scheduled', subject);
 }
 
-export { assertScheduleClaim, assertTransition, canTransition };
+/**
+ * Whether `assertScheduleClaim` would pass, told without its subject: a caller that names the
+ * instance by a key string builds it only for the error (a claim of a day's tries nearly never fails).
+ */
+function isScheduleClaim(
+  read: { state: TiState; tryNumber: number },
+  set: { state?: TiState; tryNumber?: number },
+  claimedTry: number,
+): boolean {
+  return (
+    set.state === 'scheduled' &&
+    (set.tryNumber ?? read.tryNumber) === claimedTry &&
+    canTransition(read.state, 'scheduled')
+  );
+}
+
+export { assertScheduleClaim, assertTransition, canTransition, isScheduleClaim };

@@ -184,26 +184,45 @@ const counterIds = { dag: new Map<string, string>(), pool: new Map<string, strin
 const MAX_COUNTER_IDS = 100_000;
 
 function counterId(key: CounterKey): string {
-  if (key.kind !== 'dag' && key.kind !== 'pool') return counterKeyString(key);
-  const memo = counterIds[key.kind];
-  const name = key.kind === 'dag' ? key.dagId : key.pool;
-  let id = memo.get(name);
+  if (key.kind === 'global') return 'global';
+  if (key.kind === 'dag') return dagCounterId(key.dagId);
+  if (key.kind === 'pool') return poolCounterId(key.pool);
+  return counterKeyString(key);
+}
+
+/** `counterId` of a DAG's counter, without a key object to ask by. */
+function dagCounterId(dagId: string): string {
+  let id = counterIds.dag.get(dagId);
   if (id === undefined) {
-    if (memo.size >= MAX_COUNTER_IDS) memo.clear();
-    id = counterKeyString(key);
-    memo.set(name, id);
+    if (counterIds.dag.size >= MAX_COUNTER_IDS) counterIds.dag.clear();
+    id = counterKeyString({ kind: 'dag', dagId });
+    counterIds.dag.set(dagId, id);
+  }
+  return id;
+}
+
+/** `counterId` of a pool's counter, without a key object to ask by. */
+function poolCounterId(pool: string): string {
+  let id = counterIds.pool.get(pool);
+  if (id === undefined) {
+    if (counterIds.pool.size >= MAX_COUNTER_IDS) counterIds.pool.clear();
+    id = counterKeyString({ kind: 'pool', pool });
+    counterIds.pool.set(pool, id);
   }
   return id;
 }
 
 /** Reads the counters of `keys` not read yet this pass (absent counters read as 0). */
 async function readCounters(ctx: PassContext, keys: CounterKey[]): Promise<void> {
-  const missing = new Map<string, CounterKey>();
+  // Nearly every call finds them all read already: no map is built for that.
+  let missing: Map<string, CounterKey> | null = null;
   for (const key of keys) {
     const id = counterId(key);
-    if (!ctx.counters.has(id)) missing.set(id, key);
+    if (ctx.counters.has(id)) continue;
+    missing ??= new Map();
+    missing.set(id, key);
   }
-  if (missing.size === 0) return;
+  if (missing === null) return;
   for (const { key, used } of await ctx.deps.store.readCounters([...missing.values()]))
     ctx.counters.set(counterId(key), used);
   for (const id of missing.keys()) if (!ctx.counters.has(id)) ctx.counters.set(id, 0);
@@ -225,7 +244,8 @@ async function claimState(
   for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
     if (!dagIds.has(ti.dagId)) {
       dagIds.add(ti.dagId);
-      keys.push({ kind: 'dag', dagId: ti.dagId });
+      // A key only for a DAG whose counter was not read yet (readCounters would skip it).
+      if (!ctx.counters.has(dagCounterId(ti.dagId))) keys.push({ kind: 'dag', dagId: ti.dagId });
     }
     if (maxActiveTisPerDag !== null) keys.push({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
     if (maxActiveTisPerDagrun !== null)
@@ -233,11 +253,11 @@ async function claimState(
   }
   await readCounters(ctx, keys);
   const get = (id: string) => ctx.counters.get(id) ?? 0;
+  const poolState: ClaimState['pools'] = new Map();
+  for (const [pool, slots] of pools) poolState.set(pool, { used: get(poolCounterId(pool)), slots });
   const state: ClaimState = {
     parallelism: { used: get('global'), limit: settings.parallelism },
-    pools: new Map(
-      [...pools].map(([pool, slots]) => [pool, { used: get(counterId({ kind: 'pool', pool })), slots }]),
-    ),
+    pools: poolState,
     dagUsed: new Map(),
     taskUsed: new Map(),
     taskRunUsed: new Map(),
@@ -246,7 +266,7 @@ async function claimState(
       fargate: freeOf(settings.executorCapacity.fargate, get('executor/fargate')),
     },
   };
-  for (const dagId of dagIds) state.dagUsed.set(dagId, get(counterId({ kind: 'dag', dagId })));
+  for (const dagId of dagIds) state.dagUsed.set(dagId, get(dagCounterId(dagId)));
   for (const { ti, maxActiveTisPerDag, maxActiveTisPerDagrun } of candidates) {
     if (maxActiveTisPerDag !== null) {
       const task = counterKeyString({ kind: 'task', dagId: ti.dagId, taskId: ti.taskId });
@@ -385,9 +405,7 @@ async function freeSlots(
   for (const [pool, slots] of pools)
     poolFree.set(
       pool,
-      slots === -1
-        ? Number.POSITIVE_INFINITY
-        : slots - (ctx.counters.get(counterId({ kind: 'pool', pool })) ?? 0),
+      slots === -1 ? Number.POSITIVE_INFINITY : slots - (ctx.counters.get(poolCounterId(pool)) ?? 0),
     );
   return { poolFree, parallelismFree: ctx.deps.settings.parallelism - (ctx.counters.get('global') ?? 0) };
 }

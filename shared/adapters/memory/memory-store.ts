@@ -33,7 +33,7 @@ import {
 } from '#core/model.ts';
 import { findDrift, type Reconciliation } from '#core/reconcile.ts';
 import { holdsSlot, isRunFinished, type RunState } from '#core/states.ts';
-import { assertScheduleClaim, assertTransition, canTransition } from '#core/transitions.ts';
+import { assertScheduleClaim, assertTransition, canTransition, isScheduleClaim } from '#core/transitions.ts';
 import { recordTry, type TryRecord } from '#core/try-history.ts';
 import type {
   ClaimRequest,
@@ -105,7 +105,9 @@ function ownHolds(holds: ClaimRequest['holds']): Hold[] {
  */
 function scheduleOf(request: ClaimRequest, ti: TaskInstance): Partial<TaskInstance> {
   const set = request.schedule!.set;
-  assertScheduleClaim(ti, set, request.tryNumber, tiKeyString(ti));
+  // The key string is built only for an error (one per claim had been built and dropped).
+  if (!isScheduleClaim(ti, set, request.tryNumber))
+    assertScheduleClaim(ti, set, request.tryNumber, tiKeyString(ti));
   if (Object.hasOwn(set, 'holds')) throw new Error(`a schedule claim of ${tiKeyString(ti)} sets no holds`);
   return ownValues(set);
 }
@@ -374,12 +376,15 @@ class MemoryStateStore implements StateStore {
       const slot = this.#tis.slot(request.key);
       const ti = slot?.live;
       // A `schedule` request claims an instance its pass is scheduling: as it was read, not scheduled.
-      const from = request.schedule?.read ?? { state: 'scheduled' as const, tryNumber: request.tryNumber };
-      if (!slot || ti?.state !== from.state || ti.tryNumber !== from.tryNumber) {
+      const read = request.schedule?.read;
+      const fromState = read ? read.state : 'scheduled';
+      const fromTry = read ? read.tryNumber : request.tryNumber;
+      if (!slot || ti?.state !== fromState || ti.tryNumber !== fromTry) {
         result.lost.push({ key: request.key, reason: 'ti_changed' });
         continue;
       }
-      const schedule = request.schedule ? scheduleOf(request, ti) : {};
+      // The store's own object (`ownValues` copies), so the claim's fields are set on it, not spread.
+      const patch = request.schedule ? scheduleOf(request, ti) : {};
       // Checked against what earlier requests of this call raised; nothing changes for a loser.
       const ids = idsOf(request.holds);
       const full = this.#counters.claim(request.holds, ids);
@@ -387,13 +392,11 @@ class MemoryStateStore implements StateStore {
         result.lost.push({ key: request.key, reason: 'limit_reached', counter: { ...full } });
         continue;
       }
-      this.#writeTi(slot, {
-        ...schedule,
-        state: 'queued',
-        queuedAt: request.queuedAt,
-        waitReason: null,
-        holds: ownHolds(request.holds),
-      });
+      patch.state = 'queued';
+      patch.queuedAt = request.queuedAt;
+      patch.waitReason = null;
+      patch.holds = ownHolds(request.holds);
+      this.#writeTi(slot, patch);
       slot.holdIds = ids;
       result.claimed.push(request.key);
     }
