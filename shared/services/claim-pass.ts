@@ -494,12 +494,19 @@ async function writeScheduled(
   waits: Selection['waits'],
 ): Promise<void> {
   if (changes.length === 0) return;
-  const reasons = new Map(waits.map((w) => [ctx.ids.of(w.key), w.reason]));
+  // Their reasons are looked for among the waits of their own DAGs only: a pass's waits are mostly
+  // of work read from the store, of other DAGs, and need no id for this.
+  const dagIds = new Set<string>();
+  for (const { change } of changes) dagIds.add(change.key.dagId);
+  const reasons = new Map<string, WaitReason>();
+  for (const w of waits) if (dagIds.has(w.key.dagId)) reasons.set(ctx.ids.of(w.key), w.reason);
   // Literals, not spreads (see ti-copy.ts).
   const writes: TiChange[] = changes.map(({ change }) => ({
     key: change.key,
     expect: change.expect,
-    set: Object.assign({}, change.set, { waitReason: reasons.get(ctx.ids.of(change.key)) ?? null }),
+    set: Object.assign({}, change.set, {
+      waitReason: reasons.size === 0 ? null : (reasons.get(ctx.ids.of(change.key)) ?? null),
+    }),
   }));
   await ctx.deps.store.updateTis(writes);
 }
@@ -613,15 +620,10 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     // Wait reasons go to instances this round does not claim: written beside the claim, not before it.
     // What this pass schedules and does not claim is written scheduled beside it too, with its reason.
     // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
-    const selected = new Set(selection.claims.map((c) => ctx.ids.of(c.ti)));
     const [outcome] = await Promise.all([
       applyClaims(deps, selection.claims, now, report, ctx.fresh, ctx.ids, ctx.counters),
       writeWaits(ctx, selection, current),
-      writeScheduled(
-        ctx,
-        [...ctx.fresh].filter(([id]) => !selected.has(id)).map(([, change]) => change),
-        selection.waits,
-      ),
+      writeScheduled(ctx, unclaimedFresh(ctx, selection), selection.waits),
       written,
     ]);
     if (ctx.fresh.size > 0) {
@@ -660,6 +662,13 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
   }
   if (report.lost > 0) deps.logger.debug('claims lost to a race or a limit', { lost: report.lost });
   return report;
+}
+
+/** What this pass schedules that `selection` does not claim (no ids of the claims built when it schedules nothing). */
+function unclaimedFresh(ctx: PassContext, selection: Selection): ScheduleChange[] {
+  if (ctx.fresh.size === 0) return [];
+  const selected = new Set(selection.claims.map((c) => ctx.ids.of(c.ti)));
+  return [...ctx.fresh].filter(([id]) => !selected.has(id)).map(([, change]) => change);
 }
 
 /**
