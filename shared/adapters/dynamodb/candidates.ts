@@ -13,14 +13,17 @@ import type { Items } from './items.ts';
 import { claimPartition } from './keys.ts';
 import { BAD_CURSOR, type Item, type Key, S } from './marshal.ts';
 import { blockersOf, park } from './parking.ts';
+import { blockRecords } from './pending.ts';
 import {
   advance,
+  entryChange,
   entryKey,
   entryOrder,
   isReadyList,
   judgeEntry,
   type ReadyList,
   readyListOf,
+  rememberListed,
 } from './ready.ts';
 import { itemsOf } from './ti-reads.ts';
 
@@ -131,12 +134,31 @@ class ReadySource {
     // Eventually consistent: a stale read never moves a head past a candidate (ready.ts).
     const got = await itemsOf(items, this.list.key.pk, wanted, { consistent: false, reach: 2 });
     this.read += wanted.length;
+    const judged = wanted.map((key) => judgeEntry(this.list, got.get(key.sk), now));
+    // Entries with no item are what the list itself marks scheduled: the block's record with its change.
+    const unwritten = wanted.filter((_, j) => judged[j] === 'listed').map((key) => key.sk);
+    const blocks =
+      unwritten.length > 0
+        ? await blockRecords(items, { dagId: this.list.dagId, runId: this.list.runId }, unwritten)
+        : null;
     for (let i = this.#pos; i < end; i += 1) {
-      const item = got.get(wanted[i - this.#pos]!.sk);
-      const judged = judgeEntry(this.list, item, now);
-      if (this.#prefix && judged === 'done') this.done += 1;
+      const j = i - this.#pos;
+      const key = wanted[j]!;
+      let ti: TaskInstance | null = null;
+      if (judged[j] === 'candidate') ti = tiOf(got.get(key.sk)!);
+      else if (judged[j] === 'listed') {
+        const read = blocks?.get(key.sk);
+        if (read) {
+          const set = entryChange(this.list, i);
+          rememberListed(items, read, set);
+          ti = Object.assign(structuredClone(read), structuredClone(set));
+        }
+      }
+      // An entry with neither an item nor a block record names no instance: done.
+      const done = judged[j] === 'done' || (judged[j] === 'listed' && ti === null);
+      if (this.#prefix && done) this.done += 1;
       else this.#prefix = false;
-      this.#buffer.push({ order: entryOrder(this.list, i), ti: judged === 'candidate' ? tiOf(item!) : null });
+      this.#buffer.push({ order: entryOrder(this.list, i), ti });
     }
     this.#pos = end;
   }

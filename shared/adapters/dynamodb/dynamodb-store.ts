@@ -19,6 +19,7 @@ import {
   type Pool,
   type TaskInstance,
   type TiKey,
+  tiKeyString,
   type WaitReason,
 } from '#core/model.ts';
 import type { SharedWorkObserver } from '#core/shared-work.ts';
@@ -59,11 +60,12 @@ import {
 import { DELIST_AFTER_MS, listHolders, listLive } from './holders.ts';
 import { Items } from './items.ts';
 import { keys, pad } from './keys.ts';
-import { N, recordOf, S } from './marshal.ts';
-import { isBlock, pendingOf, tisOfBlock } from './pending.ts';
+import { type Item, N, recordOf, S } from './marshal.ts';
+import { isBlock, listedChanges, listedRecords, pendingOf, tisOfBlock } from './pending.ts';
+import { forgetListed, isReadyList, listedCandidate } from './ready.ts';
 import { reconcile, SETTLE_MS } from './reconcile.ts';
 import { createRun } from './runs.ts';
-import { getTis } from './ti-reads.ts';
+import { getTis, itemsByRun } from './ti-reads.ts';
 import * as tries from './tries.ts';
 import { type TryEndGroupStats, TryEndGroups } from './try-ends.ts';
 
@@ -272,7 +274,10 @@ class DynamoDbStateStore implements StateStore {
 
   // ---- task instances
 
-  /** The run's instance items and blocks in one query (`TI` covers TI#… and TIS#…), merged: items win. */
+  /**
+   * The run's instance items, ready lists and blocks in one query (`TI` covers TI#…, TI#~RDY#… and
+   * TIS#…), merged: items win, then what the lists mark scheduled (ready.ts), then the blocks.
+   */
   async listTis(dagId: string, runId: string) {
     const read = await this.#items.queryAll(
       { KeyConditionExpression: 'pk = :run AND begins_with(sk, :ti)', ConsistentRead: true },
@@ -280,11 +285,18 @@ class DynamoDbStateStore implements StateStore {
     );
     const written = new Map<string, TaskInstance>();
     const pending = new Map<string, TaskInstance>();
+    const lists: Item[] = [];
     for (const item of read) {
       if (isBlock(item)) for (const ti of tisOfBlock(item)) pending.set(keys.ti(ti).sk, ti);
+      else if (isReadyList(item)) lists.push(item);
       else written.set(item.sk!.S!, tiOf(item));
     }
-    for (const [sk, ti] of pending) if (!written.has(sk)) written.set(sk, ti);
+    const listed = listedChanges(lists);
+    for (const [sk, ti] of pending)
+      if (!written.has(sk)) {
+        const change = listed.get(sk);
+        written.set(sk, change ? { ...ti, ...structuredClone(change) } : ti);
+      }
     return [...written.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ti]) => ti);
   }
 
@@ -325,8 +337,56 @@ class DynamoDbStateStore implements StateStore {
     return readCounters(this.#items, counters, this.#shards);
   }
 
-  claim(requests: ClaimRequest[]): Promise<ClaimResult> {
-    return claim(this.#items, requests, this.#now(), this.#shards);
+  /**
+   * A candidate a ready list marks scheduled has no item (ready.ts): its claim creates it, as the
+   * claim of an instance scheduled and claimed at once does (`schedule`, from its pending record).
+   */
+  async claim(requests: ClaimRequest[]): Promise<ClaimResult> {
+    const withListed = requests.map((request) => {
+      if (request.schedule) return request;
+      const listed = listedCandidate(this.#items, request.key, request.tryNumber);
+      return listed ? { ...request, schedule: listed } : request;
+    });
+    const result = await claim(this.#items, withListed, this.#now(), this.#shards);
+    for (const key of result.claimed) forgetListed(this.#items, key);
+    for (const { key, reason } of result.lost) if (reason === 'ti_changed') forgetListed(this.#items, key);
+    // A claim of a listed instance this store did not list itself (read by getTi, say) finds no
+    // item: read again, one that a list marks scheduled in the try claimed is claimed as listed.
+    const byId = new Map(withListed.map((r) => [tiKeyString(r.key), r]));
+    const unlisted = result.lost.filter(
+      (l) => l.reason === 'ti_changed' && !byId.get(tiKeyString(l.key))?.schedule,
+    );
+    if (unlisted.length === 0) return result;
+    const found = await itemsByRun(
+      this.#items,
+      unlisted.map((l) => keys.ti(l.key)),
+    );
+    const absent = unlisted.filter((l) => {
+      const { pk, sk } = keys.ti(l.key);
+      return !found.has(`${pk}/${sk}`);
+    });
+    const listed =
+      absent.length > 0
+        ? await listedRecords(
+            this.#items,
+            absent.map((l) => l.key),
+          )
+        : new Map();
+    const retry: ClaimRequest[] = [];
+    for (const l of absent) {
+      const { pk, sk } = keys.ti(l.key);
+      const record = listed.get(`${pk}/${sk}`);
+      const request = byId.get(tiKeyString(l.key))!;
+      if (record && (record.set.tryNumber ?? record.read.tryNumber) === request.tryNumber)
+        retry.push({ ...request, schedule: record });
+    }
+    if (retry.length === 0) return result;
+    const again = await claim(this.#items, retry, this.#now(), this.#shards);
+    const retried = new Set(retry.map((r) => tiKeyString(r.key)));
+    return {
+      claimed: [...result.claimed, ...again.claimed],
+      lost: [...result.lost.filter((l) => !retried.has(tiKeyString(l.key))), ...again.lost],
+    };
   }
 
   async startTry(key: TiKey, tryNumber: number, opts: { now: number; workerId: string }) {

@@ -25,9 +25,12 @@ import { InputError } from '#core/errors.ts';
 import type { TaskInstance } from '#core/model.ts';
 import { holdsSlot, isRunFinished, type RunState, type TiState } from '#core/states.ts';
 import type { Page, PageRequest } from '#ports';
-import { runOf, tiOf } from './entities.ts';
+import { runOf, tiItem, tiOf } from './entities.ts';
 import type { Items } from './items.ts';
 import { BAD_CURSOR, type Item, S, str } from './marshal.ts';
+import { blockRecords } from './pending.ts';
+import { entryChange, entryKey, isReadyList, type ReadyList, readyListOf } from './ready.ts';
+import { itemsOf } from './ti-reads.ts';
 
 /**
  * States in which an instance holds slots or may come to hold them without its run being listed
@@ -35,12 +38,16 @@ import { BAD_CURSOR, type Item, S, str } from './marshal.ts';
  */
 const LIVE: TiState[] = ['scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule'];
 
-const liveFilter = `#state IN (${LIVE.map((_, i) => `:live${i}`).join(', ')})`;
-const liveValues = Object.fromEntries(LIVE.map((s, i) => [`:live${i}`, S(s)]));
+// Ready lists (`TI#~RDY#…`) too: the instances they mark scheduled have no item (ready.ts).
+const liveFilter = `#state IN (${LIVE.map((_, i) => `:live${i}`).join(', ')}) OR #type = :readyList`;
+const liveValues = {
+  ...Object.fromEntries(LIVE.map((s, i) => [`:live${i}`, S(s)])),
+  ':readyList': S('readyList'),
+};
 
-/** One page of a run's live instance items (strongly consistent). */
-function liveTiPage(items: Items, runPk: string, cursor: string | null, limit: number) {
-  return items.query(
+/** One page of a run's live instance items (strongly consistent), a ready list's instances with no item among them. */
+async function liveTiPage(items: Items, runPk: string, cursor: string | null, limit: number) {
+  const page = await items.query(
     {
       KeyConditionExpression: 'pk = :run AND begins_with(sk, :ti)',
       FilterExpression: liveFilter,
@@ -50,6 +57,37 @@ function liveTiPage(items: Items, runPk: string, cursor: string | null, limit: n
     { ':run': S(runPk), ':ti': S('TI#'), ...liveValues },
     cursor,
   );
+  if (!page.items.some(isReadyList)) return page;
+  const tis = page.items.filter((item) => !isReadyList(item));
+  const lists = page.items.filter(isReadyList).map(readyListOf);
+  return { items: [...tis, ...(await listedItems(items, runPk, lists))], next: page.next };
+}
+
+/**
+ * The instances `lists` (of one run) mark scheduled that have no item, as the items they would be:
+ * the run's items read by a strongly consistent query of the range the entries span (ti-reads.ts).
+ */
+async function listedItems(items: Items, runPk: string, lists: ReadyList[]): Promise<Item[]> {
+  const entries = new Map<string, { list: ReadyList; i: number }>();
+  for (const list of lists)
+    for (let i = list.head; i < list.entries.length; i += 1) {
+      const { sk } = entryKey(list, i);
+      if (!entries.has(sk)) entries.set(sk, { list, i });
+    }
+  if (entries.size === 0) return [];
+  const wanted = [...entries.keys()].map((sk) => ({ pk: runPk, sk }));
+  const got = await itemsOf(items, runPk, wanted, { consistent: true, reach: 2 });
+  const unwritten = [...entries.keys()].filter((sk) => !got.has(sk));
+  if (unwritten.length === 0) return [];
+  const { dagId, runId } = lists[0]!;
+  const blocks = await blockRecords(items, { dagId, runId }, unwritten);
+  const out: Item[] = [];
+  for (const sk of unwritten) {
+    const ti = blocks.get(sk);
+    const { list, i } = entries.get(sk)!;
+    if (ti) out.push(tiItem({ ...ti, ...entryChange(list, i) }));
+  }
+  return out;
 }
 
 /**

@@ -37,13 +37,16 @@ import { counterKeyString } from '#core/model.ts';
 import {
   both,
   groupUntouched,
+  itemAbsent,
   listedUnderOrUnlisted,
   stillListedUnder,
   stillScheduled,
 } from './conditions.ts';
+import { tiItem } from './entities.ts';
 import type { Items } from './items.ts';
 import { claimPartition, claimSortKey, keys, parkPartition } from './keys.ts';
 import { type Item, type Key, N, num, S } from './marshal.ts';
+import { forgetListed, listedCandidate } from './ready.ts';
 
 /** Instances moved back per counter and pool at most, per try end. */
 const MAX_UNPARK = 100;
@@ -100,7 +103,17 @@ function move(items: Items, key: Key, from: string, to: string) {
  * a ready list (ready.ts: scheduled, listed nowhere itself), listed under the parking partition by
  * its own entry — after which the list counts it done.
  */
-function parkMove(items: Items, ti: TaskInstance, from: string, to: string) {
+async function parkMove(items: Items, ti: TaskInstance, from: string, to: string) {
+  // One a ready list itself marks scheduled has no item yet: it gets one, parked, if still absent.
+  const listed = listedCandidate(items, ti, ti.tryNumber);
+  if (listed) {
+    const item = tiItem({ ...listed.read, ...listed.set });
+    item.claimPk = S(to);
+    item.claimSk = S(claimSortKey(ti));
+    const put = await items.put(item, { condition: itemAbsent });
+    forgetListed(items, ti);
+    if (put) return true;
+  }
   return items.update(keys.ti(ti), 'SET #claimPk = :to, #claimSk = :claimSk', {
     condition: both(listedUnderOrUnlisted, stillScheduled),
     values: {

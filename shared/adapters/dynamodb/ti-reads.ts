@@ -84,7 +84,8 @@ async function itemsByRun(items: Items, wanted: Key[]): Promise<Map<string, Item
 
 /**
  * Instances by key, each as `getTi` reads it (strongly consistent; an instance with no item yet
- * from its run's pending block), in the order of `tis`: one range query per run.
+ * from its run's pending block or a ready list this store knows of), in the order of `tis`: one
+ * range query per run.
  */
 async function getTis(items: Items, tis: TiKey[]): Promise<(TaskInstance | null)[]> {
   const found = await itemsByRun(
@@ -95,7 +96,10 @@ async function getTis(items: Items, tis: TiKey[]): Promise<(TaskInstance | null)
     const { pk, sk } = keys.ti(ti);
     return !found.has(`${pk}/${sk}`);
   });
-  const pending = missing.length > 0 ? await pendingOf(items, missing) : new Map<string, TaskInstance>();
+  // Without reading the run's lists again: a probe that reads a listed instance as none only
+  // schedules it again, `if absent` (pending.ts).
+  const pending =
+    missing.length > 0 ? await pendingOf(items, missing, { fresh: false }) : new Map<string, TaskInstance>();
   return tis.map((ti) => {
     const { pk, sk } = keys.ti(ti);
     const item = found.get(`${pk}/${sk}`);

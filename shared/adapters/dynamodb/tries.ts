@@ -38,7 +38,7 @@ import type { Items } from './items.ts';
 import { keys, parkPartition } from './keys.ts';
 import { ITEM_VERSION, type Item, json, type Key, keyOf, N, S } from './marshal.ts';
 import { dagCounter, isFull, parkOnWrite, unparkAfterRelease } from './parking.ts';
-import { pendingOf } from './pending.ts';
+import { noteListed, pendingOf } from './pending.ts';
 import { READY_MIN, readyListItems } from './ready.ts';
 import { itemsByRun } from './ti-reads.ts';
 import { backoff, MAX_ATTEMPTS, newToken, transact, withOldItems } from './transact.ts';
@@ -311,11 +311,14 @@ async function updateTis(
     const key = keys.ti(c.key);
     return !read.has(`${key.pk}/${key.sk}`);
   });
+  // Changes that only schedule may read a listed instance as none (it is then written scheduled `if
+  // absent`, harmlessly); any other reads its run's lists again (pending.ts).
   const pending =
     missing.length > 0
       ? await pendingOf(
           items,
           missing.map((c) => c.key),
+          { fresh: missing.some((c) => c.set.state !== 'scheduled') },
         )
       : new Map();
   const fullDag = (dagId: string) => {
@@ -339,7 +342,9 @@ async function updateTis(
     if (item?.holdParts && holdsSlot(next.state)) written.holdParts = item.holdParts;
     if (item?.tries) written.tries = item.tries;
     const parkOn = next.state === 'scheduled' && fullDag(next.dagId) ? dagCounter(next.dagId) : null;
-    return { change, next, written, parkOn, pool: next.pool, first: !item };
+    // Only an instance still in its block can go into a list (one a list names is scheduled already).
+    const listable = !item && ti.state === 'none' && next.state === 'scheduled';
+    return { change, next, written, parkOn, pool: next.pool, first: !item, listable };
   });
   const groups = new Map<string, { counter: CounterKey; pool: string }>();
   for (const w of writes)
@@ -350,17 +355,18 @@ async function updateTis(
       if (!w) continue;
       const lot = w.parkOn && parkPartition(w.pool, w.parkOn);
       if (lot && flagged.has(lot)) w.written.claimPk = S(lot);
-      else if (w.first && w.next.state === 'scheduled') {
+      else if (w.listable) {
         const id = `${keys.ti(w.next).pk}\u0000${w.pool}`;
         const group = lists.get(id);
         if (group) group.push(w);
         else lists.set(id, [w]);
       }
     }
-    await listReady(items, [...lists.values()], now);
+    const listed = await listReady(items, [...lists.values()], now);
     return Promise.all(
       writes.map((w) => {
         if (!w) return false;
+        if (listed.has(w)) return true;
         const condition = w.first
           ? { condition: itemAbsent }
           : asRead(w.change.expect.state, w.change.expect.tryNumber);
@@ -375,28 +381,31 @@ async function updateTis(
 }
 
 /**
- * Many first writes of one run left scheduled in one pool go unlisted, in ready lists (ready.ts):
- * the lists are written before the instances, so no instance is ever scheduled and listed nowhere.
+ * Many first writes of one run left scheduled in one pool are not written: ready lists name them
+ * (ready.ts), each with its scheduling change, and they keep no item until they are claimed or
+ * changed again. Returns the writes the lists took.
  */
-async function listReady(
+async function listReady<W extends { change: TiChange; next: TaskInstance; written: Item }>(
   items: Items,
-  groups: { next: TaskInstance; written: Item }[][],
+  groups: W[][],
   now: number,
-): Promise<void> {
+): Promise<Set<W>> {
   const listed = groups.filter((g) => g.length >= READY_MIN);
   const lists = listed.flatMap((g) =>
     readyListItems(
-      g.map((w) => w.next),
+      g.map((w) => ({ ti: w.next, set: w.change.set })),
       now,
     ),
   );
   const put = await Promise.all(lists.map((list) => items.put(list, { condition: itemAbsent })));
   if (put.includes(false)) throw new Error('a ready list with the key just drawn exists already');
   for (const g of listed)
-    for (const w of g) {
-      delete w.written.claimPk;
-      delete w.written.claimSk;
-    }
+    noteListed(
+      items,
+      keys.ti(g[0]!.next).pk,
+      g.map((w) => [keys.ti(w.next).sk, w.change.set]),
+    );
+  return new Set(listed.flat());
 }
 
 /**

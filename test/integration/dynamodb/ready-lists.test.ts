@@ -1,17 +1,26 @@
 /**
  * Ready lists on DynamoDB Local (ready.ts): many instances of one run scheduled at once wait with
- * their items written but no `claim` entry of their own, listed by a few list items. A listing
- * merges them with the pool's own entries in exact claim order over pages; racing claimers never
- * claim one twice and lose none; the head moves past what is done and the list goes when empty; an
- * instance blocked by its DAG is parked with an entry of its own; a list whose instance was never
- * written keeps its head until no writer can be left.
+ * no item and no `claim` entry of their own, marked scheduled by a few list items. Every read sees
+ * them scheduled, from any store; a listing merges them with the pool's own entries in exact claim
+ * order over pages; racing claimers never claim one twice and lose none; the head moves past what
+ * is done and the list goes when empty; an instance blocked by its DAG is parked with an item of
+ * its own; a write made from a stale read loses; a legacy list whose instance was never written
+ * keeps its head until no writer can be left.
  */
+
+import { gzipSync } from 'node:zlib';
 import { type AttributeValue, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect } from 'vitest';
 import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { tiItem } from '#adapters/dynamodb/entities.ts';
 import { DELIST_AFTER_MS } from '#adapters/dynamodb/holders.ts';
-import { READY_MAX, READY_MIN, readyListItems } from '#adapters/dynamodb/ready.ts';
+import {
+  LEGACY_PREFIX,
+  LIST_PREFIX,
+  READY_MAX,
+  READY_MIN,
+  readyListItems,
+} from '#adapters/dynamodb/ready.ts';
 import { compareClaimOrder } from '#core/claim-order.ts';
 import type { CounterKey, TaskInstance } from '#core/model.ts';
 import { ddbTest as test } from '../../support/ddb.ts';
@@ -77,12 +86,34 @@ async function claimEntries(client: CountingClient, table: string, claimPk: stri
 }
 
 describe('DynamoDB store ready lists', () => {
-  test('list many instances scheduled at once by a few list items, their items unlisted', async ({
+  test('mark many instances scheduled at once by a few list items, with no items of their own', async ({
     table,
     store,
   }) => {
     const client = new CountingClient();
-    const tis = await readyRun(store, READY_MAX + 10);
+    const writer = new CountingClient();
+    const writing = new DynamoDbStateStore(writer, table);
+    const tis = Array.from({ length: READY_MAX + 10 }, (_, i) =>
+      ti({
+        runId: 'manual__r1',
+        taskId: `t${String(i).padStart(4, '0')}`,
+        state: 'none',
+        tryNumber: 0,
+        scheduledAt: null,
+      }),
+    );
+    await writing.createRun(run({ runId: 'manual__r1' }), tis);
+    const before = writer.count('PutItem');
+    const out = await writing.updateTis(
+      tis.map((t) => ({
+        key: t,
+        expect: { state: 'none' as const, tryNumber: 0 },
+        set: { state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 },
+      })),
+    );
+    expect(out.applied).toHaveLength(tis.length);
+    // Two list items written, no instance item.
+    expect(writer.count('PutItem') - before).toBe(2);
     const entries = await claimEntries(client, table, 'POOL#default_pool');
     expect(entries.map((e) => e.type?.S)).toEqual(['readyList', 'readyList']);
     const item = (
@@ -92,11 +123,31 @@ describe('DynamoDB store ready lists', () => {
           Key: { pk: { S: 'RUN#etl#manual__r1' }, sk: { S: 'TI#t0000#-1' } },
         }),
       )
-    ).Item!;
-    expect(item.state).toEqual({ S: 'scheduled' });
-    expect(item.claimPk).toBeUndefined();
-    expect(await store.getTi(tis[0]!)).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+    ).Item;
+    expect(item).toBeUndefined();
+    // Every read, from the writer or from another store, sees them scheduled.
+    const scheduled = { state: 'scheduled', tryNumber: 1, scheduledAt: T0 };
+    for (const s of [writing, store]) {
+      expect(await s.getTi(tis[0]!)).toMatchObject(scheduled);
+      expect(await s.getTis([tis[3]!, tis.at(-1)!])).toMatchObject([scheduled, scheduled]);
+      const listed = await s.listTis('etl', 'manual__r1');
+      expect(listed).toHaveLength(tis.length);
+      expect(listed.every((t) => t.state === 'scheduled' && t.tryNumber === 1)).toBe(true);
+    }
+    const live = await store.listLiveTis();
+    expect(live.items.map((t) => t.taskId).sort()).toEqual(tis.map((t) => t.taskId).sort());
+    expect(live.items.every((t) => t.state === 'scheduled')).toBe(true);
+    // A repeat of the same schedule from what a store reads now finds them scheduled: nothing to do.
+    const again = await store.updateTis(
+      tis.slice(0, 10).map((t) => ({
+        key: t,
+        expect: { state: 'none' as const, tryNumber: 0 },
+        set: { state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 },
+      })),
+    );
+    expect(again.applied).toEqual([]);
     client.destroy();
+    writer.destroy();
   });
 
   test('a few scheduled at once are listed one by one, as before', async ({ table, store }) => {
@@ -203,7 +254,53 @@ describe('DynamoDB store ready lists', () => {
     client.destroy();
   });
 
-  test('keep the head at an instance not written yet, until no writer of its list can be left', async ({
+  test('lose a write made from a stale read of a listed instance, apply one made from what it is now', async ({
+    table,
+    store,
+  }) => {
+    const other = new CountingClient();
+    const fresh = new DynamoDbStateStore(other, table);
+    const tis = await readyRun(store, 20);
+    const x = tis[7]!;
+    const stale = await fresh.updateTis([
+      { key: x, expect: { state: 'none', tryNumber: 0 }, set: { state: 'skipped', endedAt: T0 } },
+    ]);
+    expect(stale).toEqual({ applied: [], lost: [x] });
+    expect(await store.getTi(x)).toMatchObject({ state: 'scheduled', tryNumber: 1 });
+    const now = await fresh.updateTis([
+      { key: x, expect: { state: 'scheduled', tryNumber: 1 }, set: { state: 'skipped', endedAt: T0 } },
+    ]);
+    expect(now.applied).toHaveLength(1);
+    expect(await store.getTi(x)).toMatchObject({ state: 'skipped' });
+    const listed = await pages(store, 100);
+    expect(listed.map(name)).not.toContain(name(x));
+    expect(listed).toHaveLength(19);
+    expect((await store.listTis(x.dagId, x.runId)).find((t) => t.taskId === x.taskId)?.state).toBe('skipped');
+    other.destroy();
+  });
+
+  test('give a listed instance a wait reason of its own: still scheduled, listed once', async ({ store }) => {
+    const tis = await readyRun(store, 20);
+    const x = tis[3]!;
+    const reason = { kind: 'pool_full', pool: 'default_pool', used: 1, slots: 1, needs: 1 } as const;
+    await store.setWaitReasons([{ key: x, reason }]);
+    expect(await store.getTi(x)).toMatchObject({ state: 'scheduled', tryNumber: 1, waitReason: reason });
+    const listed = await pages(store, 100);
+    expect(listed.map(name).sort()).toEqual(tis.map(name).sort());
+    expect(listed.find((t) => t.taskId === x.taskId)?.waitReason).toEqual(reason);
+  });
+
+  test('keep a run that finishes with listed instances listed, its instances live', async ({ store }) => {
+    const tis = await readyRun(store, 12);
+    const r = (await store.getRun('etl', 'manual__r1'))!;
+    expect(
+      await store.updateRun('etl', 'manual__r1', { state: r.state }, { state: 'failed', endedAt: T0 }),
+    ).toBe(true);
+    const live = await store.listLiveTis();
+    expect(live.items.map(name).sort()).toEqual(tis.map(name).sort());
+  });
+
+  test('keep the head of a legacy list at an instance not written yet, until no writer of it can be left', async ({
     table,
     store,
   }) => {
@@ -214,9 +311,19 @@ describe('DynamoDB store ready lists', () => {
     await store.createRun(run({}), tis);
     // A writer that died after its list: the list names t0 … t9, only t5 … t9 were put scheduled.
     const scheduled = tis.map((t) => ({ ...t, state: 'scheduled' as const, tryNumber: 1, scheduledAt: T0 }));
+    // A list as the code before 2026-12-03 wrote it: under RDY#, its entries a bare array.
     const put = async (createdAt: number) => {
-      const [list] = readyListItems(scheduled, createdAt);
-      await client.send(new PutItemCommand({ TableName: table, Item: list! }));
+      const [list] = readyListItems(
+        scheduled.map((t) => ({ ti: t, set: {} })),
+        createdAt,
+      );
+      const entries = scheduled.map((t) => [t.taskId, t.mapIndex, t.priorityWeight]);
+      const legacy = {
+        ...list!,
+        sk: { S: list!.sk!.S!.replace(LIST_PREFIX, LEGACY_PREFIX) },
+        data: { B: gzipSync(JSON.stringify(entries)) },
+      };
+      await client.send(new PutItemCommand({ TableName: table, Item: legacy }));
     };
     await put(Date.now());
     for (const t of scheduled.slice(5)) {

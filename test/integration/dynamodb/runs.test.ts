@@ -111,9 +111,13 @@ describe('DynamoDB store runs', () => {
     const tis = tisOf(r.runId, 5);
     await store.createRun(r, tis);
     expect(await store.getTi(tis[0]!)).toEqual(tis[0]);
+    // The blocks are not read again; a getTi reads only the run's ready lists again (pending.ts),
+    // and a getTis not even those.
     const queries = client.count('Query');
     expect(await store.getTi(tis[1]!)).toEqual(tis[1]);
-    expect(client.count('Query')).toBe(queries);
+    expect(client.count('Query')).toBe(queries + 1);
+    expect(await store.getTis([tis[1]!])).toEqual([tis[1]]);
+    expect(client.count('Query')).toBe(queries + 2);
     // Once the instance has an item, the item is read, never the cached block.
     await store.updateTis([
       { key: tis[1]!, expect: { state: 'none', tryNumber: 0 }, set: { state: 'scheduled', tryNumber: 1 } },
