@@ -44,6 +44,8 @@ import { checkItem, ITEM_VERSION, type Item, type Key, keyOf, N, num, S } from '
 
 /** Instances per list: ≈ 1 KB gzipped for short task ids, so moving its head costs a few units. */
 const READY_MAX = 256;
+/** Done entries from a list's head a listing passes before it moves the head (unless none is left). */
+const ADVANCE_MIN = 32;
 /** Fewer scheduled at once in one run and pool are written one by one, each listed itself. */
 const READY_MIN = 8;
 /** Sort-key prefix of the lists that mark their instances scheduled (after `TI#<task>…`, before `TIS#`). */
@@ -186,8 +188,10 @@ function judgeEntry(
  * left; lost (another listing moved it first) is fine: that one saw at least as much.
  */
 async function advance(items: Items, list: ReadyList, done: number): Promise<void> {
-  if (done <= 0) return;
   const next = list.head + done;
+  // A head move rewrites the list and its `claim` entry (≈ 2 units); a head behind by fewer than
+  // ADVANCE_MIN done entries costs a listing ≈ 0.1 read unit each to pass: move it only past many.
+  if (done <= 0 || (done < ADVANCE_MIN && next < list.entries.length)) return;
   const condition = { condition: '#head = :seenHead', values: { ':seenHead': N(list.head) } };
   if (next >= list.entries.length) {
     await items.delete(list.key, condition);
@@ -236,6 +240,7 @@ function forgetListed(items: Items, key: TiKey): void {
 }
 
 export {
+  ADVANCE_MIN,
   advance,
   entryChange,
   entryKey,

@@ -15,6 +15,7 @@ import { DynamoDbStateStore } from '#adapters/dynamodb/dynamodb-store.ts';
 import { tiItem } from '#adapters/dynamodb/entities.ts';
 import { DELIST_AFTER_MS } from '#adapters/dynamodb/holders.ts';
 import {
+  ADVANCE_MIN,
   LEGACY_PREFIX,
   LIST_PREFIX,
   READY_MAX,
@@ -182,16 +183,25 @@ describe('DynamoDB store ready lists', () => {
     store,
   }) => {
     const client = new CountingClient();
-    const tis = await readyRun(store, 40);
+    const tis = await readyRun(store, 60);
     const sorted = [...tis].sort(compareClaimOrder);
     const first = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
     expect(first.items.map(name)).toEqual(sorted.slice(0, 10).map(name));
     expect((await store.claim(first.items.map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(10);
     const second = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
     expect(second.items.map(name)).toEqual(sorted.slice(10, 20).map(name));
-    const [list] = await claimEntries(client, table, 'POOL#default_pool');
-    expect(list?.head).toEqual({ N: '10' });
-    expect((await store.claim(sorted.slice(10).map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(30);
+    // Fewer than ADVANCE_MIN done: the head stays (a listing passes them by reading them).
+    let [list] = await claimEntries(client, table, 'POOL#default_pool');
+    expect(list?.head).toEqual({ N: '0' });
+    const more = sorted.slice(10, 10 + ADVANCE_MIN);
+    expect((await store.claim(more.map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(ADVANCE_MIN);
+    const third = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(third.items.map(name)).toEqual(sorted.slice(10 + ADVANCE_MIN, 20 + ADVANCE_MIN).map(name));
+    [list] = await claimEntries(client, table, 'POOL#default_pool');
+    expect(list?.head).toEqual({ N: String(10 + ADVANCE_MIN) });
+    expect(
+      (await store.claim(sorted.slice(10 + ADVANCE_MIN).map((t) => claimOf(t, unlimited)))).claimed,
+    ).toHaveLength(60 - 10 - ADVANCE_MIN);
     const last = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
     expect(last).toEqual({ items: [], next: null });
     expect(await claimEntries(client, table, 'POOL#default_pool')).toEqual([]);
@@ -343,9 +353,16 @@ describe('DynamoDB store ready lists', () => {
         Item: { ...lists[0]!, createdAt: { N: String(Date.now() - DELIST_AFTER_MS - 1000) } },
       }),
     );
-    await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    // Once the five written ones are claimed, every entry is done: the list goes.
+    const aged = await store.listClaimCandidates({ pool: 'default_pool', limit: 10 });
+    expect(aged.items.map((t) => t.taskId)).toEqual(['t5', 't6', 't7', 't8', 't9']);
+    expect((await store.claim(aged.items.map((t) => claimOf(t, unlimited)))).claimed).toHaveLength(5);
+    expect(await store.listClaimCandidates({ pool: 'default_pool', limit: 10 })).toEqual({
+      items: [],
+      next: null,
+    });
     lists = (await claimEntries(client, table, 'POOL#default_pool')).filter((e) => e.type?.S === 'readyList');
-    expect(lists.map((l) => l.head?.N)).toEqual(['5']);
+    expect(lists).toEqual([]);
     client.destroy();
   });
 });
