@@ -41,9 +41,21 @@ class ManifestCache {
     this.#store = store;
   }
 
+  /** Reads in flight, by `dagId#version`: callers that miss at once share one read. */
+  readonly #reading = new Map<string, Promise<DagManifest>>();
+
   async get(dagId: string, version: string): Promise<DagManifest> {
     const hit = this.peek(dagId, version);
     if (hit) return hit;
+    const id = `${dagId}#${version}`;
+    const pending = this.#reading.get(id);
+    if (pending) return pending;
+    const reading = this.#read(dagId, version).finally(() => this.#reading.delete(id));
+    this.#reading.set(id, reading);
+    return reading;
+  }
+
+  async #read(dagId: string, version: string): Promise<DagManifest> {
     const manifest = await this.#store.getDagVersion(dagId, version);
     if (!manifest) throw new Error(`DAG ${dagId} version ${version} is not registered`);
     this.#put(dagId, version, manifest);
