@@ -44,12 +44,28 @@ const TiKey = z.object({
   mapIndex: z.number().int().min(-1, { message: 'must be a whole number ≥ -1' }),
 });
 
+const epochMs = z.number().int({ message: 'must be a whole number of epoch milliseconds' });
+
+/** The run fields a dispatch carries (see `DispatchMessage.run` in ports.ts). */
+const DispatchedRun = z.object({
+  logicalDate: epochMs,
+  dataIntervalStart: epochMs,
+  dataIntervalEnd: epochMs,
+  conf: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }),
+  startedAt: epochMs.nullable(),
+});
+
 /** One claimed try handed to an executor. */
 const DispatchMessage = z.object({
   key: TiKey,
   tryNumber: z.number().int().min(0, { message: 'must be a whole number ≥ 0' }),
   dagVersion: name,
   executor: z.enum(EXECUTORS, { message: `must be one of ${EXECUTORS.join(', ')}` }),
+  /**
+   * The run as the claim pass read it, so the worker need not read it. Absent (a producer from
+   * before 2026-12-03, a run the pass did not have, a conf too large to carry): the worker reads the run.
+   */
+  run: DispatchedRun.optional(),
 }) satisfies z.ZodType<DispatchMessagePort>;
 type DispatchMessage = z.infer<typeof DispatchMessage>;
 

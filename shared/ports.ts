@@ -17,6 +17,7 @@ import type {
   Hold,
   ImportError,
   Pool,
+  RunOfTry,
   TaskInstance,
   TiKey,
   WaitReason,
@@ -268,9 +269,23 @@ export interface StateStore {
 export interface DispatchMessage {
   key: TiKey;
   tryNumber: number;
+  /** The instance's DAG version, which is its run's. */
   dagVersion: string;
   executor: 'lambda' | 'fargate';
+  /**
+   * The run as the claim pass read it, so the worker need not read it: what the try uses (fixed for
+   * the run's life) and when the run started (the worker reads the run only when the DAG's
+   * dagrunTimeout may have passed). Absent (a producer from before 2026-12-03, a run the pass could
+   * not read, or a conf too large to carry): the worker reads the run.
+   */
+  run?: DispatchedRun;
 }
+
+/** The run fields a dispatch message carries (`DispatchMessage.run`). */
+export type DispatchedRun = Pick<
+  DagRun,
+  'logicalDate' | 'dataIntervalStart' | 'dataIntervalEnd' | 'conf' | 'startedAt'
+>;
 
 export interface Dispatcher {
   dispatch(messages: DispatchMessage[]): Promise<void>;
@@ -333,7 +348,7 @@ export interface TaskRunRequest {
   dag: DagManifest;
   task: import('#core/manifest.ts').TaskManifest;
   ti: TaskInstance;
-  run: DagRun;
+  run: RunOfTry;
   /** Results of the direct upstream tasks, by task id. */
   upstreamResults: Record<string, unknown>;
   /** Aborted when executionTimeout passes or the try is taken away. */

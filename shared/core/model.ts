@@ -80,6 +80,15 @@ export interface DagRun {
   note: string | null;
 }
 
+/**
+ * What a try uses of its run: fields that never change in the run's life (a clear keeps them), so a
+ * dispatch message can carry them and the worker need not read the run (DispatchMessage.run).
+ */
+export type RunOfTry = Pick<
+  DagRun,
+  'dagId' | 'runId' | 'logicalDate' | 'dataIntervalStart' | 'dataIntervalEnd' | 'dagVersion' | 'conf'
+>;
+
 export interface TiKey {
   dagId: string;
   runId: string;

@@ -30,6 +30,11 @@ export interface AdvanceReport {
   toSchedule: ScheduleChange[];
   /** The DAG records this step read, for the rest of the pass. */
   dags: Map<string, DagRecord>;
+  /**
+   * The runs this step read, as last known (a run it started or finished in its new state), for
+   * the dispatch messages of the claim step that follows (dispatch-runs.ts).
+   */
+  runs: DagRun[];
 }
 
 /** A change to scheduled a look decided but left for the claim step to make, with the instance as read. */
@@ -308,7 +313,7 @@ async function inGroups<T, R>(items: T[], size: number, fn: (item: T) => Promise
   return out;
 }
 
-function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
+function emptyReport(dags: Map<string, DagRecord>, runs: DagRun[] = []): AdvanceReport {
   return {
     runsStarted: 0,
     runsFinished: [],
@@ -318,6 +323,7 @@ function emptyReport(dags: Map<string, DagRecord>): AdvanceReport {
     scheduled: [],
     toSchedule: [],
     dags,
+    runs,
   };
 }
 
@@ -498,7 +504,8 @@ async function advanceRuns(
   running.push(...started);
   const startedKeys = new Set(started.map(refKey));
 
-  const report = emptyReport(dags);
+  // Later records of a run win: those started here, then (below) those finished here.
+  const report = emptyReport(dags, [...unfinished, ...started]);
   report.runsStarted = started.length;
   // Runs are looked at together, a few at a time (a sweep may hold thousands): each look's writes
   // are its own run's.
@@ -517,6 +524,7 @@ async function advanceRuns(
     return evaluateOneRun(deps, run, now, undefined, defer);
   });
   for (const look of looks) if (look) addLook(report, look);
+  report.runs.push(...report.runsFinished);
   return report;
 }
 

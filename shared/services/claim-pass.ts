@@ -17,6 +17,7 @@ import {
   type CounterKey,
   counterKeyString,
   type DagRecord,
+  type DagRun,
   type Pool,
   type TaskInstance,
   type TiKey,
@@ -27,6 +28,7 @@ import { sameWaitCause } from '#core/wait-reasons.ts';
 import type { ClaimRequest, DispatchMessage, TiChange } from '#ports';
 import type { ScheduleChange } from './advance-runs.ts';
 import type { ServiceDeps } from './deps.ts';
+import { DispatchRuns } from './dispatch-runs.ts';
 import { tiWith } from './ti-copy.ts';
 
 export interface ClaimReport {
@@ -49,6 +51,8 @@ export interface ClaimNews {
   dags?: Map<string, DagRecord | null>;
   /** The pools and counters, read while the pass evaluated its runs (`readClaimInputs`). */
   inputs?: Promise<ClaimInputs>;
+  /** Runs this pass read, as last known (dispatch messages carry them: dispatch-runs.ts). */
+  runs?: Iterable<DagRun>;
 }
 
 /** What every claim step reads first: the pools, and counters by `counterKeyString`. */
@@ -121,6 +125,8 @@ interface PassContext {
    * building its key (the pass schedules for the few DAGs with news; it reads from many).
    */
   freshDags: Set<string>;
+  /** The runs of what the pass claims, for its dispatch messages. */
+  runs: DispatchRuns;
 }
 
 interface Exclusions {
@@ -548,6 +554,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     exclude: { dagIds: new Set(), tasks: new Map() },
     fresh: new Map(),
     freshDags: new Set(),
+    runs: new DispatchRuns(deps, news.runs),
   };
   // What just became scheduled is known without reading (its DAG record came with the news).
   const scheduled: ClaimCandidate[] = [];
@@ -621,7 +628,7 @@ async function claimAndDispatch(deps: ServiceDeps, now: number, news: ClaimNews 
     // What this pass schedules and does not claim is written scheduled beside it too, with its reason.
     // Blocked work is set aside after it (the store parks it only once its limit's counter is full).
     const [outcome] = await Promise.all([
-      applyClaims(deps, selection.claims, now, report, ctx.fresh, ctx.ids, ctx.counters),
+      applyClaims(ctx, selection.claims, now, report),
       writeWaits(ctx, selection, current),
       writeScheduled(ctx, unclaimedFresh(ctx, selection), selection.waits),
       written,
@@ -754,14 +761,12 @@ interface ClaimOutcome {
 }
 
 async function applyClaims(
-  deps: ServiceDeps,
+  ctx: PassContext,
   claims: ClaimDecision[],
   now: number,
   report: ClaimReport,
-  fresh: Map<string, ScheduleChange>,
-  ids: TiIds,
-  counters: Map<string, number>,
 ): Promise<ClaimOutcome> {
+  const { deps, fresh, ids, counters, runs } = ctx;
   const outcome: ClaimOutcome = { claimed: new Set(), full: [], untouched: new Set() };
   const capacity = deps.settings.executorCapacity;
   const byKey = new Map(claims.map(({ ti }) => [ids.of(ti), ti]));
@@ -787,6 +792,8 @@ async function applyClaims(
       : { key: keyOf(ti), tryNumber: ti.tryNumber, queuedAt: now, holds: held };
   });
   const sent = await fitToCounters(deps, requests, counters, report, outcome, ids);
+  // The runs the messages carry are read (those the pass has not) beside the claim.
+  runs.want(sent.map((r) => r.key));
   for (let i = 0; i < sent.length; i += deps.settings.maxTisPerQuery) {
     const result = await deps.store.claim(sent.slice(i, i + deps.settings.maxTisPerQuery));
     report.claimed += result.claimed.length;
@@ -798,10 +805,7 @@ async function applyClaims(
       const limit = hold?.find((h) => counterKeyString(h.counter) === counterKeyString(counter!))?.limit;
       if (counter && limit !== undefined) outcome.full.push({ counter, limit });
     }
-    const messages = result.claimed.map((key): DispatchMessage => {
-      const ti = byKey.get(ids.of(key))!;
-      return { key: keyOf(key), tryNumber: ti.tryNumber, dagVersion: ti.dagVersion, executor: ti.executor };
-    });
+    const messages = await Promise.all(result.claimed.map((key) => messageOf(runs, byKey.get(ids.of(key))!)));
     if (messages.length === 0) continue;
     await deps.dispatcher.dispatch(messages);
     report.dispatched.push(...messages);
@@ -833,6 +837,16 @@ async function fitToCounters(
     outcome.full.push({ counter, limit });
   }
   return kept;
+}
+
+/** The dispatch message of a claimed try, with its run when the pass has it (dispatch-runs.ts). */
+async function messageOf(runs: DispatchRuns, ti: TaskInstance): Promise<DispatchMessage> {
+  const run = await runs.of(ti, ti.dagVersion);
+  const { tryNumber, dagVersion, executor } = ti;
+  // Two literals rather than a conditional spread in one (see ti-copy.ts).
+  return run
+    ? { key: keyOf(ti), tryNumber, dagVersion, executor, run }
+    : { key: keyOf(ti), tryNumber, dagVersion, executor };
 }
 
 function keyOf(ti: TiKey): TiKey {

@@ -57,6 +57,7 @@ async function afterRunsFinished(deps: ServiceDeps, now: number, advance: Advanc
   advance.scheduled.push(...again.scheduled);
   advance.toSchedule.push(...again.toSchedule);
   for (const [dagId, record] of again.dags) advance.dags.set(dagId, record);
+  advance.runs.push(...again.runs);
   return created;
 }
 
@@ -99,6 +100,7 @@ async function schedulerPass(deps: ServiceDeps, options: PassOptions): Promise<P
     toSchedule: advance.toSchedule,
     dags: advance.dags,
     inputs,
+    runs: advance.runs,
   });
   advance.toSchedule = [];
   return { runsCreated, advance, claim, sweep };

@@ -4,14 +4,14 @@
  * `beginTry` and `finishTry` are separate so the simulator can place them in virtual time.
  */
 import { type DagManifest, type TaskManifest, taskOf } from '#core/manifest.ts';
-import type { DagRun, TaskInstance } from '#core/model.ts';
+import type { RunOfTry, TaskInstance } from '#core/model.ts';
 import { isEligibleToRetry, nextRetryAt } from '#core/retry.ts';
 import type { DispatchMessage, SchedulerEvent, TaskOutcome } from '#ports';
 import type { ServiceDeps } from './deps.ts';
 
 export interface StartedTry {
   ti: TaskInstance;
-  run: DagRun;
+  run: RunOfTry;
   dag: DagManifest;
   task: TaskManifest;
   startedAt: number;
@@ -24,26 +24,69 @@ export type BeginResult =
   /** The run ended before the try could start: the instance was handed back (state none). */
   | { kind: 'run_finished' };
 
+/**
+ * How far apart the scheduler's and a worker's clocks may be: a carried run is read all the same
+ * when its dagrunTimeout passes within this much of the worker's now.
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * The run a message carries (`DispatchMessage.run`), when the worker may take it without reading
+ * the run: whether the run finished is advisory here (it may finish just after any read), and a
+ * run that a mark finishes ends its queued tries itself, so a start after it loses its condition.
+ * A dagrunTimeout does not end them (they are left to their workers, evaluate-run.ts): so when
+ * the DAG has one and it may have passed, the run is read after all. Null: read the run.
+ */
+async function carriedRun(
+  deps: ServiceDeps,
+  message: DispatchMessage,
+  now: number,
+): Promise<RunOfTry | null> {
+  const { run } = message;
+  if (!run) return null;
+  const { dagId, runId } = message.key;
+  const dag =
+    deps.manifests.peek(dagId, message.dagVersion) ?? (await deps.manifests.get(dagId, message.dagVersion));
+  const timeout = dag.dagrunTimeoutMs;
+  if (timeout !== null && (run.startedAt === null || now + CLOCK_SKEW_MS >= run.startedAt + timeout))
+    return null;
+  return {
+    dagId,
+    runId,
+    logicalDate: run.logicalDate,
+    dataIntervalStart: run.dataIntervalStart,
+    dataIntervalEnd: run.dataIntervalEnd,
+    dagVersion: message.dagVersion,
+    conf: run.conf,
+  };
+}
+
 async function beginTry(
   deps: ServiceDeps,
   message: DispatchMessage,
   opts: { now: number; workerId: string },
 ): Promise<BeginResult> {
   const { store } = deps;
-  // The run is read eventually consistent: whether it is finished is advisory here, as it may
-  // finish just after any read (its settlement then ends the try). The instance is not read: the
-  // start is conditional on the message's try and returns the instance as started, and a
-  // duplicate delivery is its failed condition.
+  // The instance is not read: the start is conditional on the message's try and returns the
+  // instance as started, and a duplicate delivery is its failed condition. Nor is the run, when
+  // the message carries it (carriedRun).
   const { dagId, runId } = message.key;
-  // A run not found at all is read again consistently (an older image cannot be trusted to lack it).
-  const run = (await store.getRun(dagId, runId, { consistent: false })) ?? (await store.getRun(dagId, runId));
-  if (!run || run.state === 'success' || run.state === 'failed') {
-    const handedBack = await store.endTry({
-      key: message.key,
-      expect: { state: 'queued', tryNumber: message.tryNumber },
-      set: { state: 'none', queuedAt: null },
-    });
-    return handedBack ? { kind: 'run_finished' } : { kind: 'duplicate' };
+  let run: RunOfTry | null = await carriedRun(deps, message, opts.now);
+  if (!run) {
+    // Read eventually consistent: whether it is finished is advisory here, as it may finish just
+    // after any read (its settlement then ends the try). A run not found at all is read again
+    // consistently (an older image cannot be trusted to lack it).
+    const read =
+      (await store.getRun(dagId, runId, { consistent: false })) ?? (await store.getRun(dagId, runId));
+    if (!read || read.state === 'success' || read.state === 'failed') {
+      const handedBack = await store.endTry({
+        key: message.key,
+        expect: { state: 'queued', tryNumber: message.tryNumber },
+        set: { state: 'none', queuedAt: null },
+      });
+      return handedBack ? { kind: 'run_finished' } : { kind: 'duplicate' };
+    }
+    run = read;
   }
   const ti = await store.startTry(message.key, message.tryNumber, opts);
   if (!ti) return { kind: 'duplicate' };

@@ -18,6 +18,18 @@ const dispatch: DispatchMessage = {
   executor: 'lambda',
 };
 
+/** A dispatch from a claim pass that had the run (`run` carried, so the worker need not read it). */
+const dispatchWithRun: DispatchMessage = {
+  ...dispatch,
+  run: {
+    logicalDate: Date.parse('2024-01-01T00:00:00Z'),
+    dataIntervalStart: Date.parse('2024-01-01T00:00:00Z'),
+    dataIntervalEnd: Date.parse('2024-01-02T00:00:00Z'),
+    conf: { table: 'users', limit: 10 },
+    startedAt: null,
+  },
+};
+
 function errorOf(fn: () => unknown): MessageError {
   try {
     fn();
@@ -31,6 +43,7 @@ function errorOf(fn: () => unknown): MessageError {
 describe('message catalog', () => {
   it.each<{ case: string; type: MessageType; body: MessageBody<MessageType> }>([
     { case: 'dispatch', type: 'dispatch', body: dispatch },
+    { case: 'dispatch carrying its run', type: 'dispatch', body: dispatchWithRun },
     {
       case: 'task finished',
       type: 'scheduler-event',
@@ -77,6 +90,21 @@ describe('message catalog', () => {
     { case: 'a missing field', raw: { ...dispatch, dagVersion: undefined }, field: 'dagVersion' },
     { case: 'an out-of-range value', raw: { ...dispatch, tryNumber: -1 }, field: 'tryNumber' },
     { case: 'an unknown executor', raw: { ...dispatch, executor: 'k8s' }, field: 'executor' },
+    {
+      case: 'a run date that is not a number',
+      raw: { ...dispatchWithRun, run: { ...dispatchWithRun.run, logicalDate: '2024-01-01' } },
+      field: 'run.logicalDate',
+    },
+    {
+      case: 'a run conf that is not an object',
+      raw: { ...dispatchWithRun, run: { ...dispatchWithRun.run, conf: [1] } },
+      field: 'run.conf',
+    },
+    {
+      case: 'a run without its start',
+      raw: { ...dispatchWithRun, run: { ...dispatchWithRun.run, startedAt: undefined } },
+      field: 'run.startedAt',
+    },
     { case: 'a version it does not read', raw: { ...dispatch, v: 2 }, field: 'v' },
     { case: 'text that is not JSON', raw: '{"key":', field: '(message)' },
     { case: 'JSON that is not an object', raw: '[1,2]', field: '(message)' },
