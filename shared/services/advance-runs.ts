@@ -246,12 +246,29 @@ async function readByTask(
   ) as Promise<[string, TaskInstance | null][]>;
 }
 
-/** What a narrow look reads first: the instances it evaluates and two probes (null: list the run). */
-function narrowReads(dag: DagManifest, ended: string[]): string[] | null {
+/**
+ * What a narrow look reads first: the instances it evaluates and two probes (null: list the run),
+ * in groups read at once, each by one `getTis`. The manifest's last task is a group of its own:
+ * in a wide run it is far from the ended tasks in the run's partition, and a range query of both
+ * would read every instance between them (docs/state-store.md "Reads by range").
+ */
+function narrowReads(dag: DagManifest, ended: string[]): string[][] | null {
   const ids = firstReads(dag, ended);
   if (!ids) return null;
   const taken = new Set(ids);
-  return [...ids, ...probeReads(dag, ended).filter((id) => !taken.has(id))];
+  const probes = probeReads(dag, ended).filter((id) => !taken.has(id));
+  const last = dag.tasks.at(-1)?.taskId;
+  const near = [...ids, ...probes.filter((id) => id !== last)];
+  return last !== undefined && probes.includes(last) ? [near, [last]] : [near];
+}
+
+/** `readByTask` of each group at once, in the groups' order. */
+async function readGroups(
+  deps: ServiceDeps,
+  run: Pick<DagRun, 'dagId' | 'runId'>,
+  groups: readonly string[][],
+): Promise<[string, TaskInstance | null][]> {
+  return (await Promise.all(groups.map((ids) => readByTask(deps, run, ids)))).flat();
 }
 
 /** Rounds of reads a narrow look may take (one per cascade level) before the whole run is evaluated. */
@@ -276,7 +293,7 @@ async function lookDownstream(
   const dag =
     deps.manifests.peek(run.dagId, run.dagVersion) ?? (await deps.manifests.get(run.dagId, run.dagVersion));
   const ids = first ? null : narrowReads(dag, ended);
-  const reads = first ?? (ids ? await readByTask(deps, run, ids) : null);
+  const reads = first ?? (ids ? await readGroups(deps, run, ids) : null);
   if (!reads) return null;
   const known = new Map(reads);
   for (let round = 0; round < MAX_NARROW_ROUNDS; round += 1) {
@@ -478,7 +495,7 @@ async function advanceRuns(
       const ids = narrowReads(dag, ended);
       // Too much to read by key (a wide fan-in): the run is listed, as a whole look does.
       return ids
-        ? { byTask: await readByTask(deps, ref, ids) }
+        ? { byTask: await readGroups(deps, ref, ids) }
         : { all: await deps.store.listTis(ref.dagId, ref.runId) };
     });
     firstTis.set(key, early(reads));

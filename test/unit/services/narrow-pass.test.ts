@@ -218,6 +218,33 @@ describe('narrow scheduler passes (task_finished with its task)', () => {
     expect(counts.listTis).toBe(2);
   });
 
+  it("reads a leaf's probe of the manifest's last task apart from the ended task and its neighbour", async () => {
+    // Prepare: a wide run in a 2-slot pool; one try ends while the rest wait.
+    const h = makeHarness();
+    await h.store.putPool({ name: 'narrow', slots: 2, description: '', includeDeferred: false });
+    await h.register(
+      dag('wide', { schedule: null, maxActiveTasks: 50 }, (d) => {
+        for (let i = 0; i < 12; i += 1) d.task(`t${String(i).padStart(2, '0')}`, { pool: 'narrow' }, noop);
+      }),
+    );
+    const run = await triggerRun(h.deps, { dagId: 'wide', now: h.clock.now() });
+    await runScheduler(h.deps, h.events.splice(0), h.clock.now());
+    h.dispatched.splice(1);
+    await h.work();
+    const groups: string[][] = [];
+    h.store.getTis = async (keys) => {
+      groups.push(keys.map((k) => k.taskId));
+      return Promise.all(keys.map((k) => h.store.getTi(k)));
+    };
+
+    // Act
+    await runScheduler(h.deps, h.events.splice(0), h.clock.now());
+
+    // Assess: one range read for t00 and t01, one for t11 (a range of all three spans the run).
+    expect(groups).toEqual([['t00', 't01'], ['t11']]);
+    expect((await h.store.getRun('wide', run.runId))?.state).toBe('running');
+  });
+
   it('fans out from an empty task into a small pool and joins again (the fanout_weighted shape)', async () => {
     const h = makeHarness();
     await h.store.putPool({ name: 'warehouse', slots: 8, description: '', includeDeferred: false });
