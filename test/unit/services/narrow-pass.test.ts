@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskInstance } from '#core/model.ts';
-import type { TaskOutcome } from '#ports';
+import type { StateStore, TaskOutcome } from '#ports';
 import { dag } from '#sdk/index.ts';
 import { clearTaskInstances } from '#services/clear.ts';
 import { passOptionsFor, runScheduler } from '#services/scheduler-input.ts';
@@ -232,7 +232,9 @@ describe('narrow scheduler passes (task_finished with its task)', () => {
     h.dispatched.splice(1);
     await h.work();
     const groups: string[][] = [];
-    h.store.getTis = async (keys) => {
+    // The memory store has no getTis (callers read by key without it): one that records each call.
+    const store: StateStore = h.store;
+    store.getTis = async (keys) => {
       groups.push(keys.map((k) => k.taskId));
       return Promise.all(keys.map((k) => h.store.getTi(k)));
     };
